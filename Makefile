@@ -1,0 +1,62 @@
+# Two commands do everything on a fresh machine: `make serve` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+PORT ?= 5000
+HOST ?= 127.0.0.1
+TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export FLASK_APP := wsgi
+
+.PHONY: install serve worker test test-sqlite test-postgres lint format demo bench clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## serve: migrate the database (SQLite in instance/ unless DATABASE_URL says otherwise) and
+## serve HTTP and Socket.IO on PORT, with an in-process job worker.
+serve: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask serve --host $(HOST) --port $(PORT)
+
+worker: install
+	$(BIN)/flask worker
+
+demo: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+
+## test: lint, the suite on SQLite, then on PostgreSQL when it answers (CI requires it).
+test: install lint test-sqlite test-postgres
+
+test-sqlite: install
+	@echo "== tests on SQLite =="
+	$(BIN)/pytest
+
+test-postgres: install
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(TEST_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== tests on PostgreSQL =="; \
+		TEST_DATABASE_URL='$(TEST_PG_URL)' $(BIN)/pytest; \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "PostgreSQL is required but does not answer at $(TEST_PG_URL)"; exit 1; \
+	else \
+		echo "PostgreSQL does not answer at $(TEST_PG_URL): ran SQLite only"; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/api_bench.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,80 @@
+"""Alembic environment for Flask-Migrate.
+
+Migrations are plain SQLAlchemy: our UTCDateTime renders as ``sa.DateTime(timezone=True)`` so
+that a migration never imports application code. Objects that only one database has (the
+SQLite FTS5 table and the PostgreSQL ``tsv`` column of ``search_documents``) are created by
+hand in the migration and ignored by autogenerate.
+"""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+db = current_app.extensions["migrate"].db
+config.set_main_option(
+    "sqlalchemy.url", db.engine.url.render_as_string(hide_password=False).replace("%", "%%")
+)
+
+HAND_MADE_TABLES = {"search_documents_fts"}
+HAND_MADE_COLUMNS = {("search_documents", "tsv")}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    if type_ == "table" and (name in HAND_MADE_TABLES or name.startswith("search_documents_fts_")):
+        return False
+    if type_ == "column" and (obj.table.name, name) in HAND_MADE_COLUMNS:
+        return False
+    return True
+
+
+def render_item(type_, obj, autogen_context):
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def process_revision_directives(context_, revision, directives):
+    if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+        logger.info("No changes in schema detected.")
+
+
+def run_migrations_offline():
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=db.metadata,
+        literal_binds=True,
+        include_object=include_object,
+        render_item=render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    conf_args = dict(current_app.extensions["migrate"].configure_args)
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args["compare_type"] = True
+    conf_args["render_as_batch"] = db.engine.dialect.name == "sqlite"
+    with db.engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=db.metadata,
+            include_object=include_object,
+            render_item=render_item,
+            **conf_args,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

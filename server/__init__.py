@@ -1,0 +1,90 @@
+"""The Jiayuan server: ``create_app(config=None)`` builds one Flask app.
+
+Order: config → extensions → features → error handlers. Creating an app has no side effects
+beyond reading the environment (and, in development, writing generated secrets to
+``instance/``): it runs no migration and opens no connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from server.config import load_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; ``config`` overrides settings from the environment (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, overrides=config))
+
+    from server import cli
+    from server.common import http, jsonio, observability
+    from server.extensions import api, cors, db, jobs, jwt, limiter, migrate, socketio
+
+    jsonio.install(app)
+    db.init_app(app)
+    _configure_engine_events(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    jwt.init_app(app)
+    limiter.init_app(app)
+    jobs.init_app(app)
+    if app.config["CORS_ORIGINS"]:
+        cors.init_app(
+            app,
+            resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+            expose_headers=["ETag", "Retry-After", "X-Request-ID"],
+        )
+    api.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=app.config["CORS_ORIGINS"] or [],
+    )
+    observability.init_app(app)
+    http.init_app(app)
+
+    from server import auth, members
+
+    for feature in (auth, members):
+        feature.register(app, api)
+
+    cli.register(app)
+    return app
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _configure_engine_events(app: Flask) -> None:
+    """SQLite: foreign keys on, WAL, a busy timeout, and real transactions (SAVEPOINT works)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from server.extensions import db
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine: Engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling breaks SAVEPOINT; we issue BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")

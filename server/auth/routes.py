@@ -1,0 +1,145 @@
+"""``/api/v1/auth``: sign-up, sign-in, refresh, sign-out, passwords."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_jwt_extended import current_user, get_jwt
+from flask_limiter.util import get_remote_address
+
+from server.api import Blueprint
+from server.auth import service
+from server.auth.schemas import (
+    LoginSchema,
+    PasswordChangeSchema,
+    PasswordResetConfirmSchema,
+    PasswordResetRequestSchema,
+    RegisterSchema,
+    TokenSchema,
+)
+from server.auth.tokens import current_session_id
+from server.extensions import limiter
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and passwords")
+
+
+def _email_key() -> str:
+    """Rate-limit key for the account named in the body (hashed: keys stay small)."""
+    data = request.get_json(silent=True)
+    email = data.get("email") if isinstance(data, dict) else None
+    if not isinstance(email, str) or not email.strip():
+        return "ip:" + get_remote_address()
+    return "acct:" + hashlib.sha256(service.normalise_email(email).encode()).hexdigest()[:32]
+
+
+def _failed(response: Any) -> bool:
+    return response.status_code == 401
+
+
+def _config_limit(name: str) -> Any:
+    return lambda: current_app.config[name]
+
+
+def _user_agent() -> str:
+    return request.headers.get("User-Agent", "")[:200]
+
+
+@blp.route("/register")
+class Register(MethodView):
+    decorators = [limiter.limit("20/hour;5/minute", key_func=get_remote_address)]
+
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, TokenSchema)
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create an account (with the accepted privacy-policy version) and sign in"""
+        _member, tokens = service.register(data, _user_agent())
+        return tokens
+
+
+@blp.route("/login")
+class Login(MethodView):
+    # Only failures count: 10 wrong passwords a minute for one account, 50 from one address.
+    decorators = [
+        limiter.limit(
+            _config_limit("LOGIN_FAILURE_LIMIT_ACCOUNT"), key_func=_email_key, deduct_when=_failed
+        ),
+        limiter.limit(
+            _config_limit("LOGIN_FAILURE_LIMIT_IP"),
+            key_func=get_remote_address,
+            deduct_when=_failed,
+            scope="login-ip",
+        ),
+    ]
+
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokenSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Sign in with e-mail and password"""
+        return service.login(data["email"], data["password"], _user_agent())
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    decorators = [limiter.limit("60/minute", key_func=get_remote_address)]
+
+    @blp.auth(refresh=True)
+    @blp.response(200, TokenSchema)
+    def post(self) -> Any:
+        """Exchange the refresh token (as the bearer token) for a new pair; the old one is spent"""
+        return service.refresh(get_jwt())
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @blp.auth()
+    @blp.response(204)
+    def post(self) -> None:
+        """Sign out this device: its access and refresh tokens stop working"""
+        service.logout(current_session_id())
+
+
+@blp.route("/password")
+class Password(MethodView):
+    @blp.auth()
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    def post(self, data: dict[str, Any]) -> None:
+        """Change the password; other devices are signed out"""
+        service.change_password(
+            current_user, current_session_id(), data["current_password"], data["new_password"]
+        )
+
+
+@blp.route("/password-reset")
+class PasswordReset(MethodView):
+    decorators = [
+        limiter.limit("10/hour", key_func=get_remote_address, scope="reset-ip"),
+        limiter.limit("3/hour", key_func=_email_key, scope="reset-acct"),
+    ]
+
+    @blp.arguments(PasswordResetRequestSchema)
+    @blp.response(202)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    def post(self, data: dict[str, Any]) -> None:
+        """Mail a reset link; answers the same whether or not the address is registered"""
+        service.request_password_reset(data["email"])
+
+
+@blp.route("/password-reset/confirm")
+class PasswordResetConfirm(MethodView):
+    decorators = [limiter.limit("20/hour", key_func=get_remote_address)]
+
+    @blp.arguments(PasswordResetConfirmSchema)
+    @blp.response(204)
+    @blp.alt_response(400, response="BAD_REQUEST")
+    def post(self, data: dict[str, Any]) -> None:
+        """Set a new password with the mailed token; every device is signed out"""
+        service.reset_password(data["token"], data["new_password"])

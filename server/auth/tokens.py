@@ -1,0 +1,132 @@
+"""JWTs: what they carry, how a request's token is checked, and how failures are answered.
+
+An access token (15 minutes) and a refresh token (30 days) both carry ``sub`` (the member id,
+a string as PyJWT requires) and ``fam`` (the sign-in session). Checking a token costs one
+indexed query, which loads the session and its member together: a revoked session, a deleted
+member or a logged-out device is refused at once, not when the token expires.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g
+from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token, get_jwt
+from sqlalchemy.orm import joinedload
+
+from server.auth.models import AuthSession
+from server.errors import error_response
+from server.extensions import db
+from server.members.models import Member
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+    token_type: str = "Bearer"
+
+
+def issue_tokens(session: AuthSession) -> TokenPair:
+    """New tokens for ``session``; its current refresh jti becomes the new token's."""
+    cfg = current_app.config
+    identity = str(session.member_id)
+    session.refresh_jti = str(uuid.uuid4())
+    access_ttl = timedelta(seconds=cfg["JWT_ACCESS_TOKEN_EXPIRES"])
+    refresh_ttl = timedelta(seconds=cfg["JWT_REFRESH_TOKEN_EXPIRES"])
+    access = create_access_token(
+        identity, additional_claims={"fam": session.id}, expires_delta=access_ttl
+    )
+    refresh = create_refresh_token(
+        identity,
+        additional_claims={"fam": session.id, "jti": session.refresh_jti},
+        expires_delta=refresh_ttl,
+    )
+    return TokenPair(
+        access, refresh, int(access_ttl.total_seconds()), int(refresh_ttl.total_seconds())
+    )
+
+
+def current_session_id() -> str:
+    return get_jwt()["fam"]
+
+
+def _load_session(payload: dict[str, Any]) -> AuthSession | None:
+    cached = g.get("auth_session")
+    if cached is not None and cached.id == payload.get("fam"):
+        return cached
+    fam = payload.get("fam")
+    if not isinstance(fam, str):
+        return None
+    session = db.session.execute(
+        sa.select(AuthSession).options(joinedload(AuthSession.member)).where(AuthSession.id == fam)
+    ).scalar_one_or_none()
+    g.auth_session = session
+    return session
+
+
+def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+    session = _load_session(payload)
+    return (
+        session is None
+        or session.revoked_at is not None
+        or str(session.member_id) != payload.get("sub")
+        or session.member.deleted_at is not None
+    )
+
+
+def _current_member(_header: dict[str, Any], payload: dict[str, Any]) -> Member | None:
+    session = _load_session(payload)
+    if session is None:
+        return None
+    member = session.member
+    g.member_locale = member.locale
+    g.member_time_zone = member.time_zone
+    return member
+
+
+def _missing(_reason: str) -> Any:
+    return error_response("authentication_required", 401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _invalid(_reason: str) -> Any:
+    return error_response("invalid_token", 401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _expired(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return error_response("token_expired", 401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _revoked(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return error_response("token_revoked", 401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _no_member(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return error_response("token_revoked", 401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _not_fresh(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return error_response("invalid_token", 401)
+
+
+def _claims_failed(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+    return error_response("invalid_token", 401)
+
+
+def configure(jwt: JWTManager) -> None:
+    """Install the checks and error answers on the shared JWTManager."""
+    jwt.token_in_blocklist_loader(_is_revoked)
+    jwt.user_lookup_loader(_current_member)
+    jwt.unauthorized_loader(_missing)
+    jwt.invalid_token_loader(_invalid)
+    jwt.expired_token_loader(_expired)
+    jwt.revoked_token_loader(_revoked)
+    jwt.user_lookup_error_loader(_no_member)
+    jwt.needs_fresh_token_loader(_not_fresh)
+    jwt.token_verification_failed_loader(_claims_failed)

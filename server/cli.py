@@ -1,0 +1,61 @@
+"""Command-line entry points: ``flask serve``, ``flask worker``, ``flask create-admin``,
+``flask seed-demo``."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, current_app
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("serve")
+    @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"))
+    @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+    def serve(host: str, port: int) -> None:
+        """Serve HTTP and Socket.IO on one port (development), with an in-process job worker."""
+        from server.extensions import jobs, socketio
+
+        if current_app.config["JOBS_IN_PROCESS"] and not jobs.huey.immediate:
+            jobs.start_worker()
+        click.echo(f"Jiayuan on http://{host}:{port}  (docs: /api/v1/docs)")
+        try:
+            socketio.run(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                host=host,
+                port=port,
+                allow_unsafe_werkzeug=True,
+                use_reloader=False,
+            )
+        finally:
+            jobs.stop_worker()
+
+    @app.cli.command("worker")
+    @click.option("--workers", default=2, type=int, help="Worker threads")
+    def worker(workers: int) -> None:
+        """Run the job consumer (production runs this beside the web processes)."""
+        from server.extensions import jobs
+
+        consumer = jobs.huey.create_consumer(workers=workers, worker_type="thread")
+        consumer.run()
+
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True)
+    @click.option("--display-name", default="管理员")
+    @click.password_option()
+    def create_admin(email: str, display_name: str, password: str) -> None:
+        """Create an admin account, or make an existing account admin."""
+        from server.members.bootstrap import ensure_member
+
+        member = ensure_member(email, password, display_name, role="admin")
+        click.echo(f"admin {member.email} (id {member.id})")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load realistic Chinese demo content (idempotent)."""
+        from server.common.demo import seeders
+
+        for name, seed in seeders():
+            seed()
+            click.echo(f"seeded {name}")

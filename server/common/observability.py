@@ -1,0 +1,164 @@
+"""Operations: request ids, structured logs, Prometheus metrics, liveness and readiness.
+
+Every request gets an id (the caller's ``X-Request-ID`` when it is sane, else a new one); it is
+echoed in the response and stamped on every log line written while the request runs. Logs are
+JSON lines in production (``LOG_FORMAT=json``). ``/metrics`` serves Prometheus text, aggregated
+across gunicorn workers when ``PROMETHEUS_MULTIPROC_DIR`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g, has_request_context, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from server.extensions import db
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+REQUEST_SECONDS = Histogram(
+    "jiayuan_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["method", "endpoint", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+access_log = logging.getLogger("jiayuan.access")
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        extra = getattr(record, "fields", None)
+        if extra:
+            entry.update(extra)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(app: Flask) -> None:
+    root = logging.getLogger()
+    if any(getattr(h, "_jiayuan", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._jiayuan = True  # type: ignore[attr-defined]
+    handler.addFilter(_RequestIdFilter())
+    if app.config["LOG_FORMAT"] == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+        )
+    root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+
+
+def _start_request() -> None:
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id", "-")
+    started = g.get("started")
+    if started is None:
+        return response
+    elapsed = time.perf_counter() - started
+    endpoint = request.endpoint or "unmatched"
+    REQUEST_SECONDS.labels(request.method, endpoint, str(response.status_code)).observe(elapsed)
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed * 1000,
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "ms": round(elapsed * 1000, 2),
+                }
+            },
+        )
+    return response
+
+
+def healthz() -> tuple[dict[str, str], int]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}, 200
+
+
+def readyz() -> tuple[dict[str, Any], int]:
+    """Readiness: the database answers, and Redis when one is configured."""
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means not ready
+        checks["database"] = f"error: {type(exc).__name__}"
+    finally:
+        db.session.rollback()
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        import redis
+
+        try:
+            redis.Redis.from_url(redis_url, socket_timeout=2).ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+
+
+def metrics() -> Response:
+    token = current_app.config.get("METRICS_TOKEN")
+    if token and request.headers.get("Authorization") != f"Bearer {token}":
+        return Response("forbidden\n", status=403, mimetype="text/plain")
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        data = generate_latest(registry)
+    else:
+        data = generate_latest()
+    return Response(data, mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app)
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", readyz)
+    app.add_url_rule("/metrics", "metrics", metrics)

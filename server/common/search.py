@@ -1,0 +1,159 @@
+"""Chinese-aware full-text search, one interface over SQLite FTS5 and PostgreSQL.
+
+Text is folded before it is indexed and before it is searched: NFKC (full-width Ｌａｔｉｎ →
+Latin), OpenCC ``tw2sp`` (Traditional → Simplified, with Taiwan phrases: 網絡/網路 → 网络,
+軟體 → 软件; plain ``t2s`` converts characters only and leaves 網路 as 网路), then lower case.
+Folded text is cut into words by rjieba: the index keeps jieba's search-mode cut (a long word
+and the words inside it: 网络安全 → 网络, 安全, 网络安全), a query uses the precise cut, and every
+query word must match. A phrase in double quotes must also appear verbatim in the folded text.
+
+Features register documents with ``index_document(kind, ref_id, title, body)`` inside their own
+transaction, and search with ``search_hits(kind, query)``: a subquery of ``(ref_id, rank)`` they
+join with their own tables, so that visibility rules and filters stay in the feature.
+
+Storage: ``search_documents`` holds the folded text and the tokens. On SQLite an external-content
+FTS5 table follows it by triggers; on PostgreSQL a generated ``tsvector`` column built with
+``array_to_tsvector`` (no parser, no locale dependence) carries a GIN index. Both are created
+by the migration.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import opencc
+import rjieba
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.common.time import UTCDateTime, utcnow
+from server.extensions import db
+
+_converter = opencc.OpenCC("tw2sp")
+_WORD = re.compile(r"\w", re.UNICODE)
+_PHRASE = re.compile(r'"([^"]+)"')
+
+MAX_QUERY_CHARS = 200
+MAX_QUERY_TERMS = 32
+
+
+class SearchDocument(db.Model):
+    __tablename__ = "search_documents"
+    __table_args__ = (sa.UniqueConstraint("kind", "ref_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    ref_id: Mapped[int] = mapped_column(sa.Integer)
+    content: Mapped[str] = mapped_column(sa.Text)  # folded title + body, for phrases
+    tokens: Mapped[str] = mapped_column(sa.Text)  # space-separated search-mode words
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def fold(text: str) -> str:
+    """Normalise width, script and case so that variants compare equal."""
+    return _converter.convert(unicodedata.normalize("NFKC", text)).lower()
+
+
+def _words(tokens: list[str]) -> list[str]:
+    return [t for t in (tok.strip() for tok in tokens) if t and _WORD.search(t)]
+
+
+def index_tokens(text: str) -> list[str]:
+    """Words to index: jieba's search-mode cut of the folded text."""
+    return _words(rjieba.cut_for_search(fold(text)))
+
+
+def query_tokens(text: str) -> list[str]:
+    """Words a query asks for: jieba's precise cut of the folded text."""
+    return _words(rjieba.cut(fold(text)))
+
+
+@dataclass
+class ParsedQuery:
+    terms: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms
+
+
+def parse_query(query: str) -> ParsedQuery:
+    """Words every hit must contain, and quoted phrases it must contain verbatim."""
+    query = query[:MAX_QUERY_CHARS]
+    phrases = [fold(p).strip() for p in _PHRASE.findall(query)]
+    phrases = [" ".join(p.split()) for p in phrases if p.strip()]
+    terms: dict[str, None] = {}
+    for tok in query_tokens(_PHRASE.sub(" ", query)) + [
+        t for p in phrases for t in query_tokens(p)
+    ]:
+        terms.setdefault(tok, None)
+    return ParsedQuery(list(terms)[:MAX_QUERY_TERMS], phrases)
+
+
+def index_document(kind: str, ref_id: int, title: str, body: str) -> None:
+    """Add or replace the document ``(kind, ref_id)``; call inside the feature's transaction."""
+    text = f"{title}\n{body}" if title else body
+    content = " ".join(fold(text).split())
+    tokens = " ".join(index_tokens(text))
+    doc = db.session.execute(
+        sa.select(SearchDocument).where(
+            SearchDocument.kind == kind, SearchDocument.ref_id == ref_id
+        )
+    ).scalar_one_or_none()
+    if doc is None:
+        db.session.add(SearchDocument(kind=kind, ref_id=ref_id, content=content, tokens=tokens))
+    else:
+        doc.content, doc.tokens, doc.updated_at = content, tokens, utcnow()
+
+
+def remove_document(kind: str, ref_id: int) -> None:
+    db.session.execute(
+        sa.delete(SearchDocument).where(
+            SearchDocument.kind == kind, SearchDocument.ref_id == ref_id
+        )
+    )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
+    """A subquery of ``(ref_id, rank)`` for documents of ``kind`` matching ``query``.
+
+    Lower ``rank`` is a better match on both databases. An empty query matches nothing.
+    """
+    parsed = parse_query(query) if isinstance(query, str) else query
+    params: dict[str, object] = {"kind": kind}
+    phrase_sql = ""
+    for i, phrase in enumerate(parsed.phrases):
+        params[f"phrase{i}"] = f"%{_like_escape(phrase)}%"
+        phrase_sql += f" AND d.content LIKE :phrase{i} ESCAPE '\\'"
+    dialect = db.session.get_bind().dialect.name
+    if parsed.empty:
+        sql = "SELECT d.ref_id AS ref_id, 0.0 AS rank FROM search_documents d WHERE 1 = 0"
+    elif dialect == "postgresql":
+        params["tsq"] = " & ".join("'" + t.replace("'", "''") + "'" for t in parsed.terms)
+        sql = (
+            "SELECT d.ref_id AS ref_id, -ts_rank(d.tsv, CAST(:tsq AS tsquery)) AS rank "
+            "FROM search_documents d "
+            "WHERE d.kind = :kind AND d.tsv @@ CAST(:tsq AS tsquery)" + phrase_sql
+        )
+    else:
+        params["match"] = " ".join('"' + t.replace('"', '""') + '"' for t in parsed.terms)
+        sql = (
+            "SELECT d.ref_id AS ref_id, bm25(search_documents_fts) AS rank "
+            "FROM search_documents_fts JOIN search_documents d "
+            "ON d.id = search_documents_fts.rowid "
+            "WHERE search_documents_fts MATCH :match AND d.kind = :kind" + phrase_sql
+        )
+    stmt = (
+        sa.text(sql)
+        .bindparams(**params)
+        .columns(sa.column("ref_id", sa.Integer), sa.column("rank", sa.Float))
+    )
+    return stmt.subquery("search_hits")

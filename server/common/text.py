@@ -1,0 +1,95 @@
+"""User text: Markdown rendered to sanitised HTML, @mentions, and plain text for search.
+
+Markdown is parsed by markdown-it-py with raw HTML off, and whatever it renders is cleaned
+again by nh3 (Ammonia) with an allow-list, so no script, style or event handler survives
+either path. Links get ``rel="nofollow noopener ugc"``. Mentions are ``@handle`` (a member's
+``username``) outside code and links; features decide what a mention does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+_md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(["strikethrough", "table"])
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
+    "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "a", "img",
+    "table", "thead", "tbody", "tr", "th", "td", "span",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"style"},
+    "td": {"style"},
+    "ol": {"start"},
+    "span": {"class"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+# A handle is ASCII; the character before "@" must not be ASCII word text, so e-mail addresses
+# are not mentions while Chinese text runs straight into one: 「请@alice看看」.
+MENTION_RE = re.compile(r"(?<![A-Za-z0-9_.@/])@([A-Za-z][A-Za-z0-9_]{2,29})(?![A-Za-z0-9_])")
+
+
+def sanitize_html(html: str) -> str:
+    """Clean HTML from any source against the allow-list."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener ugc",
+        filter_style_properties={"text-align"},
+    )
+
+
+def render_markdown(text: str) -> str:
+    """Markdown → HTML that is safe to put in a page."""
+    return sanitize_html(_md.render(text))
+
+
+def _text_tokens(tokens: list[Token]) -> Iterator[str]:
+    """The plain text of inline tokens, outside code and link text."""
+    for token in tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        in_link = 0
+        for child in token.children:
+            if child.type == "link_open":
+                in_link += 1
+            elif child.type == "link_close":
+                in_link -= 1
+            elif child.type == "text" and not in_link:
+                yield child.content
+
+
+def extract_mentions(text: str) -> list[str]:
+    """Handles mentioned in Markdown ``text``, lower-cased, first mention first, no repeats."""
+    seen: dict[str, None] = {}
+    for chunk in _text_tokens(_md.parse(text)):
+        for match in MENTION_RE.finditer(chunk):
+            seen.setdefault(match.group(1).lower(), None)
+    return list(seen)
+
+
+def plain_text(text: str) -> str:
+    """Markdown → the words a reader sees (code included), for search and excerpts."""
+    parts: list[str] = []
+    for token in _md.parse(text):
+        if token.type in {"fence", "code_block"}:
+            parts.append(token.content)
+        elif token.type == "inline" and token.children:
+            for child in token.children:
+                if child.type in {"text", "code_inline"}:
+                    parts.append(child.content)
+                elif child.type in {"softbreak", "hardbreak"}:
+                    parts.append(" ")
+                elif child.type == "image":
+                    parts.append(child.content)
+    return " ".join(p.strip() for p in parts if p.strip())

@@ -1,0 +1,173 @@
+"""Settings, read from the environment once, when the app is created.
+
+Development needs nothing set: it keeps an SQLite database and generated secrets in
+``instance/``. Production (``JIAYUAN_ENV=production``) refuses to start without real secrets,
+and refuses SQLite unless ``ALLOW_SQLITE_IN_PRODUCTION=1`` says that is intended.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a server that may start."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whichever spelling the URL came in."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _dev_secrets(instance_path: Path) -> dict[str, str]:
+    """Secrets generated on the first development run and kept in instance/."""
+    path = instance_path / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {"SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET_KEY": secrets.token_urlsafe(48)}
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def load_config(
+    instance_path: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the Flask config from the environment; ``overrides`` (tests) win over both."""
+    env = os.environ if env is None else env
+    overrides = dict(overrides or {})
+    instance = Path(instance_path)
+    mode = overrides.get("JIAYUAN_ENV") or env.get("JIAYUAN_ENV", "development")
+    if mode not in {"development", "production", "test"}:
+        raise ConfigError(f"JIAYUAN_ENV must be development, production or test, not {mode!r}")
+    production = mode == "production"
+
+    def setting(name: str, default: Any = None) -> Any:
+        if name in overrides:
+            return overrides[name]
+        return env.get(name, default)
+
+    secret_key = setting("SECRET_KEY")
+    jwt_secret = setting("JWT_SECRET_KEY")
+    if production:
+        missing = [
+            n for n, v in (("SECRET_KEY", secret_key), ("JWT_SECRET_KEY", jwt_secret)) if not v
+        ]
+        if missing:
+            raise ConfigError("production needs " + " and ".join(missing) + " set")
+        if min(len(secret_key), len(jwt_secret)) < 32:
+            raise ConfigError("SECRET_KEY and JWT_SECRET_KEY must be at least 32 characters")
+    elif not (secret_key and jwt_secret):
+        generated = _dev_secrets(instance)
+        secret_key = secret_key or generated["SECRET_KEY"]
+        jwt_secret = jwt_secret or generated["JWT_SECRET_KEY"]
+
+    database_url = normalise_database_url(
+        setting("DATABASE_URL") or f"sqlite:///{instance.resolve() / 'jiayuan.db'}"
+    )
+    if (
+        production
+        and database_url.startswith("sqlite")
+        and not _bool(setting("ALLOW_SQLITE_IN_PRODUCTION"))
+    ):
+        raise ConfigError(
+            "production refuses SQLite; set DATABASE_URL to PostgreSQL "
+            "or ALLOW_SQLITE_IN_PRODUCTION=1"
+        )
+    redis_url = setting("REDIS_URL") or None
+
+    engine_options: dict[str, Any] = {}
+    if database_url.startswith("postgresql"):
+        engine_options = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+
+    cors = setting("CORS_ORIGINS", "" if production else "*")
+    config: dict[str, Any] = {
+        "JIAYUAN_ENV": mode,
+        "TESTING": mode == "test",
+        "SECRET_KEY": secret_key,
+        "JWT_SECRET_KEY": jwt_secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "REDIS_URL": redis_url,
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
+        # Tokens: short-lived access, rotated refresh (see server/auth/tokens.py).
+        "JWT_ACCESS_TOKEN_EXPIRES": _int(env, "JWT_ACCESS_TOKEN_EXPIRES", 15 * 60),
+        "JWT_REFRESH_TOKEN_EXPIRES": _int(env, "JWT_REFRESH_TOKEN_EXPIRES", 30 * 24 * 3600),
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ERROR_MESSAGE_KEY": "message",
+        # Passwords: argon2id; tests lower the cost, production keeps the library defaults.
+        "ARGON2_TIME_COST": _int(env, "ARGON2_TIME_COST", 3),
+        "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
+        "ARGON2_PARALLELISM": _int(env, "ARGON2_PARALLELISM", 4),
+        "PRIVACY_POLICY_VERSION": setting("PRIVACY_POLICY_VERSION", "2026-11-01"),
+        "PASSWORD_RESET_URL": setting(
+            "PASSWORD_RESET_URL", "jiayuan://reset-password?token={token}"
+        ),
+        "PASSWORD_RESET_TTL": _int(env, "PASSWORD_RESET_TTL", 3600),
+        "DEFAULT_TIME_ZONE": setting("DEFAULT_TIME_ZONE", "Asia/Shanghai"),
+        # Rate limits (Flask-Limiter): memory for one process, Redis when several share.
+        "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": _bool(setting("RATELIMIT_ENABLED"), True),
+        "LOGIN_FAILURE_LIMIT_ACCOUNT": setting("LOGIN_FAILURE_LIMIT_ACCOUNT", "10/minute;30/hour"),
+        "LOGIN_FAILURE_LIMIT_IP": setting("LOGIN_FAILURE_LIMIT_IP", "50/minute"),
+        # Jobs (Huey): immediate in tests, SQLite file by default, Redis when configured.
+        "JOBS_BACKEND": setting("JOBS_BACKEND") or ("redis" if redis_url else "sqlite"),
+        "JOBS_SQLITE_PATH": setting("JOBS_SQLITE_PATH", str(instance.resolve() / "jobs.db")),
+        "JOBS_IN_PROCESS": _bool(setting("JOBS_IN_PROCESS"), not production),
+        # Mail: the console backend logs; smtp sends; memory keeps an outbox (tests).
+        "MAIL_BACKEND": setting("MAIL_BACKEND", "console"),
+        "MAIL_FROM": setting("MAIL_FROM", "家園 Jiayuan <no-reply@jiayuan.local>"),
+        "SMTP_HOST": setting("SMTP_HOST", "localhost"),
+        "SMTP_PORT": _int(env, "SMTP_PORT", 587),
+        "SMTP_USERNAME": setting("SMTP_USERNAME"),
+        "SMTP_PASSWORD": setting("SMTP_PASSWORD"),
+        "SMTP_STARTTLS": _bool(setting("SMTP_STARTTLS"), True),
+        "CORS_ORIGINS": (
+            list(cors)
+            if isinstance(cors, list | tuple)
+            else [o.strip() for o in cors.split(",") if o.strip()]
+        ),
+        "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),
+        "LOG_LEVEL": setting("LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),
+        "METRICS_TOKEN": setting("METRICS_TOKEN"),
+        # OpenAPI (flask-smorest)
+        "API_TITLE": "Jiayuan 家園 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+    }
+    for key, value in overrides.items():
+        config[key] = value
+    return config

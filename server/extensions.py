@@ -1,0 +1,45 @@
+"""The Flask extensions, created unbound here and bound in ``create_app``.
+
+Every feature imports its ``db``, ``jwt``, ``limiter``, ``socketio`` and ``jobs`` from this module,
+so that nothing depends on the app object at import time.
+"""
+
+from __future__ import annotations
+
+from flask_cors import CORS
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_socketio import SocketIO
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from server.api import Api
+from server.common.jobs import JobQueue
+
+# Stable constraint names, so that migrations name the same thing on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# expire_on_commit=False: services commit and then hand the same objects to the response
+# schema; expiring them would cost one reload query per object.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+migrate = Migrate()
+jwt = JWTManager()
+api = Api()
+limiter = Limiter(key_func=get_remote_address)
+socketio = SocketIO()
+cors = CORS()
+jobs = JobQueue()

@@ -1,0 +1,129 @@
+"""``/api/v1/me`` (the member's own account) and ``/api/v1/members`` (the directory)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from server.api import Blueprint
+from server.auth.service import delete_account
+from server.common import privacy
+from server.common.i18n import pick
+from server.common.pagination import page_schema
+from server.common.time import utcnow
+from server.members import service
+from server.members.occupations import OCCUPATIONS
+from server.members.schemas import (
+    ConsentSchema,
+    DeleteAccountSchema,
+    DirectoryArgs,
+    ExportSchema,
+    MemberCardSchema,
+    MeSchema,
+    MeUpdateSchema,
+    OccupationSchema,
+    PublicMemberSchema,
+    RoleSchema,
+)
+
+blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Members and profiles")
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.auth()
+    @blp.response(200, MeSchema)
+    def get(self) -> Any:
+        """The signed-in member's own account"""
+        return current_user
+
+    @blp.auth()
+    @blp.arguments(MeUpdateSchema(partial=True))
+    @blp.response(200, MeSchema)
+    @blp.alt_response(409, response="CONFLICT")
+    def patch(self, changes: dict[str, Any]) -> Any:
+        """Change one's own profile and settings"""
+        return service.update_profile(current_user, changes)
+
+    @blp.auth()
+    @blp.arguments(DeleteAccountSchema)
+    @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    def delete(self, data: dict[str, Any]) -> None:
+        """Delete the account: personal data erased, authored content anonymised"""
+        delete_account(current_user, data["password"])
+
+
+@blp.route("/me/export")
+class MyExport(MethodView):
+    @blp.auth()
+    @blp.response(200, ExportSchema)
+    def get(self) -> Any:
+        """Everything the platform holds about the signed-in member, as JSON"""
+        return {
+            "generated_at": utcnow(),
+            "member_id": current_user.id,
+            "sections": privacy.export_member(current_user.id),
+        }
+
+
+@blp.route("/me/privacy-consent")
+class MyConsent(MethodView):
+    @blp.auth()
+    @blp.arguments(ConsentSchema)
+    @blp.response(200, MeSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Accept the current privacy-policy version"""
+        return service.record_consent(current_user, data["privacy_policy_version"])
+
+
+@blp.route("/members")
+class Directory(MethodView):
+    @blp.auth()
+    @blp.arguments(DirectoryArgs, location="query")
+    @blp.response(200, page_schema(PublicMemberSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """The member directory, newest first; search by name, city and occupation"""
+        return service.directory(
+            q=args.get("q"),
+            city=args.get("city"),
+            tag=args.get("tag"),
+            limit=args["limit"],
+            cursor=args["cursor"],
+        )
+
+
+@blp.route("/members/<int:member_id>")
+class MemberProfile(MethodView):
+    @blp.auth()
+    @blp.response(200, PublicMemberSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, member_id: int) -> Any:
+        """A member's public profile (a hidden profile shows only its card)"""
+        member = service.get_visible_member(member_id)
+        if service.shows_full_profile(member, current_user):
+            return member
+        return MemberCardSchema().dump(member)
+
+
+@blp.route("/members/<int:member_id>/role")
+class MemberRole(MethodView):
+    @blp.auth(roles={"admin"})
+    @blp.arguments(RoleSchema)
+    @blp.response(200, PublicMemberSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def put(self, data: dict[str, Any], member_id: int) -> Any:
+        """Give a member a global role (admins only)"""
+        return service.set_role(current_user, member_id, data["role"])
+
+
+@blp.route("/members/occupations")
+class Occupations(MethodView):
+    @blp.auth()
+    @blp.response(200, OccupationSchema(many=True))
+    def get(self) -> Any:
+        """The occupation tags a profile may carry, with labels in the caller's language"""
+        return [{"tag": tag, "label": pick(labels)} for tag, labels in OCCUPATIONS.items()]

@@ -1,0 +1,216 @@
+"""Member verbs: profiles, the directory, roles, consent, export and erasure."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from server.common import privacy
+from server.common.pagination import Page, SortKey, keyset_page
+from server.common.search import fold
+from server.common.time import utcnow
+from server.common.tx import commit
+from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
+from server.extensions import db
+from server.members.models import Member, MemberOccupation, PrivacyConsent
+
+RESERVED_USERNAMES = frozenset(
+    {"admin", "administrator", "all", "everyone", "here", "system", "jiayuan", "moderator",
+     "organiser", "organizer", "support", "null", "undefined", "deleted"}
+)  # fmt: skip
+
+register_messages(
+    {
+        "username_taken": {
+            "zh-Hans": "该用户名已被使用。",
+            "zh-Hant": "該使用者名稱已被使用。",
+            "en": "That username is taken.",
+        },
+        "email_taken": {
+            "zh-Hans": "该邮箱已注册。",
+            "zh-Hant": "該電子郵件已註冊。",
+            "en": "That e-mail address is already registered.",
+        },
+        "member_not_found": {
+            "zh-Hans": "找不到该成员。",
+            "zh-Hant": "找不到該成員。",
+            "en": "No such member.",
+        },
+        "privacy_policy_outdated": {
+            "zh-Hans": "请阅读并同意最新的隐私政策（版本 {current}）。",
+            "zh-Hant": "請閱讀並同意最新的隱私權政策（版本 {current}）。",
+            "en": "Please read and accept the current privacy policy (version {current}).",
+        },
+        "cannot_change_own_role": {
+            "zh-Hans": "不能修改自己的角色。",
+            "zh-Hant": "不能修改自己的角色。",
+            "en": "You cannot change your own role.",
+        },
+    }
+)
+
+
+def name_key(display_name: str, username: str) -> str:
+    return f"{fold(display_name)} {username}"
+
+
+def check_username_free(username: str, *, exclude_id: int | None = None) -> None:
+    if username in RESERVED_USERNAMES or username.startswith("deleted_"):
+        raise Conflict("username_taken")
+    stmt = sa.select(Member.id).where(Member.username == username)
+    if exclude_id is not None:
+        stmt = stmt.where(Member.id != exclude_id)
+    if db.session.execute(stmt).first() is not None:
+        raise Conflict("username_taken")
+
+
+def generate_username() -> str:
+    """A free handle like ``m3f9a2c1``, for members who did not choose one."""
+    while True:
+        candidate = "m" + secrets.token_hex(4)
+        if db.session.execute(sa.select(Member.id).where(Member.username == candidate)).first():
+            continue
+        return candidate
+
+
+def check_policy_version(version: str) -> None:
+    from flask import current_app
+
+    current = current_app.config["PRIVACY_POLICY_VERSION"]
+    if version != current:
+        raise DomainError(
+            "privacy_policy_outdated", 422, errors={"privacy_policy_version": [current]},
+            current=current,
+        )  # fmt: skip
+
+
+def get_visible_member(member_id: int) -> Member:
+    """A member as others may see them; deleted members are gone."""
+    member = db.session.execute(
+        sa.select(Member)
+        .options(selectinload(Member.occupations))
+        .where(Member.id == member_id, Member.deleted_at.is_(None))
+    ).scalar_one_or_none()
+    if member is None:
+        raise NotFound("member_not_found")
+    return member
+
+
+def shows_full_profile(member: Member, viewer: Member) -> bool:
+    """Hidden profiles show only their card, except to the member and to staff."""
+    return (
+        member.profile_visibility == "members"
+        or member.id == viewer.id
+        or viewer.role in {"moderator", "organiser", "admin"}
+    )
+
+
+def update_profile(member: Member, changes: dict[str, Any]) -> Member:
+    """Apply a partial profile update."""
+    if "username" in changes and changes["username"] != member.username:
+        check_username_free(changes["username"], exclude_id=member.id)
+    tags = changes.pop("occupation_tags", None)
+    for field, value in changes.items():
+        setattr(member, field, value)
+    if tags is not None:
+        wanted = list(dict.fromkeys(tags))
+        member.occupations = [MemberOccupation(tag=t) for t in wanted]
+    if "city" in changes:
+        member.city = member.city or None
+        member.city_key = fold(member.city) if member.city else None
+    member.name_key = name_key(member.display_name, member.username)
+    member.updated_at = utcnow()
+    try:
+        commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("username_taken") from exc
+    return member
+
+
+def record_consent(member: Member, version: str) -> Member:
+    """The member accepts the current privacy policy."""
+    check_policy_version(version)
+    member.consents.append(PrivacyConsent(policy_version=version, accepted_at=utcnow()))
+    commit()
+    return member
+
+
+def directory(
+    *, q: str | None, city: str | None, tag: str | None, limit: int, cursor: str | None
+) -> Page[Member]:
+    """Members with visible profiles, newest first, filtered by name, city and occupation."""
+    stmt = (
+        sa.select(Member)
+        .options(selectinload(Member.occupations))
+        .where(Member.deleted_at.is_(None), Member.profile_visibility == "members")
+    )
+    if q:
+        pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Member.name_key.like(f"%{pattern}%", escape="\\"))
+    if city:
+        stmt = stmt.where(Member.city_key == fold(city))
+    if tag:
+        stmt = stmt.where(
+            sa.exists().where(MemberOccupation.member_id == Member.id, MemberOccupation.tag == tag)
+        )
+    return keyset_page(stmt, [SortKey(Member.id)], name="members", limit=limit, cursor=cursor)
+
+
+def set_role(actor: Member, member_id: int, role: str) -> Member:
+    """An admin gives a member a global role."""
+    if actor.role != "admin":
+        raise Forbidden()
+    if actor.id == member_id:
+        raise Conflict("cannot_change_own_role")
+    member = get_visible_member(member_id)
+    member.role = role
+    commit()
+    return member
+
+
+def _export(member_id: int) -> dict[str, Any]:
+    from server.members.schemas import MeSchema
+
+    member = db.session.get(Member, member_id)
+    if member is None:
+        return {}
+    return {
+        "profile": MeSchema().dump(member),
+        "privacy_consents": [
+            {"policy_version": c.policy_version, "accepted_at": c.accepted_at.isoformat()}
+            for c in member.consents
+        ],
+    }
+
+
+def _erase(member_id: int) -> None:
+    """Keep the row (authored content points at it) with nothing personal left in it."""
+    member = db.session.get(Member, member_id)
+    if member is None:
+        return
+    member.email = f"deleted-{member.id}@deleted.invalid"
+    member.username = f"deleted_{member.id}"
+    member.password_hash = None
+    member.display_name = ""
+    member.name_key = ""
+    member.avatar_url = None
+    member.bio = ""
+    member.city = None
+    member.city_key = None
+    member.phone = None
+    member.locale = "zh-Hans"
+    member.time_zone = "Asia/Shanghai"
+    member.profile_visibility = "hidden"
+    member.role = "member"
+    member.occupations = []
+    member.consents = []
+    member.deleted_at = utcnow()
+    member.updated_at = member.deleted_at
+
+
+privacy.register("account", exporter=_export, eraser=_erase, order=1000)

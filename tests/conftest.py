@@ -1,0 +1,204 @@
+"""Test fixtures: one schema per session, one rolled-back transaction per test.
+
+The database is SQLite (a temporary file) unless ``TEST_DATABASE_URL`` names PostgreSQL; then a
+schema of its own is created for the session and dropped at the end, so runs never collide.
+The schema is built by running the real migrations, so every run also proves they work.
+
+Each test runs inside one outer transaction on one connection; the app's sessions join it with
+savepoints, so a service's ``commit()`` really commits (to the savepoint) and the next request
+sees it, and everything is rolled back after the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from server import create_app
+from server.extensions import db, limiter
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+
+
+def _database_url(tmp: Path) -> tuple[str, Callable[[], None]]:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql")):
+        return f"sqlite:///{tmp / 'test.db'}", lambda: None
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in url else "?"
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+    return f"{url}{sep}options=-csearch_path%3D{schema}", drop
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = _database_url(Path(tmp))
+        app = create_app(
+            {
+                "JIAYUAN_ENV": "test",
+                "SECRET_KEY": "test-secret-key-" + "x" * 32,
+                "JWT_SECRET_KEY": "test-jwt-secret-" + "y" * 32,
+                "DATABASE_URL": url,
+                "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://", 1),
+                "JOBS_BACKEND": "immediate",
+                "MAIL_BACKEND": "memory",
+                "ARGON2_TIME_COST": 1,
+                "ARGON2_MEMORY_COST": 1024,
+                "ARGON2_PARALLELISM": 1,
+                "LOG_LEVEL": "WARNING",
+                "CORS_ORIGINS": ["https://app.example"],
+            }
+        )
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+            drop()
+
+
+def _app_ctx_id() -> int:
+    from flask.globals import app_ctx
+
+    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _transaction(app: Flask) -> Iterator[None]:
+    """Everything a test writes is rolled back; limits and the outbox start empty."""
+    with app.app_context():
+        engine = db.engine
+    connection = engine.connect()
+    outer = connection.begin()
+    original = db.session
+    db.session = scoped_session(
+        sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ),
+        scopefunc=_app_ctx_id,
+    )
+    limiter.reset()
+    app.extensions["mail_outbox"] = []
+    try:
+        yield
+    finally:
+        db.session = original  # each app context closed its own session on teardown
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not re.match(r"\s*(SAVEPOINT|RELEASE|ROLLBACK TO|BEGIN|COMMIT)", statement, re.I):
+            self.statements.append(statement)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], contextlib.AbstractContextManager[QueryCounter]]:
+    """``with count_queries() as q: …; assert q.count == 3`` counts SQL sent to the database."""
+
+    @contextlib.contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", counter)
+
+    return counting
+
+
+@pytest.fixture
+def make_member(app: Flask) -> Callable[..., Any]:
+    """``make_member(display_name="林晓雨", city="杭州", role="organiser")`` → a saved Member."""
+    from server.members.bootstrap import ensure_member
+    from server.members.models import Member
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        *,
+        email: str | None = None,
+        display_name: str = "测试成员",
+        password: str = PASSWORD,
+        role: str = "member",
+        username: str | None = None,
+        city: str | None = None,
+        occupations: list[str] | None = None,
+        bio: str = "",
+        **attributes: Any,
+    ) -> Member:
+        n = next(counter)
+        with app.app_context():
+            member = ensure_member(
+                email or f"member{n}-{uuid.uuid4().hex[:6]}@example.com",
+                password,
+                display_name,
+                role=role,
+                username=username,
+                city=city,
+                occupations=occupations,
+                bio=bio,
+            )
+            for name, value in attributes.items():
+                setattr(member, name, value)
+            db.session.commit()
+            member.occupations  # noqa: B018 - load before the session closes
+            return member
+
+    return make
+
+
+@pytest.fixture
+def auth_headers(app: Flask) -> Callable[..., dict[str, str]]:
+    """``auth_headers(member)`` → an Authorization header for a fresh session of ``member``."""
+    from server.auth.service import sign_in
+
+    def headers(member: Any, **extra: str) -> dict[str, str]:
+        with app.app_context():
+            from server.members.models import Member
+
+            tokens = sign_in(db.session.get(Member, member.id))
+        return {"Authorization": f"Bearer {tokens.access_token}", **extra}
+
+    return headers
