@@ -21,16 +21,11 @@ config.set_main_option(
     "sqlalchemy.url", db.engine.url.render_as_string(hide_password=False).replace("%", "%%")
 )
 
-HAND_MADE_TABLES = {"search_documents_fts"}
-HAND_MADE_COLUMNS = {("search_documents", "tsv")}
-
 
 def include_object(obj, name, type_, reflected, compare_to):
-    if type_ == "table" and (name in HAND_MADE_TABLES or name.startswith("search_documents_fts_")):
-        return False
-    if type_ == "column" and (obj.table.name, name) in HAND_MADE_COLUMNS:
-        return False
-    return True
+    from server.common.search import include_in_autogenerate
+
+    return include_in_autogenerate(obj, name, type_)
 
 
 def render_item(type_, obj, autogen_context):

@@ -14,6 +14,7 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from flask_jwt_extended import current_user, verify_jwt_in_request
+from werkzeug.routing import IntegerConverter
 
 from server.errors import Forbidden, register_error_handlers
 
@@ -33,6 +34,19 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"description": "Field name → messages (validation only)"})
 
 
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:thread_id>``: a positive id that fits the database's integer column.
+
+    Anything else does not match the route (404), so no query ever sees an out-of-range id.
+    """
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
 
@@ -40,7 +54,11 @@ class Api(flask_smorest.Api):
         register_error_handlers(self._app)
 
     def init_app(self, app: Any, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        app.url_map.converters["id"] = IdConverter
         super().init_app(app, spec_kwargs=spec_kwargs)
+        self.register_converter(
+            IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+        )
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         )

@@ -135,7 +135,10 @@ def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
         phrase_sql += f" AND d.content LIKE :phrase{i} ESCAPE '\\'"
     dialect = db.session.get_bind().dialect.name
     if parsed.empty:
-        sql = "SELECT d.ref_id AS ref_id, 0.0 AS rank FROM search_documents d WHERE 1 = 0"
+        sql = (
+            "SELECT d.ref_id AS ref_id, 0.0 AS rank FROM search_documents d "
+            "WHERE d.kind = :kind AND 1 = 0"
+        )
     elif dialect == "postgresql":
         params["tsq"] = " & ".join("'" + t.replace("'", "''") + "'" for t in parsed.terms)
         sql = (
@@ -157,3 +160,19 @@ def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
         .columns(sa.column("ref_id", sa.Integer), sa.column("rank", sa.Float))
     )
     return stmt.subquery("search_hits")
+
+
+# Objects the migration makes by hand for one database only; autogenerate must not touch them.
+_HAND_MADE = {
+    ("table", "search_documents_fts"),
+    ("column", "tsv"),
+    ("index", "ix_search_documents_tsv"),
+}
+
+
+def include_in_autogenerate(obj: object, name: str | None, type_: str, *_args: object) -> bool:
+    """Alembic ``include_object`` hook: skip the FTS5 table (and its shadow tables) and the
+    PostgreSQL ``tsv`` column and index."""
+    if type_ == "table" and (name or "").startswith("search_documents_fts"):
+        return False
+    return (type_, name) not in _HAND_MADE

@@ -95,7 +95,7 @@ class Directory(MethodView):
         )
 
 
-@blp.route("/members/<int:member_id>")
+@blp.route("/members/<id:member_id>")
 class MemberProfile(MethodView):
     @blp.auth()
     @blp.response(200, PublicMemberSchema)
@@ -108,7 +108,7 @@ class MemberProfile(MethodView):
         return MemberCardSchema().dump(member)
 
 
-@blp.route("/members/<int:member_id>/role")
+@blp.route("/members/<id:member_id>/role")
 class MemberRole(MethodView):
     @blp.auth(roles={"admin"})
     @blp.arguments(RoleSchema)

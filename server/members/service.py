@@ -117,7 +117,7 @@ def update_profile(member: Member, changes: dict[str, Any]) -> Member:
     for field, value in changes.items():
         setattr(member, field, value)
     if tags is not None:
-        wanted = list(dict.fromkeys(tags))
+        wanted = sorted(set(tags))
         member.occupations = [MemberOccupation(tag=t) for t in wanted]
     if "city" in changes:
         member.city = member.city or None

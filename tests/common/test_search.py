@@ -1,0 +1,109 @@
+"""The shared Chinese-aware search, on the test database (SQLite FTS5 or PostgreSQL GIN)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from server.common import search
+from server.common.tx import commit
+from server.extensions import db
+
+
+def test_fold_turns_traditional_and_taiwan_phrases_into_simplified():
+    assert search.fold("網絡安全") == "网络安全"
+    assert search.fold("網路") == "网络"  # a Taiwan phrase, not only a character
+    assert search.fold("軟體設計") == "软件设计"
+    assert search.fold("ＡＰＰ開發") == "app开发"  # full width folded, lower-cased
+
+
+def test_index_keeps_the_words_inside_long_words():
+    tokens = search.index_tokens("我在研究網絡安全課程")
+    assert {"网络", "安全", "网络安全", "课程"} <= set(tokens)
+    assert search.query_tokens("网络安全") == ["网络安全"]
+
+
+def _index(app, docs):
+    with app.app_context():
+        for ref_id, (title, body) in docs.items():
+            search.index_document("post", ref_id, title, body)
+        commit()
+
+
+def _search(app, query, kind="post"):
+    with app.app_context():
+        hits = search.search_hits(kind, query)
+        rows = db.session.execute(sa.select(hits.c.ref_id).order_by(hits.c.rank, hits.c.ref_id))
+        return [r for (r,) in rows]
+
+
+DOCS = {
+    1: ("網絡安全入門", "自由職業者如何保護客戶資料"),
+    2: ("网络营销怎么做", "新媒体运营的十个技巧"),
+    3: ("軟體外包報價", "接案時怎樣估算工時"),
+    4: ("Freelance pricing", "How to price a design contract"),
+    5: ("设计师的一天", "安全感来自稳定的客户"),
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("网络", {1, 2}),  # Simplified query finds the Traditional thread
+        ("網絡", {1, 2}),  # and the reverse
+        ("網路", {1, 2}),  # Taiwan wording finds mainland wording
+        ("网络安全", {1}),
+        ("软件", {3}),
+        ("報價", {3}),
+        ("PRICING", {4}),
+        ("安全", {1, 5}),
+        ("客户", {1, 5}),
+        ("网络 客户", {1}),  # every word must match
+        ("区块链", set()),
+        ("", set()),
+        ("！？。", set()),
+    ],
+)
+def test_search_folds_scripts_and_segments_words(app, query, expected):
+    _index(app, DOCS)
+    assert set(_search(app, query)) == expected
+
+
+def test_phrase_search_needs_the_words_together(app):
+    _index(app, {1: ("", "网络安全很重要"), 2: ("", "安全的网络很重要")})
+    assert set(_search(app, "安全 网络")) == {1, 2}
+    assert _search(app, '"網絡安全"') == [1]
+    assert _search(app, '"安全的网络"') == [2]
+
+
+def test_query_syntax_is_inert(app):
+    _index(app, DOCS)
+    for hostile in ('"', 'a" OR "b', "NEAR(网络 安全)", "网络*", "' OR 1=1 --", "%", "_", "\\"):
+        _search(app, hostile)  # never an error
+
+
+def test_reindex_replaces_and_remove_forgets(app):
+    _index(app, {7: ("旧标题", "旧内容")})
+    assert _search(app, "旧内容") == [7]
+    _index(app, {7: ("新标题", "新内容")})
+    assert _search(app, "旧内容") == [] and _search(app, "新内容") == [7]
+    with app.app_context():
+        search.remove_document("post", 7)
+        commit()
+    assert _search(app, "新内容") == []
+
+
+def test_kinds_are_separate(app):
+    _index(app, {1: ("网络", "")})
+    assert _search(app, "网络", kind="course") == []
+
+
+def test_better_matches_rank_first(app):
+    _index(
+        app,
+        {
+            1: ("报价", "报价 报价 报价 合同报价"),
+            2: ("其他", "一次提到报价而已，其余都在讲别的事情"),
+        },
+    )
+    assert _search(app, "报价") == [1, 2]

@@ -1,0 +1,70 @@
+"""Operations: health, readiness, metrics, request ids, conditional GET, CORS."""
+
+from __future__ import annotations
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"]["database"] == "ok"
+
+
+def test_readyz_reports_an_unreachable_redis(client, app):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    try:
+        ready = client.get("/readyz")
+    finally:
+        app.config["REDIS_URL"] = None
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"]["redis"].startswith("error")
+
+
+def test_metrics_count_requests(client):
+    client.get("/healthz")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert (
+        'jiayuan_http_request_duration_seconds_count{endpoint="healthz",method="GET",status="200"}'
+        in text
+    )
+
+
+def test_metrics_token_is_enforced_when_set(client, app):
+    app.config["METRICS_TOKEN"] = "s3cret"
+    try:
+        assert client.get("/metrics").status_code == 403
+        assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    finally:
+        app.config["METRICS_TOKEN"] = None
+
+
+def test_request_id_is_echoed_or_made(client):
+    given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id <script>" + "x" * 80})
+    assert len(made.headers["X-Request-ID"]) == 32
+
+
+def test_conditional_get_answers_304(client, make_member, auth_headers):
+    headers = auth_headers(make_member())
+    first = client.get("/api/v1/me", headers=headers)
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    again = client.get("/api/v1/me", headers={**headers, "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    client.patch("/api/v1/me", headers=headers, json={"bio": "改了"})
+    changed = client.get("/api/v1/me", headers={**headers, "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def test_cors_allows_configured_origins_only(client):
+    ok = client.options(
+        "/api/v1/auth/login",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    other = client.options(
+        "/api/v1/auth/login",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "Access-Control-Allow-Origin" not in other.headers
