@@ -20,6 +20,8 @@ def register(app: Flask) -> None:
         if current_app.config["JOBS_IN_PROCESS"] and not jobs.huey.immediate:
             jobs.start_worker()
         click.echo(f"Jiayuan on http://{host}:{port}  (docs: /api/v1/docs)")
+        # Flask ignores app.run() inside its CLI unless told this is intended.
+        os.environ.pop("FLASK_RUN_FROM_CLI", None)
         try:
             socketio.run(
                 current_app._get_current_object(),  # type: ignore[attr-defined]
