@@ -505,51 +505,83 @@ def get_json(url: str, token: str) -> Any:
 
 
 @dataclass
+class Target:
+    name: str
+    server: Server
+    path: str
+    ceiling: str | None = None  # the ceiling target this one is compared with
+
+    @property
+    def url(self) -> str:
+        return self.server.base + self.path
+
+
+@dataclass
+class Sample:
+    result: WrkResult
+    worker_rss_peak_kib: int
+    workers_rss_total_kib: int
+
+
+@dataclass
 class Row:
     database: str
     target: str
     path: str
     ceiling: str | None
-    requests_per_s: float
-    p50_ms: float
+    requests_per_s: float  # the median round
+    requests_per_s_min: float
+    requests_per_s_max: float
+    p50_ms: float  # of the median round
     p99_ms: float
     ratio_to_ceiling: float | None
-    worker_rss_peak_mb: float
-    workers_rss_total_mb: float
+    worker_rss_peak_mb: float  # the largest worker, over all rounds
+    workers_rss_total_mb: float  # both workers together, at their peak
     bytes_per_response: float
-    requests: int
-    errors: int
+    requests: int  # over all rounds
+    errors: int  # socket errors and non-2xx answers, over all rounds
+    rounds: int
 
 
-def measure(
-    server: Server, database: str, target: str, path: str, token: str, args: argparse.Namespace
-) -> Row:
-    url = server.base + path
-    run_wrk(url, token, connections=args.connections, duration=args.warmup, threads=args.threads)
-    with RssSampler(server.worker_pids) as rss:
+def measure_once(target: Target, token: str, args: argparse.Namespace) -> Sample:
+    with RssSampler(target.server.worker_pids) as rss:
         result = run_wrk(
-            url, token, connections=args.connections, duration=args.duration, threads=args.threads
+            target.url,
+            token,
+            connections=args.connections,
+            duration=args.duration,
+            threads=args.threads,
         )
     errors = result.socket_errors + result.non_2xx
     print(
-        f"  {target:<24} {result.requests_per_s:8.1f} req/s  p50 {result.p50_ms:6.2f} ms  "
-        f"p99 {result.p99_ms:6.2f} ms  worker RSS {rss.peak_worker_kib / 1024:5.1f} MB"
+        f"    {target.name:<24} {result.requests_per_s:8.1f} req/s  p50 {result.p50_ms:6.2f} ms"
+        f"  p99 {result.p99_ms:6.2f} ms  worker RSS {rss.peak_worker_kib / 1024:5.1f} MB"
         + (f"  ERRORS {errors}" if errors else "")
     )
+    return Sample(result, rss.peak_worker_kib, rss.peak_total_kib)
+
+
+def summarise(database: str, target: Target, samples: list[Sample]) -> Row:
+    """The median round by req/s stands for the target; the spread is kept beside it."""
+    ordered = sorted(samples, key=lambda s: s.result.requests_per_s)
+    median = ordered[len(ordered) // 2]
     return Row(
         database=database,
-        target=target,
-        path=path,
-        ceiling=None,
-        requests_per_s=result.requests_per_s,
-        p50_ms=result.p50_ms,
-        p99_ms=result.p99_ms,
+        target=target.name,
+        path=target.path,
+        ceiling=target.ceiling,
+        requests_per_s=median.result.requests_per_s,
+        requests_per_s_min=ordered[0].result.requests_per_s,
+        requests_per_s_max=ordered[-1].result.requests_per_s,
+        p50_ms=median.result.p50_ms,
+        p99_ms=median.result.p99_ms,
         ratio_to_ceiling=None,
-        worker_rss_peak_mb=round(rss.peak_worker_kib / 1024, 1),
-        workers_rss_total_mb=round(rss.peak_total_kib / 1024, 1),
-        bytes_per_response=round(result.bytes_per_response),
-        requests=result.requests,
-        errors=errors,
+        worker_rss_peak_mb=round(max(s.worker_rss_peak_kib for s in samples) / 1024, 1),
+        workers_rss_total_mb=round(max(s.workers_rss_total_kib for s in samples) / 1024, 1),
+        bytes_per_response=round(median.result.bytes_per_response),
+        requests=sum(s.result.requests for s in samples),
+        errors=sum(s.result.socket_errors + s.result.non_2xx for s in samples),
+        rounds=len(samples),
     )
 
 
@@ -572,7 +604,12 @@ def walk_to_deep_page(base: str, token: str, members: int) -> tuple[str, list[in
 
 
 def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
-    rows: list[Row] = []
+    """Build, seed and serve one database; measure every target in interleaved rounds.
+
+    The app and the ceiling are served side by side (an idle gunicorn costs no CPU) and each
+    round measures every target once, so that a slow minute of a shared machine hits all
+    targets alike instead of whichever happened to run then.
+    """
     info: dict[str, Any] = {"database": kind}
     print(f"\n== {kind} ==")
     with (
@@ -589,39 +626,48 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
         info["seed"] = seeded
         print(f"  seeded {seeded['members']} members in {seeded['seconds']} s")
 
-        with Server("wsgi:app", env, tmp / "app.log") as app:
+        with (
+            Server("wsgi:app", env, tmp / "app.log") as app,
+            Server("bench.ceiling_app:app", env, tmp / "ceiling.log") as ceiling,
+        ):
             me = get_json(f"{app.base}/api/v1/me", token)
             if me["username"] != seeded["username"]:
                 raise RuntimeError(f"/me answered {me!r}")
             deep_cursor, first_ids, deep_ids = walk_to_deep_page(app.base, token, seeded["members"])
-            deep_path = f"/api/v1/members?limit={PAGE}&cursor={urllib.parse.quote(deep_cursor)}"
-            info["deep_page_first_id"] = deep_ids[0]
-            print(
-                f"  app on :{app.port}; page 1 starts at id {first_ids[0]}, "
-                f"the deep page at id {deep_ids[0]}"
-            )
-            for target, path, ceiling in (
-                ("app GET /me", "/api/v1/me", "ceiling page 1"),
-                ("app members page 1", f"/api/v1/members?limit={PAGE}", "ceiling page 1"),
-                ("app members deep page", deep_path, "ceiling deep page"),
-            ):
-                row = measure(app, kind, target, path, token, args)
-                row.ceiling = ceiling
-                rows.append(row)
-
-        with Server("bench.ceiling_app:app", env, tmp / "ceiling.log") as ceiling:
             ceiling_deep = f"/members?cursor={deep_ids[0] + 1}"
             same = [m["id"] for m in get_json(ceiling.base + "/members", token)["items"]]
             same_deep = [m["id"] for m in get_json(ceiling.base + ceiling_deep, token)["items"]]
             if same != first_ids or same_deep != deep_ids:
                 raise RuntimeError("the ceiling does not serve the same rows as the app")
-            print(f"  ceiling on :{ceiling.port} serves the same 20 rows for both pages")
-            for target, path in (
-                ("ceiling page 1", "/members"),
-                ("ceiling deep page", ceiling_deep),
-            ):
-                rows.append(measure(ceiling, kind, target, path, token, args))
+            info["page_1_first_id"], info["deep_page_first_id"] = first_ids[0], deep_ids[0]
+            print(
+                f"  app on :{app.port}, ceiling on :{ceiling.port}; both serve the same rows: "
+                f"page 1 from id {first_ids[0]}, the deep page from id {deep_ids[0]}"
+            )
+            page_1 = f"/api/v1/members?limit={PAGE}"
+            deep_path = f"{page_1}&cursor={urllib.parse.quote(deep_cursor)}"
+            targets = [
+                Target("app GET /me", app, "/api/v1/me", "ceiling page 1"),
+                Target("app members page 1", app, page_1, "ceiling page 1"),
+                Target("app members deep page", app, deep_path, "ceiling deep page"),
+                Target("ceiling page 1", ceiling, "/members"),
+                Target("ceiling deep page", ceiling, ceiling_deep),
+            ]
+            for target in targets:
+                run_wrk(
+                    target.url,
+                    token,
+                    connections=args.connections,
+                    duration=args.warmup,
+                    threads=args.threads,
+                )
+            samples: dict[str, list[Sample]] = {t.name: [] for t in targets}
+            for round_no in range(1, args.rounds + 1):
+                print(f"  round {round_no}/{args.rounds}")
+                for target in targets:
+                    samples[target.name].append(measure_once(target, token, args))
 
+    rows = [summarise(kind, t, samples[t.name]) for t in targets]
     by_name = {r.target: r for r in rows}
     for row in rows:
         if row.ceiling:
@@ -671,17 +717,19 @@ def machine_info(kinds: list[str]) -> dict[str, str]:
 
 
 def format_table(rows: list[Row]) -> str:
+    """A Markdown table: the median round of each target, with the spread of req/s."""
     header = (
-        "| database | target | req/s | p50 ms | p99 ms | vs ceiling | worker RSS MB "
-        "| 2 workers MB | bytes/resp | errors |"
+        "| database | target | req/s | req/s min–max | p50 ms | p99 ms | vs ceiling "
+        "| worker RSS MB | 2 workers MB | bytes/resp | errors |"
     )
     lines = [header, _rule(header)]
     for r in rows:
         ratio = f"{r.ratio_to_ceiling * 100:.0f} %" if r.ratio_to_ceiling is not None else "—"
         lines.append(
-            f"| {r.database} | {r.target} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} "
-            f"| {r.p99_ms:.2f} | {ratio} | {r.worker_rss_peak_mb:.1f} "
-            f"| {r.workers_rss_total_mb:.1f} | {r.bytes_per_response:,.0f} | {r.errors} |"
+            f"| {r.database} | {r.target} | {r.requests_per_s:,.0f} "
+            f"| {r.requests_per_s_min:,.0f}–{r.requests_per_s_max:,.0f} "
+            f"| {r.p50_ms:.1f} | {r.p99_ms:.1f} | {ratio} | {r.worker_rss_peak_mb:.0f} "
+            f"| {r.workers_rss_total_mb:.0f} | {r.bytes_per_response:,.0f} | {r.errors} |"
         )
     return "\n".join(lines)
 
@@ -706,13 +754,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per target")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each run")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of load per target first")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds; the median round is reported"
+    )
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--json", type=Path, default=None, help="where to write the results")
     parser.add_argument("--seed-into", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.members < 10 * PAGE:
         parser.error(f"--members must be at least {10 * PAGE}")
+    if args.rounds < 1 or args.duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
     if args.connections < args.threads:
         parser.error("--connections must be at least --threads")
     return args
@@ -731,8 +784,9 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info(kinds)
     print("machine: " + ", ".join(f"{k} {v}" for k, v in machine.items()))
     print(
-        f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency "
-        f"(after {args.warmup} s warm-up); gunicorn -w {WORKERS} sync; {args.members} members"
+        f"load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
+        f"{args.rounds} interleaved rounds after {args.warmup} s warm-up per target; "
+        f"gunicorn -w {WORKERS} sync; {args.members} members"
     )
     rows: list[Row] = []
     databases: list[dict[str, Any]] = []
@@ -745,7 +799,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     out = args.json or RESULTS_DIR / f"api_bench-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    settings = {k: getattr(args, k) for k in ("duration", "connections", "threads", "warmup")}
+    names = ("duration", "connections", "threads", "warmup", "rounds")
+    settings = {k: getattr(args, k) for k in names}
     out.write_text(
         json.dumps(
             {
