@@ -24,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.common import http, jsonio, observability
     from server.extensions import api, cors, db, jobs, jwt, limiter, migrate, socketio
 
+    http.trust_proxies(app)
     jsonio.install(app)
     db.init_app(app)
     _configure_engine_events(app)

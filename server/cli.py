@@ -55,8 +55,13 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
-        """Load realistic Chinese demo content (idempotent)."""
+        """Load realistic Chinese demo content (idempotent); refused in production."""
         from server.common.demo import seeders
+
+        if current_app.config["JIAYUAN_ENV"] == "production":
+            raise click.ClickException(
+                "demo data (with a published password) is not for production"
+            )
 
         for name, seed in seeders():
             seed()

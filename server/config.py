@@ -102,6 +102,10 @@ def load_config(
             "or ALLOW_SQLITE_IN_PRODUCTION=1"
         )
     redis_url = setting("REDIS_URL") or None
+    mail_backend = setting("MAIL_BACKEND") or ("smtp" if production else "console")
+    if production and mail_backend != "smtp":
+        # The console backend logs reset links: anyone reading logs could take over accounts.
+        raise ConfigError("production sends mail by SMTP: set MAIL_BACKEND=smtp and SMTP_*")
 
     engine_options: dict[str, Any] = {}
     if database_url.startswith("postgresql"):
@@ -136,14 +140,20 @@ def load_config(
         "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _bool(setting("RATELIMIT_ENABLED"), True),
-        "LOGIN_FAILURE_LIMIT_ACCOUNT": setting("LOGIN_FAILURE_LIMIT_ACCOUNT", "10/minute;30/hour"),
+        "LOGIN_FAILURE_LIMIT_ACCOUNT_IP": setting(
+            "LOGIN_FAILURE_LIMIT_ACCOUNT_IP", "10/minute;30/hour"
+        ),
+        "LOGIN_FAILURE_LIMIT_ACCOUNT": setting("LOGIN_FAILURE_LIMIT_ACCOUNT", "100/hour"),
+        # How many reverse proxies in front of us set X-Forwarded-For (0: trust none).
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
+        "MAX_SESSIONS_PER_MEMBER": _int(env, "MAX_SESSIONS_PER_MEMBER", 20),
         "LOGIN_FAILURE_LIMIT_IP": setting("LOGIN_FAILURE_LIMIT_IP", "50/minute"),
         # Jobs (Huey): immediate in tests, SQLite file by default, Redis when configured.
         "JOBS_BACKEND": setting("JOBS_BACKEND") or ("redis" if redis_url else "sqlite"),
         "JOBS_SQLITE_PATH": setting("JOBS_SQLITE_PATH", str(instance.resolve() / "jobs.db")),
         "JOBS_IN_PROCESS": _bool(setting("JOBS_IN_PROCESS"), not production),
         # Mail: the console backend logs; smtp sends; memory keeps an outbox (tests).
-        "MAIL_BACKEND": setting("MAIL_BACKEND", "console"),
+        "MAIL_BACKEND": mail_backend,
         "MAIL_FROM": setting("MAIL_FROM", "家園 Jiayuan <no-reply@jiayuan.local>"),
         "SMTP_HOST": setting("SMTP_HOST", "localhost"),
         "SMTP_PORT": _int(env, "SMTP_PORT", 587),
@@ -158,7 +168,9 @@ def load_config(
         "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),
         "LOG_LEVEL": setting("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),
+        # Without a token, /metrics is open in development and absent (404) in production.
         "METRICS_TOKEN": setting("METRICS_TOKEN"),
+        "METRICS_OPEN": not production,
         # OpenAPI (flask-smorest)
         "API_TITLE": "Jiayuan 家園 API",
         "API_VERSION": "v1",

@@ -71,3 +71,17 @@ def test_bad_values_are_named(tmp_path):
 )
 def test_database_urls_use_psycopg3(given, expected):
     assert normalise_database_url(given) == expected
+
+
+def test_production_sends_mail_by_smtp_and_hides_metrics(tmp_path):
+    env = {
+        "JIAYUAN_ENV": "production",
+        "SECRET_KEY": STRONG,
+        "JWT_SECRET_KEY": STRONG + "j",
+        "DATABASE_URL": "postgresql://x/y",
+    }
+    assert load_config(tmp_path, env=env)["MAIL_BACKEND"] == "smtp"
+    with pytest.raises(ConfigError, match="SMTP"):
+        load_config(tmp_path, env={**env, "MAIL_BACKEND": "console"})
+    assert load_config(tmp_path, env=env)["METRICS_OPEN"] is False
+    assert load_config(tmp_path, env={})["METRICS_OPEN"] is True

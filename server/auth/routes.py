@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from flask import current_app, request
@@ -12,6 +11,12 @@ from flask_limiter.util import get_remote_address
 
 from server.api import Blueprint
 from server.auth import service
+from server.auth.limits import (
+    account_ip_key,
+    account_key,
+    failed_sign_in,
+    guarded_password_check,
+)
 from server.auth.schemas import (
     LoginSchema,
     PasswordChangeSchema,
@@ -24,19 +29,6 @@ from server.auth.tokens import current_session_id
 from server.extensions import limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and passwords")
-
-
-def _email_key() -> str:
-    """Rate-limit key for the account named in the body (hashed: keys stay small)."""
-    data = request.get_json(silent=True)
-    email = data.get("email") if isinstance(data, dict) else None
-    if not isinstance(email, str) or not email.strip():
-        return "ip:" + get_remote_address()
-    return "acct:" + hashlib.sha256(service.normalise_email(email).encode()).hexdigest()[:32]
-
-
-def _failed(response: Any) -> bool:
-    return response.status_code == 401
 
 
 def _config_limit(name: str) -> Any:
@@ -63,15 +55,26 @@ class Register(MethodView):
 
 @blp.route("/login")
 class Login(MethodView):
-    # Only failures count: 10 wrong passwords a minute for one account, 50 from one address.
+    # Only failures count. One client guessing one account is stopped after 10 a minute;
+    # the account as a whole after 100 an hour (so that a crowd of addresses cannot guess on,
+    # while one attacker cannot lock its owner out); one address after 50 a minute.
     decorators = [
         limiter.limit(
-            _config_limit("LOGIN_FAILURE_LIMIT_ACCOUNT"), key_func=_email_key, deduct_when=_failed
+            _config_limit("LOGIN_FAILURE_LIMIT_ACCOUNT_IP"),
+            key_func=account_ip_key,
+            deduct_when=failed_sign_in,
+            scope="login-acct-ip",
+        ),
+        limiter.limit(
+            _config_limit("LOGIN_FAILURE_LIMIT_ACCOUNT"),
+            key_func=account_key,
+            deduct_when=failed_sign_in,
+            scope="login-acct",
         ),
         limiter.limit(
             _config_limit("LOGIN_FAILURE_LIMIT_IP"),
             key_func=get_remote_address,
-            deduct_when=_failed,
+            deduct_when=failed_sign_in,
             scope="login-ip",
         ),
     ]
@@ -107,6 +110,8 @@ class Logout(MethodView):
 
 @blp.route("/password")
 class Password(MethodView):
+    decorators = [guarded_password_check(["POST"])]
+
     @blp.auth()
     @blp.arguments(PasswordChangeSchema)
     @blp.response(204)
@@ -122,7 +127,7 @@ class Password(MethodView):
 class PasswordReset(MethodView):
     decorators = [
         limiter.limit("10/hour", key_func=get_remote_address, scope="reset-ip"),
-        limiter.limit("3/hour", key_func=_email_key, scope="reset-acct"),
+        limiter.limit("3/hour", key_func=account_key, scope="reset-acct"),
     ]
 
     @blp.arguments(PasswordResetRequestSchema)

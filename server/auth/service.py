@@ -82,11 +82,33 @@ def normalise_email(email: str) -> str:
 
 
 def _new_session(member: Member, user_agent: str) -> tuple[AuthSession, TokenPair]:
+    _cap_sessions(member.id)
     session = AuthSession(id=uuid.uuid4().hex, member_id=member.id, user_agent=user_agent[:200])
     session.member = member
     tokens = issue_tokens(session)
     db.session.add(session)
     return session, tokens
+
+
+def _cap_sessions(member_id: int) -> None:
+    """Keep a member's live sessions below the cap: the least recently used one signs out."""
+    cap = current_app.config["MAX_SESSIONS_PER_MEMBER"]
+    live = (
+        db.session.execute(
+            sa.select(AuthSession.id)
+            .where(AuthSession.member_id == member_id, AuthSession.revoked_at.is_(None))
+            .order_by(AuthSession.refreshed_at.desc(), AuthSession.id.desc())
+            .offset(cap - 1)
+        )
+        .scalars()
+        .all()
+    )
+    if live:
+        db.session.execute(
+            sa.update(AuthSession)
+            .where(AuthSession.id.in_(live))
+            .values(revoked_at=utcnow(), revoked_reason="too_many_sessions")
+        )
 
 
 def sign_in(member: Member, user_agent: str = "") -> TokenPair:
@@ -191,6 +213,15 @@ def _revoke_all(member_id: int, reason: str, *, keep: str | None = None) -> None
     db.session.execute(stmt)
 
 
+def _spend_reset_tokens(member_id: int) -> None:
+    """A new password makes every outstanding reset link useless."""
+    db.session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.member_id == member_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
 def change_password(member: Member, session_id: str, current: str, new: str) -> None:
     """Change the password; every other session of the member is signed out."""
     if not verify_password(member.password_hash, current):
@@ -199,6 +230,7 @@ def change_password(member: Member, session_id: str, current: str, new: str) -> 
         raise DomainError("password_unchanged", 422, errors={"new_password": ["unchanged"]})
     member.password_hash = hash_password(new)
     _revoke_all(member.id, "password_changed", keep=session_id)
+    _spend_reset_tokens(member.id)
     commit()
 
 
@@ -246,9 +278,9 @@ def reset_password(token: str, new_password: str) -> None:
     member = db.session.get(Member, row.member_id)
     if member is None or member.deleted_at is not None:
         raise DomainError("reset_token_invalid", 400)
-    row.used_at = utcnow()
     member.password_hash = hash_password(new_password)
     _revoke_all(member.id, "password_reset")
+    _spend_reset_tokens(member.id)
     commit()
 
 

@@ -9,6 +9,7 @@ are ``Cache-Control: private, no-cache``: a phone may keep them, a shared cache 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def _conditional(response: Response) -> Response:
@@ -29,3 +30,12 @@ def _conditional(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(_conditional)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, take the client's address (rate limits,
+    logs) from ``X-Forwarded-For``. With none (the default) the header is ignored, so that a
+    client cannot choose its own address."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ across gunicorn workers when ``PROMETHEUS_MULTIPROC_DIR`` is set.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
@@ -144,8 +145,12 @@ def readyz() -> tuple[dict[str, Any], int]:
 
 def metrics() -> Response:
     token = current_app.config.get("METRICS_TOKEN")
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
-        return Response("forbidden\n", status=403, mimetype="text/plain")
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return Response("forbidden\n", status=403, mimetype="text/plain")
+    elif not current_app.config.get("METRICS_OPEN"):
+        return Response("not found\n", status=404, mimetype="text/plain")
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -98,8 +98,12 @@ def _decode(cursor: str, name: str, keys: Sequence[SortKey]) -> list[Any]:
                 value = datetime.fromisoformat(value["t"])
                 if value.tzinfo is None:
                     raise ValueError("naive time")
-            elif expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError("not an integer")
+            elif expected is int:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError("not an integer")
+                bound = 2**63 if isinstance(key.column.type, sa.BigInteger) else 2**31
+                if not -bound <= value < bound:
+                    raise ValueError("out of range")
             elif not isinstance(value, expected):
                 raise ValueError("wrong type")
             values.append(value)

@@ -140,7 +140,9 @@ def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
             "WHERE d.kind = :kind AND 1 = 0"
         )
     elif dialect == "postgresql":
-        params["tsq"] = " & ".join("'" + t.replace("'", "''") + "'" for t in parsed.terms)
+        params["tsq"] = " & ".join(
+            "'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in parsed.terms
+        )
         sql = (
             "SELECT d.ref_id AS ref_id, -ts_rank(d.tsv, CAST(:tsq AS tsquery)) AS rank "
             "FROM search_documents d "

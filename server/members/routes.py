@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user
 
 from server.api import Blueprint
+from server.auth.limits import guarded_password_check
 from server.auth.service import delete_account
 from server.common import privacy
 from server.common.i18n import pick
@@ -33,6 +34,8 @@ blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Members 
 
 @blp.route("/me")
 class Me(MethodView):
+    decorators = [guarded_password_check(["DELETE"])]
+
     @blp.auth()
     @blp.response(200, MeSchema)
     def get(self) -> Any:

@@ -260,3 +260,16 @@ def test_delete_me_leaves_no_personal_data(client, app, make_member, auth_header
         },
     )
     assert again.status_code == 201
+
+
+def test_cursor_values_out_of_range_are_invalid(client, make_member, auth_headers):
+    import base64
+
+    import orjson
+
+    headers = auth_headers(make_member())
+    for value in (2**63, -(2**40), 2**31):
+        raw = orjson.dumps({"k": "members", "v": [value]})
+        cursor = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        r = client.get(f"/api/v1/members?cursor={cursor}", headers=headers)
+        assert r.status_code == 400 and r.get_json()["code"] == "invalid_cursor"
