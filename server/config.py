@@ -102,6 +102,8 @@ def load_config(
             "or ALLOW_SQLITE_IN_PRODUCTION=1"
         )
     redis_url = setting("REDIS_URL") or None
+    if setting("PUSH_PROVIDER") == "fcm" and not setting("FCM_CREDENTIALS"):
+        raise ConfigError("PUSH_PROVIDER=fcm needs FCM_CREDENTIALS (a service-account JSON file)")
     mail_backend = setting("MAIL_BACKEND") or ("smtp" if production else "console")
     if production and mail_backend != "smtp":
         # The console backend logs reset links: anyone reading logs could take over accounts.
@@ -160,6 +162,14 @@ def load_config(
         "SMTP_USERNAME": setting("SMTP_USERNAME"),
         "SMTP_PASSWORD": setting("SMTP_PASSWORD"),
         "SMTP_STARTTLS": _bool(setting("SMTP_STARTTLS"), True),
+        # Push (push/): the log provider by default; FCM HTTP v1 with a service-account key.
+        "PUSH_PROVIDER": setting("PUSH_PROVIDER", "log"),
+        "FCM_CREDENTIALS": setting("FCM_CREDENTIALS"),
+        "FCM_PROJECT_ID": setting("FCM_PROJECT_ID"),
+        "FCM_ENDPOINT": setting("FCM_ENDPOINT"),
+        "FCM_CONCURRENCY": _int(env, "FCM_CONCURRENCY", 64),
+        "PUSH_BATCH_SIZE": _int(env, "PUSH_BATCH_SIZE", 500),
+        "PUSH_LEASE_SECONDS": _int(env, "PUSH_LEASE_SECONDS", 120),
         "CORS_ORIGINS": (
             list(cors)
             if isinstance(cors, list | tuple)

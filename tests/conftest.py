@@ -202,3 +202,28 @@ def auth_headers(app: Flask) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {tokens.access_token}", **extra}
 
     return headers
+
+
+@pytest.fixture(scope="session")
+def fake_fcm_server() -> Iterator[Any]:
+    from tests.fake_fcm import FakeFcm
+
+    server = FakeFcm().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_fcm(app: Flask, fake_fcm_server: Any, tmp_path: Path) -> Iterator[Any]:
+    """The app sends pushes through firebase-admin credentials to the fake FCM server."""
+    fake_fcm_server.reset()
+    key = fake_fcm_server.service_account(tmp_path / "service-account.json")
+    saved = {k: app.config.get(k) for k in ("PUSH_PROVIDER", "FCM_CREDENTIALS", "FCM_ENDPOINT")}
+    app.config.update(
+        PUSH_PROVIDER="fcm", FCM_CREDENTIALS=str(key), FCM_ENDPOINT=fake_fcm_server.base_url
+    )
+    try:
+        yield fake_fcm_server
+    finally:
+        app.config.update(saved)
+        app.extensions.pop("push_provider", None)

@@ -1,0 +1,260 @@
+"""Push delivery: claim what is due, check again, render, send, record.
+
+Every message to every device is a ``PushDelivery`` row, written with the notification. A run
+claims a batch of due rows with a lease (committed before anything is sent), sends them, and
+records each result in the next commit. Guarantee: at least once, and — since only a batch in
+flight can be lost — a crash makes each device of that batch receive it at most once more
+than needed (the collapse key makes the phone show it once anyway). The lease lets the next
+run (the minute sweep, or any new notification) take over what a dead worker held.
+
+Just before sending, each row is checked again, as Zulip does: a notification read meanwhile
+is not sent (and one already sent is withdrawn by ``service.mark_read``), a kind the member has
+since muted is dropped, and quiet hours push the row back to their end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from huey import crontab
+from sqlalchemy.orm import aliased
+
+from push import Outcome, Provider, Push, make_provider
+from server.common.time import utcnow
+from server.common.tx import commit
+from server.extensions import db, jobs
+from server.members.models import Member
+from server.notifications.kinds import KINDS, render
+from server.notifications.models import Device, Notification, NotificationPreference, PushDelivery
+from server.notifications.service import push_not_before
+
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = 3600.0
+
+
+def provider() -> Provider:
+    """The configured provider, built once per configuration."""
+    cfg = current_app.config
+    settings = {
+        k: cfg.get(k)
+        for k in (
+            "PUSH_PROVIDER",
+            "FCM_CREDENTIALS",
+            "FCM_PROJECT_ID",
+            "FCM_ENDPOINT",
+            "FCM_CONCURRENCY",
+        )
+    }
+    key = tuple(sorted(settings.items()))
+    cached = current_app.extensions.get("push_provider")
+    if cached is None or cached[0] != key:
+        cached = (key, make_provider(settings))
+        current_app.extensions["push_provider"] = cached
+    return cached[1]
+
+
+def collapse_key(kind: str, subject: str) -> str:
+    """One key per subject, so a phone shows the latest word on it, not a pile."""
+    return hashlib.sha1(f"{kind}:{subject}".encode()).hexdigest()[:20]
+
+
+def backoff(attempts: int) -> float:
+    """Exponential, with jitter: about 2, 4, 8 … seconds, at most an hour."""
+    return min(MAX_BACKOFF, 2.0**attempts) * random.uniform(0.8, 1.2)
+
+
+def _claim(now: datetime, batch: int) -> str | None:
+    lease = uuid.uuid4().hex
+    lease_seconds = current_app.config["PUSH_LEASE_SECONDS"]
+    due = sa.and_(
+        PushDelivery.status == "pending",
+        PushDelivery.not_before <= now,
+        sa.or_(PushDelivery.leased_until.is_(None), PushDelivery.leased_until < now),
+    )
+    ids = sa.select(PushDelivery.id).where(due).order_by(PushDelivery.id).limit(batch)
+    claimed = db.session.execute(
+        sa.update(PushDelivery)
+        .where(PushDelivery.id.in_(ids), due)
+        .values(lease=lease, leased_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    commit()
+    return lease if claimed else None
+
+
+def _push_wanted(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], bool]:
+    members = {m for m, _k in pairs}
+    chosen = {
+        (m, k): p
+        for m, k, p in db.session.execute(
+            sa.select(
+                NotificationPreference.member_id,
+                NotificationPreference.kind,
+                NotificationPreference.push,
+            ).where(NotificationPreference.member_id.in_(members))
+        )
+    }
+    return {
+        (m, k): chosen.get((m, k), KINDS[k].push_default if k in KINDS else False) for m, k in pairs
+    }
+
+
+def _unread_counts(members: set[int]) -> dict[int, int]:
+    return dict(
+        db.session.execute(
+            sa.select(Notification.recipient_id, sa.func.count(Notification.id))
+            .where(
+                Notification.recipient_id.in_(members),
+                Notification.read_at.is_(None),
+                Notification.in_inbox.is_(True),
+            )
+            .group_by(Notification.recipient_id)
+        ).all()
+    )
+
+
+def _finish(ids: list[int], **values: Any) -> None:
+    if ids:
+        db.session.execute(
+            sa.update(PushDelivery)
+            .where(PushDelivery.id.in_(ids))
+            .values(lease=None, leased_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def deliver_due(now: datetime | None = None) -> Counter[str]:
+    """Send everything that is due, batch by batch; returns counts by outcome."""
+    stats: Counter[str] = Counter()
+    batch = current_app.config["PUSH_BATCH_SIZE"]
+    next_retry: datetime | None = None
+    while True:
+        moment = now or utcnow()
+        lease = _claim(moment, batch)
+        if lease is None:
+            break
+        retry_at = _deliver_batch(lease, moment, stats)
+        if retry_at and (next_retry is None or retry_at < next_retry):
+            next_retry = retry_at
+    if next_retry is not None:
+        delay = max(1.0, (next_retry - utcnow()).total_seconds())
+        deliver_due_job.schedule(delay=delay)
+    return stats
+
+
+def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime | None:
+    actor = aliased(Member)
+    rows = db.session.execute(
+        sa.select(
+            PushDelivery.id.label("delivery_id"),
+            PushDelivery.purpose,
+            PushDelivery.attempts,
+            Notification.id.label("notification_id"),
+            Notification.kind,
+            Notification.subject,
+            Notification.data,
+            Notification.count,
+            Notification.read_at,
+            Notification.recipient_id,
+            Device.id.label("device_id"),
+            Device.token,
+            Device.platform,
+            Device.locale.label("device_locale"),
+            Device.member_id.label("device_owner"),
+            Member.locale.label("member_locale"),
+            actor.display_name.label("actor_name"),
+        )
+        .join(Notification, Notification.id == PushDelivery.notification_id)
+        .join(Device, Device.id == PushDelivery.device_id)
+        .join(Member, Member.id == Notification.recipient_id)
+        .outerjoin(actor, actor.id == Notification.actor_id)
+        .where(PushDelivery.lease == lease)
+        .order_by(PushDelivery.id)
+    ).all()
+    recipients = {r.recipient_id for r in rows}
+    wanted = _push_wanted({(r.recipient_id, r.kind) for r in rows if r.purpose == "show"})
+    quiet = push_not_before(list(recipients), now)
+    unread = _unread_counts(recipients)
+
+    skipped: list[int] = []
+    plan: list[tuple[int, int, int]] = []  # (delivery id, attempts, device id)
+    pushes: list[Push] = []
+    for row in rows:
+        recipient = row.recipient_id
+        if row.device_owner != recipient:
+            skipped.append(row.delivery_id)
+            continue
+        link = {"kind": row.kind, "notification_id": str(row.notification_id)}
+        spec = KINDS.get(row.kind)
+        if spec:
+            link.update({k: str(row.data[k]) for k in spec.link_keys if k in row.data})
+        if row.purpose == "show":
+            if row.read_at is not None or not wanted.get((recipient, row.kind), False):
+                skipped.append(row.delivery_id)
+                continue
+            if recipient in quiet:
+                _finish([row.delivery_id], not_before=quiet[recipient])
+                stats["held"] += 1
+                continue
+            locale = row.device_locale or row.member_locale
+            title, body = render(row.kind, row.data, row.count, row.actor_name or "", locale)
+        else:
+            title = body = None
+            link["action"] = "withdraw"
+        pushes.append(
+            Push(
+                token=row.token,
+                title=title,
+                body=body,
+                data=link,
+                collapse_key=collapse_key(row.kind, row.subject),
+                badge=unread.get(recipient, 0),
+                platform=row.platform,
+                android_channel=spec.android_channel if spec else "default",
+            )
+        )
+        plan.append((row.delivery_id, row.attempts, row.device_id))
+
+    _finish(skipped, status="skipped")
+    stats["skipped"] += len(skipped)
+    results = provider().send(pushes) if pushes else []
+    sent: list[int] = []
+    dead_devices: set[int] = set()
+    next_retry: datetime | None = None
+    for (delivery_id, attempts, device_id), result in zip(plan, results, strict=True):
+        stats[result.outcome.value] += 1
+        if result.outcome is Outcome.SENT:
+            sent.append(delivery_id)
+        elif result.outcome is Outcome.DROP_TOKEN:
+            dead_devices.add(device_id)
+        elif result.outcome is Outcome.RETRY and attempts + 1 < MAX_ATTEMPTS:
+            wait = max(result.retry_after or 0.0, backoff(attempts + 1))
+            at = now + timedelta(seconds=wait)
+            _finish([delivery_id], attempts=attempts + 1, not_before=at, last_error=result.error)
+            next_retry = at if next_retry is None or at < next_retry else next_retry
+        else:
+            _finish([delivery_id], status="failed", attempts=attempts + 1, last_error=result.error)
+    _finish(sent, status="sent", sent_at=now, attempts=PushDelivery.attempts + 1)
+    if dead_devices:
+        # The provider says these tokens are dead: forget the devices (and their queue).
+        db.session.execute(sa.delete(Device).where(Device.id.in_(dead_devices)))
+    commit()
+    return next_retry
+
+
+@jobs.task(retries=2, retry_delay=10)
+def deliver_due_job() -> dict[str, int]:
+    return dict(deliver_due())
+
+
+@jobs.periodic_task(crontab(minute="*"))
+def deliver_due_sweep() -> None:
+    """Every minute: retries that came due, quiet hours that ended, leases of dead workers."""
+    deliver_due()

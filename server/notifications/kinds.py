@@ -1,0 +1,83 @@
+"""What kinds of notification exist, how each reads in each language, and where it leads.
+
+Features register their kinds at start-up. Texts are ``str.format`` templates over the
+notification's ``data`` plus ``actor`` (the actor's display name) and ``count``; ``many`` is
+used instead of ``body`` when several events have collapsed into one entry.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.common.i18n import pick
+
+Texts = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: Texts
+    title: Texts
+    body: Texts
+    many: Texts | None = None
+    push_default: bool = True
+    android_channel: str = "default"
+    # data keys copied into the push payload (the app's deep link); kind and id always are
+    link_keys: tuple[str, ...] = field(default_factory=tuple)
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register_kind(kind: Kind) -> None:
+    KINDS[kind.name] = kind
+
+
+def get_kind(name: str) -> Kind:
+    return KINDS[name]
+
+
+def _format(template: str, values: Mapping[str, Any]) -> str:
+    safe: defaultdict[str, Any] = defaultdict(str, values)
+    return template.format_map(safe)
+
+
+def render(
+    kind_name: str, data: Mapping[str, Any], count: int, actor: str, locale: str
+) -> tuple[str, str]:
+    """(title, body) of a notification in ``locale``."""
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        return kind_name, ""
+    values = {**data, "actor": actor, "count": count}
+    body = kind.many if count > 1 and kind.many else kind.body
+    return _format(pick(kind.title, locale), values), _format(pick(body, locale), values)
+
+
+register_kind(
+    Kind(
+        name="announcement",
+        label={"zh-Hans": "组织者公告", "zh-Hant": "組織者公告", "en": "Announcements"},
+        title={"zh-Hans": "{title}", "zh-Hant": "{title}", "en": "{title}"},
+        body={"zh-Hans": "{body}", "zh-Hant": "{body}", "en": "{body}"},
+        android_channel="announcements",
+        link_keys=("announcement_id",),
+    )
+)
+register_kind(
+    Kind(
+        name="account.password_changed",
+        label={"zh-Hans": "账号安全", "zh-Hant": "帳號安全", "en": "Account security"},
+        title={"zh-Hans": "密码已修改", "zh-Hant": "密碼已修改", "en": "Password changed"},
+        body={
+            "zh-Hans": "你的家园账号密码刚刚被修改。如果不是你本人操作，请立即重置密码。",
+            "zh-Hant": "你的家園帳號密碼剛剛被修改。如果不是你本人操作，請立即重設密碼。",
+            "en": "Your Jiayuan password was just changed. If this was not you, reset it now.",
+        },
+        android_channel="account",
+    )
+)

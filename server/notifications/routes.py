@@ -1,0 +1,121 @@
+"""``/api/v1/notifications`` (the inbox and its settings), ``/api/v1/devices`` (push tokens),
+``/api/v1/announcements`` (organisers to everyone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from server.api import Blueprint
+from server.common.pagination import page_schema
+from server.extensions import limiter
+from server.notifications import service
+from server.notifications.schemas import (
+    AnnouncementSchema,
+    DeviceSchema,
+    InboxArgs,
+    MarkedSchema,
+    NotificationSchema,
+    PreferencesSchema,
+    UnreadCountSchema,
+)
+
+blp = Blueprint(
+    "notifications", __name__, url_prefix="/api/v1", description="Notifications and devices"
+)
+
+
+@blp.route("/notifications")
+class Inbox(MethodView):
+    @blp.auth()
+    @blp.arguments(InboxArgs, location="query")
+    @blp.response(200, page_schema(NotificationSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """The inbox, most recently updated first (``unread=true`` for unread only)"""
+        return service.inbox(
+            current_user, unread=args["unread"], limit=args["limit"], cursor=args["cursor"]
+        )
+
+
+@blp.route("/notifications/unread-count")
+class UnreadCount(MethodView):
+    @blp.auth()
+    @blp.response(200, UnreadCountSchema)
+    def get(self) -> Any:
+        """How many notifications are unread (the app badge)"""
+        return {"unread": service.unread_count(current_user.id)}
+
+
+@blp.route("/notifications/<id:notification_id>/read")
+class MarkRead(MethodView):
+    @blp.auth()
+    @blp.response(204)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, notification_id: int) -> None:
+        """Mark one notification read; its pushes are withdrawn from the member's other devices"""
+        service.mark_read(current_user, notification_id)
+
+
+@blp.route("/notifications/read-all")
+class MarkAllRead(MethodView):
+    @blp.auth()
+    @blp.response(200, MarkedSchema)
+    def post(self) -> Any:
+        """Mark every notification read"""
+        return {"marked": service.mark_all_read(current_user)}
+
+
+@blp.route("/notifications/preferences")
+class Preferences(MethodView):
+    @blp.auth()
+    @blp.response(200, PreferencesSchema)
+    def get(self) -> Any:
+        """In-app and push choices per kind, and quiet hours (member's local time)"""
+        return service.preferences(current_user)
+
+    @blp.auth()
+    @blp.arguments(PreferencesSchema)
+    @blp.response(200, PreferencesSchema)
+    def patch(self, changes: dict[str, Any]) -> Any:
+        """Change choices for some kinds, or quiet hours (``null`` turns them off)"""
+        return service.update_preferences(current_user, changes)
+
+
+@blp.route("/devices")
+class Devices(MethodView):
+    @blp.auth()
+    @blp.response(200, DeviceSchema(many=True))
+    def get(self) -> Any:
+        """The member's registered devices"""
+        return service.devices(current_user)
+
+    @blp.auth()
+    @blp.arguments(DeviceSchema)
+    @blp.response(200, DeviceSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Register or refresh this device's push token (a token moves to the signed-in member)"""
+        return service.register_device(current_user, data)
+
+
+@blp.route("/devices/<string(maxlength=512):token>")
+class DeviceToken(MethodView):
+    @blp.auth()
+    @blp.response(204)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def delete(self, token: str) -> None:
+        """Forget one of the member's devices (on sign-out)"""
+        service.unregister_device(current_user, token)
+
+
+@blp.route("/announcements")
+class Announcements(MethodView):
+    decorators = [limiter.limit("10/hour", methods=["POST"])]
+
+    @blp.auth(roles={"organiser", "admin"})
+    @blp.arguments(AnnouncementSchema)
+    @blp.response(202, AnnouncementSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Tell every member something (organisers): inbox and push, fanned out in the background"""
+        return service.announce(current_user, data["title"], data["body"])

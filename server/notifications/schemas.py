@@ -1,0 +1,110 @@
+"""Notification, preference and device bodies."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import marshmallow as ma
+from flask import g
+
+from server.common.fields import LocalDateTime, Text
+from server.common.i18n import get_locale, pick
+from server.members.models import LOCALES
+from server.members.schemas import MemberCardSchema
+from server.notifications.kinds import KINDS, render
+from server.notifications.models import PLATFORMS
+
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class NotificationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    title = ma.fields.Method("_title")
+    body = ma.fields.Method("_body")
+    count = ma.fields.Integer(metadata={"description": "Events collapsed into this entry"})
+    data = ma.fields.Dict(
+        keys=ma.fields.String(), metadata={"description": "Ids for the deep link, per kind"}
+    )
+    actor = ma.fields.Nested(MemberCardSchema, allow_none=True)
+    read = ma.fields.Method("_read", metadata={"type": "boolean"})
+    created_at = LocalDateTime()
+    updated_at = LocalDateTime()
+
+    def _text(self, n: Any) -> tuple[str, str]:
+        cache = g.setdefault("rendered_notifications", {})
+        if n.id not in cache:
+            actor = n.actor.display_name if n.actor and n.actor.deleted_at is None else ""
+            cache[n.id] = render(n.kind, n.data, n.count, actor, get_locale())
+        return cache[n.id]
+
+    def _title(self, n: Any) -> str:
+        return self._text(n)[0]
+
+    def _body(self, n: Any) -> str:
+        return self._text(n)[1]
+
+    def _read(self, n: Any) -> bool:
+        return n.read_at is not None
+
+
+class InboxArgs(ma.Schema):
+    unread = ma.fields.Boolean(load_default=False, metadata={"description": "Only unread"})
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=512))
+
+
+class UnreadCountSchema(ma.Schema):
+    unread = ma.fields.Integer(required=True)
+
+
+class MarkedSchema(ma.Schema):
+    marked = ma.fields.Integer(required=True)
+
+
+def _clock(value: str) -> None:
+    if not _CLOCK.match(value):
+        raise ma.ValidationError("Use HH:MM, 24-hour.")
+
+
+class QuietHoursSchema(ma.Schema):
+    start = ma.fields.String(required=True, validate=_clock, metadata={"example": "22:00"})
+    end = ma.fields.String(required=True, validate=_clock, metadata={"example": "08:00"})
+
+
+class KindPreferenceSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=lambda k: k in KINDS or _unknown_kind())
+    label = ma.fields.Method("_label", dump_only=True)
+    in_app = ma.fields.Boolean()
+    push = ma.fields.Boolean()
+
+    def _label(self, item: Any) -> str:
+        return pick(item["label"])
+
+
+def _unknown_kind() -> bool:
+    raise ma.ValidationError("Unknown notification kind.")
+
+
+class PreferencesSchema(ma.Schema):
+    kinds = ma.fields.List(
+        ma.fields.Nested(KindPreferenceSchema), validate=ma.validate.Length(max=100)
+    )
+    quiet_hours = ma.fields.Nested(QuietHoursSchema, allow_none=True)
+
+
+class DeviceSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=8, max=512))
+    platform = ma.fields.String(required=True, validate=ma.validate.OneOf(PLATFORMS))
+    app_version = Text(max_length=32, allow_none=True)
+    locale = ma.fields.String(validate=ma.validate.OneOf(LOCALES), allow_none=True)
+    created_at = LocalDateTime(dump_only=True)
+    last_seen_at = LocalDateTime(dump_only=True)
+
+
+class AnnouncementSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    title = Text(required=True, min_length=1, max_length=100)
+    body = Text(required=True, min_length=1, max_length=1000, multiline=True)
+    created_at = LocalDateTime(dump_only=True)
