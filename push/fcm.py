@@ -96,6 +96,8 @@ def classify(status: int, body: bytes | str) -> tuple[Outcome, str]:
     label = f"{fcm_error.__name__ if fcm_error else code}: {message}"[:300]
     if fcm_error in (messaging.UnregisteredError, messaging.SenderIdMismatchError):
         return Outcome.DROP_TOKEN, label
+    if fcm_error is messaging.ThirdPartyAuthError:  # our APNs/Web Push credentials, not the token
+        return Outcome.FAILED, label
     if fcm_error is messaging.QuotaExceededError or status in (429, 500, 502, 503, 504):
         return Outcome.RETRY, label
     if code == "INVALID_ARGUMENT" and _names_the_token(error_dict, message):

@@ -162,6 +162,16 @@ FAILURES: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {
         {},
     ),
     "internal": (500, _error(500, "INTERNAL", "Internal error.", "INTERNAL"), {}),
+    "apnsauth": (
+        401,
+        _error(
+            401,
+            "UNAUTHENTICATED",
+            "Auth error from APNS or Web Push Service",
+            "THIRD_PARTY_AUTH_ERROR",
+        ),
+        {},
+    ),
 }
 TRANSIENT = {"quota", "unavailable", "internal"}
 
@@ -298,6 +308,7 @@ class FakeFcm:
                 fate = prefix
                 self._failed_once.add(token)
         status = FAILURES[fate][0] if fate else 200
+        self.calls[f"status_{status}"] += 1
         if self.record:
             self.received.append(Received(token, message, time.monotonic(), status))
         if fate:
@@ -305,6 +316,10 @@ class FakeFcm:
             return web.json_response(payload, status=status, headers=headers)
         name = f"projects/{self.project}/messages/{uuid.uuid4().hex[:16]}"
         return web.json_response({"name": name})
+
+    async def _stats(self, _request: web.Request) -> web.Response:
+        """Counters, for a benchmark that runs this server in another process."""
+        return web.json_response(dict(self.calls))
 
     # --- running it ------------------------------------------------------------------------
 
@@ -318,6 +333,7 @@ class FakeFcm:
             app = web.Application(client_max_size=64 * 1024)
             app.router.add_post("/token", self._token)
             app.router.add_post("/v1/projects/{project}/messages:send", self._send)
+            app.router.add_get("/_stats", self._stats)
             self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -338,3 +354,13 @@ class FakeFcm:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+
+
+if __name__ == "__main__":  # a server of its own, for bench/push_fanout.py
+    import sys
+
+    fake = FakeFcm(record=False).start()
+    fake.service_account(Path(sys.argv[1]))
+    print(json.dumps({"port": fake.port}), flush=True)
+    sys.stdin.read()  # serve until the parent closes our stdin
+    fake.stop()

@@ -273,3 +273,32 @@ def test_badge_is_the_unread_count(app, fake_fcm, make_member, platform):
     _notify(app, [member], subject="thread:2")
     badges = [r.message["apns"]["payload"]["aps"]["badge"] for r in fake_fcm.received]
     assert badges == [1, 2]
+
+
+def test_permanent_errors_are_recorded_and_the_token_kept(app, fake_fcm, make_member):
+    member = make_member()
+    _device(app, member, "apnsauth-cert-expired", platform="ios")
+    _notify(app, [member])
+    with app.app_context():
+        status, error = db.session.execute(
+            sa.select(PushDelivery.status, PushDelivery.last_error)
+        ).one()
+        kept = db.session.execute(sa.select(Device.token)).scalars().all()
+    assert status == "failed" and error.startswith("ThirdPartyAuthError")
+    assert kept == ["apnsauth-cert-expired"]  # the device is fine; our APNs setup is not
+
+
+def test_in_app_off_still_pushes_but_keeps_the_inbox_clean(
+    app, client, fake_fcm, make_member, auth_headers
+):
+    member = make_member()
+    _device(app, member, "phone-no-inbox")
+    headers = auth_headers(member)
+    client.patch(
+        "/api/v1/notifications/preferences",
+        headers=headers,
+        json={"kinds": [{"kind": "test.reply", "in_app": False}]},
+    )
+    _notify(app, [member])
+    assert fake_fcm.tokens() == {"phone-no-inbox": 1}
+    assert client.get("/api/v1/notifications", headers=headers).get_json()["items"] == []
