@@ -1,7 +1,7 @@
 """Accounts: sign-up, sign-in, JWT sessions with rotating refresh tokens, passwords.
 
 Other features never read tokens: they use ``@blp.auth()`` (``server.api``) and
-``flask_jwt_extended.current_user``, which is the signed-in ``Member``.
+``server.api.current_member()``, which is the signed-in ``Member``.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import current_user, get_jwt
+from flask_jwt_extended import get_jwt
 from flask_limiter.util import get_remote_address
 
-from server.api import Blueprint
+from server.api import Blueprint, current_member
 from server.auth import service
 from server.auth.limits import (
     account_ip_key,
@@ -119,7 +119,7 @@ class Password(MethodView):
     def post(self, data: dict[str, Any]) -> None:
         """Change the password; other devices are signed out"""
         service.change_password(
-            current_user, current_session_id(), data["current_password"], data["new_password"]
+            current_member(), current_session_id(), data["current_password"], data["new_password"]
         )
 
 

@@ -137,6 +137,7 @@ def register(data: dict[str, Any], user_agent: str = "") -> tuple[Member, TokenP
         display_name=data["display_name"],
         name_key=name_key(data["display_name"], username),
         locale=data.get("locale") or "zh-Hans",
+        privacy_policy_version=data["privacy_policy_version"],
         time_zone=data.get("time_zone") or current_app.config["DEFAULT_TIME_ZONE"],
         created_at=now,
         updated_at=now,

@@ -116,7 +116,8 @@ def ensure_member(
             city=city,
             city_key=fold(city) if city else None,
             bio=bio,
-            occupations=[MemberOccupation(tag=t) for t in occupations or []],
+            occupations=[MemberOccupation(tag=t) for t in sorted(set(occupations or []))],
+            occupation_tags=sorted(set(occupations or [])),
         )
         db.session.add(member)
     member.role = role

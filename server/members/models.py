@@ -37,6 +37,10 @@ class Member(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Copies kept on the row so that reading a profile needs no extra query; the tables
+    # (member_occupations, privacy_consents) remain the record and the search index.
+    occupation_tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    privacy_policy_version: Mapped[str | None] = mapped_column(sa.String(32))
 
     occupations: Mapped[list[MemberOccupation]] = relationship(
         back_populates="member", cascade="all, delete-orphan", order_by="MemberOccupation.tag"
@@ -51,16 +55,8 @@ class Member(db.Model):
     )
 
     @property
-    def occupation_tags(self) -> list[str]:
-        return [o.tag for o in self.occupations]
-
-    @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
-
-    @property
-    def privacy_policy_version(self) -> str | None:
-        return self.consents[-1].policy_version if self.consents else None
 
 
 class MemberOccupation(db.Model):

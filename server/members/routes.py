@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import current_user
 
-from server.api import Blueprint
+from server.api import Blueprint, current_member
 from server.auth.limits import guarded_password_check
 from server.auth.service import delete_account
 from server.common import privacy
@@ -40,7 +39,7 @@ class Me(MethodView):
     @blp.response(200, MeSchema)
     def get(self) -> Any:
         """The signed-in member's own account"""
-        return current_user
+        return current_member()
 
     @blp.auth()
     @blp.arguments(MeUpdateSchema(partial=True))
@@ -48,7 +47,7 @@ class Me(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, changes: dict[str, Any]) -> Any:
         """Change one's own profile and settings"""
-        return service.update_profile(current_user, changes)
+        return service.update_profile(current_member(), changes)
 
     @blp.auth()
     @blp.arguments(DeleteAccountSchema)
@@ -56,7 +55,7 @@ class Me(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     def delete(self, data: dict[str, Any]) -> None:
         """Delete the account: personal data erased, authored content anonymised"""
-        delete_account(current_user, data["password"])
+        delete_account(current_member(), data["password"])
 
 
 @blp.route("/me/export")
@@ -67,8 +66,8 @@ class MyExport(MethodView):
         """Everything the platform holds about the signed-in member, as JSON"""
         return {
             "generated_at": utcnow(),
-            "member_id": current_user.id,
-            "sections": privacy.export_member(current_user.id),
+            "member_id": current_member().id,
+            "sections": privacy.export_member(current_member().id),
         }
 
 
@@ -79,7 +78,7 @@ class MyConsent(MethodView):
     @blp.response(200, MeSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Accept the current privacy-policy version"""
-        return service.record_consent(current_user, data["privacy_policy_version"])
+        return service.record_consent(current_member(), data["privacy_policy_version"])
 
 
 @blp.route("/members")
@@ -106,7 +105,7 @@ class MemberProfile(MethodView):
     def get(self, member_id: int) -> Any:
         """A member's public profile (a hidden profile shows only its card)"""
         member = service.get_visible_member(member_id)
-        if service.shows_full_profile(member, current_user):
+        if service.shows_full_profile(member, current_member()):
             return member
         return MemberCardSchema().dump(member)
 
@@ -120,7 +119,7 @@ class MemberRole(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def put(self, data: dict[str, Any], member_id: int) -> Any:
         """Give a member a global role (admins only)"""
-        return service.set_role(current_user, member_id, data["role"])
+        return service.set_role(current_member(), member_id, data["role"])
 
 
 @blp.route("/members/occupations")

@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from server.common import privacy
 from server.common.pagination import Page, SortKey, keyset_page
@@ -91,9 +90,7 @@ def check_policy_version(version: str) -> None:
 def get_visible_member(member_id: int) -> Member:
     """A member as others may see them; deleted members are gone."""
     member = db.session.execute(
-        sa.select(Member)
-        .options(selectinload(Member.occupations))
-        .where(Member.id == member_id, Member.deleted_at.is_(None))
+        sa.select(Member).where(Member.id == member_id, Member.deleted_at.is_(None))
     ).scalar_one_or_none()
     if member is None:
         raise NotFound("member_not_found")
@@ -119,6 +116,7 @@ def update_profile(member: Member, changes: dict[str, Any]) -> Member:
     if tags is not None:
         wanted = sorted(set(tags))
         member.occupations = [MemberOccupation(tag=t) for t in wanted]
+        member.occupation_tags = wanted
     if "city" in changes:
         member.city = member.city or None
         member.city_key = fold(member.city) if member.city else None
@@ -136,6 +134,7 @@ def record_consent(member: Member, version: str) -> Member:
     """The member accepts the current privacy policy."""
     check_policy_version(version)
     member.consents.append(PrivacyConsent(policy_version=version, accepted_at=utcnow()))
+    member.privacy_policy_version = version
     commit()
     return member
 
@@ -144,10 +143,8 @@ def directory(
     *, q: str | None, city: str | None, tag: str | None, limit: int, cursor: str | None
 ) -> Page[Member]:
     """Members with visible profiles, newest first, filtered by name, city and occupation."""
-    stmt = (
-        sa.select(Member)
-        .options(selectinload(Member.occupations))
-        .where(Member.deleted_at.is_(None), Member.profile_visibility == "members")
+    stmt = sa.select(Member).where(
+        Member.deleted_at.is_(None), Member.profile_visibility == "members"
     )
     if q:
         pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -208,7 +205,9 @@ def _erase(member_id: int) -> None:
     member.profile_visibility = "hidden"
     member.role = "member"
     member.occupations = []
+    member.occupation_tags = []
     member.consents = []
+    member.privacy_policy_version = None
     member.deleted_at = utcnow()
     member.updated_at = member.deleted_at
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import current_user
 
-from server.api import Blueprint
+from server.api import Blueprint, current_member
 from server.common.pagination import page_schema
 from server.extensions import limiter
 from server.notifications import service
@@ -35,7 +34,7 @@ class Inbox(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """The inbox, most recently updated first (``unread=true`` for unread only)"""
         return service.inbox(
-            current_user, unread=args["unread"], limit=args["limit"], cursor=args["cursor"]
+            current_member(), unread=args["unread"], limit=args["limit"], cursor=args["cursor"]
         )
 
 
@@ -45,7 +44,7 @@ class UnreadCount(MethodView):
     @blp.response(200, UnreadCountSchema)
     def get(self) -> Any:
         """How many notifications are unread (the app badge)"""
-        return {"unread": service.unread_count(current_user.id)}
+        return {"unread": service.unread_count(current_member().id)}
 
 
 @blp.route("/notifications/<id:notification_id>/read")
@@ -55,7 +54,7 @@ class MarkRead(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, notification_id: int) -> None:
         """Mark one notification read; its pushes are withdrawn from the member's other devices"""
-        service.mark_read(current_user, notification_id)
+        service.mark_read(current_member(), notification_id)
 
 
 @blp.route("/notifications/read-all")
@@ -64,7 +63,7 @@ class MarkAllRead(MethodView):
     @blp.response(200, MarkedSchema)
     def post(self) -> Any:
         """Mark every notification read"""
-        return {"marked": service.mark_all_read(current_user)}
+        return {"marked": service.mark_all_read(current_member())}
 
 
 @blp.route("/notifications/preferences")
@@ -73,14 +72,14 @@ class Preferences(MethodView):
     @blp.response(200, PreferencesSchema)
     def get(self) -> Any:
         """In-app and push choices per kind, and quiet hours (member's local time)"""
-        return service.preferences(current_user)
+        return service.preferences(current_member())
 
     @blp.auth()
     @blp.arguments(PreferencesSchema)
     @blp.response(200, PreferencesSchema)
     def patch(self, changes: dict[str, Any]) -> Any:
         """Change choices for some kinds, or quiet hours (``null`` turns them off)"""
-        return service.update_preferences(current_user, changes)
+        return service.update_preferences(current_member(), changes)
 
 
 @blp.route("/devices")
@@ -89,14 +88,14 @@ class Devices(MethodView):
     @blp.response(200, DeviceSchema(many=True))
     def get(self) -> Any:
         """The member's registered devices"""
-        return service.devices(current_user)
+        return service.devices(current_member())
 
     @blp.auth()
     @blp.arguments(DeviceSchema)
     @blp.response(200, DeviceSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Register or refresh this device's push token (a token moves to the signed-in member)"""
-        return service.register_device(current_user, data)
+        return service.register_device(current_member(), data)
 
 
 @blp.route("/devices/<string(maxlength=512):token>")
@@ -106,7 +105,7 @@ class DeviceToken(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, token: str) -> None:
         """Forget one of the member's devices (on sign-out)"""
-        service.unregister_device(current_user, token)
+        service.unregister_device(current_member(), token)
 
 
 @blp.route("/announcements")
@@ -118,4 +117,4 @@ class Announcements(MethodView):
     @blp.response(202, AnnouncementSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Tell every member something (organisers): inbox and push, fanned out in the background"""
-        return service.announce(current_user, data["title"], data["body"])
+        return service.announce(current_member(), data["title"], data["body"])

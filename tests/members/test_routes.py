@@ -128,8 +128,8 @@ def test_directory_runs_a_constant_number_of_queries(
             r = client.get(f"/api/v1/members?limit={limit}", headers=headers)
         assert r.status_code == 200 and len(r.get_json()["items"]) == limit
         counts.append(q.count)
-    # token check (session + member), the page, its occupation tags: 3, whatever the size
-    assert counts == [3, 3, 3]
+    # the token check (session and member in one query) and the page: 2, whatever the size
+    assert counts == [2, 2, 2]
 
 
 def test_directory_rejects_bad_cursor_and_limit(client, make_member, auth_headers):
