@@ -23,9 +23,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import opencc
-import rjieba
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,14 +61,22 @@ def _words(tokens: list[str]) -> list[str]:
     return [t for t in (tok.strip() for tok in tokens) if t and _WORD.search(t)]
 
 
+def _jieba() -> Any:
+    # Imported on first use: its dictionary costs ~30 MB per process, and most requests
+    # (and every worker that never indexes or searches) need only fold().
+    import rjieba
+
+    return rjieba
+
+
 def index_tokens(text: str) -> list[str]:
     """Words to index: jieba's search-mode cut of the folded text."""
-    return _words(rjieba.cut_for_search(fold(text)))
+    return _words(_jieba().cut_for_search(fold(text)))
 
 
 def query_tokens(text: str) -> list[str]:
     """Words a query asks for: jieba's precise cut of the folded text."""
-    return _words(rjieba.cut(fold(text)))
+    return _words(_jieba().cut(fold(text)))
 
 
 @dataclass
