@@ -139,11 +139,26 @@ def record_consent(member: Member, version: str) -> Member:
     return member
 
 
+# What a directory entry shows (PublicMemberSchema): plain rows, no ORM objects to build.
+_DIRECTORY_COLUMNS = (
+    Member.id,
+    Member.username,
+    Member.display_name,
+    Member.avatar_url,
+    Member.deleted_at,
+    Member.bio,
+    Member.city,
+    Member.occupation_tags,
+    Member.role,
+    Member.created_at,
+)
+
+
 def directory(
     *, q: str | None, city: str | None, tag: str | None, limit: int, cursor: str | None
-) -> Page[Member]:
+) -> Page[Any]:
     """Members with visible profiles, newest first, filtered by name, city and occupation."""
-    stmt = sa.select(Member).where(
+    stmt = sa.select(*_DIRECTORY_COLUMNS).where(
         Member.deleted_at.is_(None), Member.profile_visibility == "members"
     )
     if q:
@@ -155,7 +170,9 @@ def directory(
         stmt = stmt.where(
             sa.exists().where(MemberOccupation.member_id == Member.id, MemberOccupation.tag == tag)
         )
-    return keyset_page(stmt, [SortKey(Member.id)], name="members", limit=limit, cursor=cursor)
+    return keyset_page(
+        stmt, [SortKey(Member.id)], name="members", limit=limit, cursor=cursor, scalars=False
+    )
 
 
 def set_role(actor: Member, member_id: int, role: str) -> Member:
