@@ -76,14 +76,24 @@ def _encode_message(push: Push) -> dict[str, Any]:
     return encoded
 
 
+MAX_RETRY_AFTER = 3600.0
+
+
 def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), within [0, an hour];
+    None when absent or unreadable."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        try:
+            seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def classify(status: int, body: bytes | str) -> tuple[Outcome, str]:
@@ -94,9 +104,11 @@ def classify(status: int, body: bytes | str) -> tuple[Outcome, str]:
     # The payload's "status" is already the platform code (INVALID_ARGUMENT…).
     code = error_dict.get("status") or firebase_utils._http_status_to_error_code(status)  # noqa: SLF001
     label = f"{fcm_error.__name__ if fcm_error else code}: {message}"[:300]
-    if fcm_error in (messaging.UnregisteredError, messaging.SenderIdMismatchError):
+    if fcm_error is messaging.UnregisteredError:
         return Outcome.DROP_TOKEN, label
-    if fcm_error is messaging.ThirdPartyAuthError:  # our APNs/Web Push credentials, not the token
+    if fcm_error in (messaging.ThirdPartyAuthError, messaging.SenderIdMismatchError):
+        # Our APNs/Web Push credentials, or a service account of another Firebase project:
+        # a deployment mistake, not a dead token. Keep the device.
         return Outcome.FAILED, label
     if fcm_error is messaging.QuotaExceededError or status in (429, 500, 502, 503, 504):
         return Outcome.RETRY, label
@@ -213,9 +225,14 @@ class FcmProvider:
                     await response.read()
                     return Result(token, Outcome.SENT)
                 content = await response.read()
+                if response.status == 401:
+                    self._token = None  # the retry fetches a fresh access token
                 outcome, label = classify(response.status, content)
                 return Result(
                     token, outcome, label, _retry_after(response.headers.get("Retry-After"))
                 )
         except (TimeoutError, aiohttp.ClientError) as exc:
             return Result(token, Outcome.RETRY, f"transport: {type(exc).__name__}")
+        except Exception as exc:  # one odd answer must not lose the results of the batch
+            log.exception("unexpected error sending a push")
+            return Result(token, Outcome.RETRY, f"unexpected: {type(exc).__name__}")

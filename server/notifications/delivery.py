@@ -120,11 +120,13 @@ def _unread_counts(members: set[int]) -> dict[int, int]:
     )
 
 
-def _finish(ids: list[int], **values: Any) -> None:
+def _finish(lease: str, ids: list[int], **values: Any) -> None:
+    """Record results for rows we still hold: if our lease ran out and another worker took a
+    row over, its result is that worker's to record."""
     if ids:
         db.session.execute(
             sa.update(PushDelivery)
-            .where(PushDelivery.id.in_(ids))
+            .where(PushDelivery.id.in_(ids), PushDelivery.lease == lease)
             .values(lease=None, leased_until=None, **values)
             .execution_options(synchronize_session=False)
         )
@@ -200,7 +202,7 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
                 skipped.append(row.delivery_id)
                 continue
             if recipient in quiet:
-                _finish([row.delivery_id], not_before=quiet[recipient])
+                _finish(lease, [row.delivery_id], not_before=quiet[recipient])
                 stats["held"] += 1
                 continue
             locale = row.device_locale or row.member_locale
@@ -222,7 +224,7 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
         )
         plan.append((row.delivery_id, row.attempts, row.device_id))
 
-    _finish(skipped, status="skipped")
+    _finish(lease, skipped, status="skipped")
     stats["skipped"] += len(skipped)
     results = provider().send(pushes) if pushes else []
     sent: list[int] = []
@@ -237,11 +239,19 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
         elif result.outcome is Outcome.RETRY and attempts + 1 < MAX_ATTEMPTS:
             wait = max(result.retry_after or 0.0, backoff(attempts + 1))
             at = now + timedelta(seconds=wait)
-            _finish([delivery_id], attempts=attempts + 1, not_before=at, last_error=result.error)
+            _finish(
+                lease, [delivery_id], attempts=attempts + 1, not_before=at, last_error=result.error
+            )
             next_retry = at if next_retry is None or at < next_retry else next_retry
         else:
-            _finish([delivery_id], status="failed", attempts=attempts + 1, last_error=result.error)
-    _finish(sent, status="sent", sent_at=now, attempts=PushDelivery.attempts + 1)
+            _finish(
+                lease,
+                [delivery_id],
+                status="failed",
+                attempts=attempts + 1,
+                last_error=result.error,
+            )
+    _finish(lease, sent, status="sent", sent_at=now, attempts=PushDelivery.attempts + 1)
     if dead_devices:
         # The provider says these tokens are dead: forget the devices (and their queue).
         db.session.execute(sa.delete(Device).where(Device.id.in_(dead_devices)))

@@ -103,8 +103,20 @@ class DeviceSchema(ma.Schema):
     last_seen_at = LocalDateTime(dump_only=True)
 
 
+# FCM refuses messages over 4,096 bytes; title and body must leave room for the rest.
+MAX_PUSH_TEXT_BYTES = 3000
+
+
 class AnnouncementSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True)
     title = Text(required=True, min_length=1, max_length=100)
     body = Text(required=True, min_length=1, max_length=1000, multiline=True)
     created_at = LocalDateTime(dump_only=True)
+
+    @ma.validates_schema
+    def _fits_a_push(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        size = len(data.get("title", "").encode()) + len(data.get("body", "").encode())
+        if size > MAX_PUSH_TEXT_BYTES:
+            raise ma.ValidationError(
+                f"Longer than maximum length {MAX_PUSH_TEXT_BYTES}.", field_name="body"
+            )

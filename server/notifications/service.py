@@ -146,12 +146,20 @@ def _notify_chunk(
             )
         ).all()
     )
-    if existing:
-        db.session.execute(
-            sa.update(Notification)
-            .where(Notification.id.in_(list(existing.values())))
-            .values(count=Notification.count + 1, data=data, actor_id=actor_id, updated_at=now)
-        )
+    for in_app in (True, False):  # the inbox follows the member's current choice
+        ids = [nid for member, nid in existing.items() if wants[member][0] is in_app]
+        if ids:
+            db.session.execute(
+                sa.update(Notification)
+                .where(Notification.id.in_(ids))
+                .values(
+                    count=Notification.count + 1,
+                    data=data,
+                    actor_id=actor_id,
+                    updated_at=now,
+                    in_inbox=in_app,
+                )
+            )
     fresh = [m for m in members if m not in existing]
     if fresh:
         rows = db.session.execute(
@@ -192,6 +200,7 @@ def _queue_pushes(notification_by_member: dict[int, int], now: datetime) -> None
                 PushDelivery.notification_id.in_(list(notification_by_member.values())),
                 PushDelivery.status == "pending",
                 PushDelivery.purpose == "show",
+                PushDelivery.lease.is_(None),  # one being sent now carries the old text
             )
         )
     }
@@ -247,18 +256,26 @@ def unread_count(member_id: int) -> int:
 
 
 def _withdraw_sent(notification_ids: list[int] | sa.Select[Any]) -> None:
-    """Ask every device that showed these notifications to take them down."""
-    sent = db.session.execute(
-        sa.select(PushDelivery.notification_id, PushDelivery.device_id)
+    """Ask every device that showed these notifications — or is being sent one right now — to
+    take them down. Pushes still waiting are dropped when their turn comes (delivery checks)."""
+    now = utcnow()
+    shown = db.session.execute(
+        sa.select(
+            PushDelivery.notification_id,
+            PushDelivery.device_id,
+            sa.func.max(PushDelivery.leased_until),
+        )
         .where(
             PushDelivery.notification_id.in_(notification_ids),
             PushDelivery.purpose == "show",
-            PushDelivery.status == "sent",
+            sa.or_(
+                PushDelivery.status == "sent",
+                sa.and_(PushDelivery.status == "pending", PushDelivery.lease.is_not(None)),
+            ),
         )
-        .distinct()
+        .group_by(PushDelivery.notification_id, PushDelivery.device_id)
     ).all()
-    if sent:
-        now = utcnow()
+    if shown:
         db.session.execute(
             sa.insert(PushDelivery),
             [
@@ -268,9 +285,10 @@ def _withdraw_sent(notification_ids: list[int] | sa.Select[Any]) -> None:
                     "purpose": "withdraw",
                     "status": "pending",
                     "attempts": 0,
-                    "not_before": now,
+                    # after an in-flight send has finished (or its lease has run out)
+                    "not_before": max(now, leased_until) if leased_until else now,
                 }
-                for n, d in sent
+                for n, d, leased_until in shown
             ],
         )
         on_commit(start_delivery)
@@ -293,17 +311,20 @@ def mark_read(member: Member, notification_id: int) -> None:
 
 def mark_all_read(member: Member) -> int:
     """Mark every unread notification read; returns how many."""
-    unread = sa.select(Notification.id).where(
-        Notification.recipient_id == member.id, Notification.read_at.is_(None)
-    )
-    ids = list(db.session.execute(unread).scalars())
-    if ids:
-        db.session.execute(
-            sa.update(Notification).where(Notification.id.in_(ids)).values(read_at=utcnow())
+    now = utcnow()
+    marked = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.recipient_id == member.id, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if marked:
+        just_read = sa.select(Notification.id).where(
+            Notification.recipient_id == member.id, Notification.read_at == now
         )
-        _withdraw_sent(ids)
+        _withdraw_sent(just_read)
     commit()
-    return len(ids)
+    return marked
 
 
 # --- preferences ---------------------------------------------------------------------------
@@ -420,21 +441,28 @@ def announce(author: Member, title: str, body: str) -> Announcement:
 def announce_job(author_id: int, announcement_id: int, title: str, body: str) -> None:
     """Notify every member, a chunk at a time, each chunk its own transaction."""
     after = 0
+    subject = f"announcement:{announcement_id}"
     data = {"title": title, "body": body, "announcement_id": str(announcement_id)}
+    # A retried job must not tell anyone twice: members who have it already are skipped.
+    told = sa.exists().where(
+        Notification.recipient_id == Member.id, Notification.subject == subject
+    )
     while True:
-        ids = list(
+        batch = list(
             db.session.execute(
-                sa.select(Member.id)
+                sa.select(Member.id, told)
                 .where(Member.id > after, Member.deleted_at.is_(None))
                 .order_by(Member.id)
                 .limit(FANOUT_CHUNK)
-            ).scalars()
+            ).all()
         )
-        if not ids:
+        if not batch:
             break
-        notify(ids, "announcement", f"announcement:{announcement_id}", data, actor_id=author_id)
+        fresh = [member_id for member_id, already in batch if not already]
+        if fresh:
+            notify(fresh, "announcement", subject, data, actor_id=author_id)
         commit()
-        after = ids[-1]
+        after = batch[-1][0]
     current_app.logger.info("announcement %s fanned out", announcement_id)
 
 

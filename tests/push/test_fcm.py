@@ -77,3 +77,22 @@ def test_unreachable_fcm_is_a_retry(tmp_path, fake_fcm_server):
     )
     [result] = provider.send([Push("tok", "t", "b")])
     assert result.outcome is Outcome.RETRY and result.error.startswith("transport")
+
+
+def test_a_sender_id_mismatch_keeps_the_device():
+    body = (
+        b'{"error": {"code": 403, "message": "SenderId mismatch", "status": "PERMISSION_DENIED",'
+        b' "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",'
+        b' "errorCode": "SENDER_ID_MISMATCH"}]}}'
+    )
+    assert classify(403, body)[0] is Outcome.FAILED
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("2", 2.0), ("soon", None), ("inf", 3600.0), ("1e12", 3600.0), ("-5", 0.0), ("nan", None)],
+)
+def test_retry_after_is_read_defensively(header, seconds):
+    from push.fcm import _retry_after
+
+    assert _retry_after(header) == seconds
