@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from server.common.time import utcnow
 from server.common.tx import commit
 from server.extensions import db
-from server.members.models import Member
 from server.notifications import delivery, service
 from server.notifications.kinds import Kind, register_kind
 from server.notifications.models import Device, Notification, PushDelivery, QuietHours
+from tests.factories import insert_devices, insert_members
 
 register_kind(
     Kind(
@@ -123,34 +123,8 @@ def test_repeated_events_collapse_into_one_entry(app, client, fake_fcm, make_mem
 def test_1200_devices_go_out_in_batches_each_once(app, fake_fcm, count_queries):
     app.config["PUSH_BATCH_SIZE"] = 500
     with app.app_context():
-        now = utcnow()
-        ids = (
-            db.session.execute(
-                sa.insert(Member).returning(Member.id),
-                [
-                    {
-                        "email": f"bulk{i}@example.com",
-                        "username": f"bulk{i}",
-                        "display_name": f"成员{i}",
-                        "name_key": "",
-                        "bio": "",
-                        "locale": "zh-Hans",
-                        "time_zone": "Asia/Shanghai",
-                        "profile_visibility": "members",
-                        "role": "member",
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in range(1200)
-                ],
-            )
-            .scalars()
-            .all()
-        )
-        db.session.execute(
-            sa.insert(Device),
-            [{"member_id": m, "token": f"bulk-token-{m}", "platform": "android"} for m in ids],
-        )
+        ids = insert_members(1200)
+        insert_devices(ids)
         db.session.commit()
         with count_queries() as q:
             service.notify(ids, "test.reply", "thread:7", DATA)
