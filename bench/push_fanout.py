@@ -101,16 +101,13 @@ def _database(kind: str, workdir: Path) -> tuple[str, Any]:
 
 
 def run_jiayuan(args: argparse.Namespace, fake: FakeServer, url: str) -> dict[str, Any]:
-    import sqlalchemy as sa
     from flask_migrate import upgrade
 
     from server import create_app
-    from server.common.time import utcnow
     from server.common.tx import commit
     from server.extensions import db
-    from server.members.models import Member
     from server.notifications import delivery, service
-    from server.notifications.models import Device
+    from tests.factories import insert_devices, insert_members
 
     app = create_app(
         {
@@ -130,37 +127,8 @@ def run_jiayuan(args: argparse.Namespace, fake: FakeServer, url: str) -> dict[st
     )
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        now = utcnow()
-        ids: list[int] = []
-        for start in range(0, args.devices, 5000):
-            rows = [
-                {
-                    "email": f"fan{i}@example.com",
-                    "username": f"fan{i}",
-                    "display_name": f"成员{i}",
-                    "name_key": "",
-                    "bio": "",
-                    "locale": ("zh-Hans", "zh-Hant", "en")[i % 3],
-                    "time_zone": "Asia/Shanghai",
-                    "profile_visibility": "members",
-                    "role": "member",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(start, min(start + 5000, args.devices))
-            ]
-            ids += db.session.execute(sa.insert(Member).returning(Member.id), rows).scalars().all()
-        db.session.execute(
-            sa.insert(Device),
-            [
-                {
-                    "member_id": m,
-                    "token": f"fcm-token-{m:08d}",
-                    "platform": ("android", "ios")[m % 2],
-                }
-                for m in ids
-            ],
-        )
+        ids = insert_members(args.devices, prefix="fan")
+        insert_devices(ids, prefix="fcm-token")
         db.session.commit()
         before = fake.stats()
 
