@@ -14,9 +14,10 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from flask_jwt_extended import current_user, get_current_user, verify_jwt_in_request
+from webargs.flaskparser import FlaskParser
 from werkzeug.routing import IntegerConverter
 
-from server.errors import Forbidden, register_error_handlers
+from server.errors import DomainError, Forbidden, register_error_handlers
 
 BEARER = [{"bearerAuth": []}]
 
@@ -70,7 +71,38 @@ class Api(flask_smorest.Api):
         )
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class Parser(FlaskParser):
+    """webargs, refusing NUL characters anywhere in a JSON body or query string: PostgreSQL
+    cannot store or even compare them (SQLite can), so they are refused alike everywhere."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        data = super()._raw_load_json(req)
+        if _has_nul(data):
+            raise DomainError("validation_error", 422, errors={"json": [NUL_MESSAGE]})
+        return data
+
+    def load_querystring(self, req: Any, schema: Any) -> Any:
+        if any("\x00" in k or "\x00" in v for k, v in req.args.items(multi=True)):
+            raise DomainError("validation_error", 422, errors={"query": [NUL_MESSAGE]})
+        return super().load_querystring(req, schema)
+
+
+NUL_MESSAGE = "Contains characters that are not allowed."
+
+
 class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
     def auth(
         self, *, refresh: bool = False, roles: Collection[str] | None = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

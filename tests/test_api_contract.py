@@ -192,3 +192,17 @@ def test_unexpected_errors_are_500_in_the_error_shape(app):
         "status": 500,
         "message": "Something went wrong on our side; please try again later.",
     }
+
+
+def test_nul_characters_are_refused_alike_on_every_database(client, make_member, auth_headers):
+    headers = {**auth_headers(make_member()), "Accept-Language": "en"}
+    login = client.post("/api/v1/auth/login", json={"email": "a\u0000@b.c", "password": "x"})
+    assert login.status_code == 422 and login.get_json()["code"] == "validation_error"
+    device = client.post(
+        "/api/v1/devices", headers=headers, json={"token": "abcdefgh\u0000", "platform": "ios"}
+    )
+    assert device.status_code == 422
+    query = client.get("/api/v1/members?q=%00", headers=headers)
+    assert query.status_code == 422
+    path = client.delete("/api/v1/devices/abc%00def", headers=headers)
+    assert path.status_code == 404

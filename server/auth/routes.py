@@ -36,7 +36,10 @@ def _config_limit(name: str) -> Any:
 
 
 def _user_agent() -> str:
-    return request.headers.get("User-Agent", "")[:200]
+    """The client's description of itself, kept for the member's session list: printable
+    characters only (PostgreSQL refuses NUL), 200 at most."""
+    agent = request.headers.get("User-Agent", "")[:200]
+    return "".join(ch for ch in agent if ch.isprintable())
 
 
 @blp.route("/register")

@@ -407,6 +407,8 @@ def register_device(member: Member, data: Mapping[str, Any]) -> Device:
 
 def unregister_device(member: Member, token: str) -> None:
     """Forget one of the member's own devices (sign-out on the phone)."""
+    if "\x00" in token:  # PostgreSQL cannot compare it; no token holds one
+        raise NotFound("device_not_found")
     deleted = db.session.execute(
         sa.delete(Device).where(Device.token == token, Device.member_id == member.id)
     ).rowcount

@@ -150,3 +150,16 @@ def test_forwarded_for_is_trusted_only_behind_configured_proxies():
 
     assert seen(0) == "127.0.0.1"  # a client cannot pick its own address
     assert seen(1) == "203.0.113.7"  # behind one proxy, the proxy's word is taken
+
+
+def test_a_user_agent_with_control_characters_is_stored_clean(client, app, make_member):
+    member = make_member()
+    r = client.post(
+        LOGIN,
+        json={"email": member.email, "password": PASSWORD},
+        headers={"User-Agent": "Jiayuan/1.0 \x00\x07(Android)"},
+    )
+    assert r.status_code == 200
+    with app.app_context():
+        agent = db.session.execute(sa.select(AuthSession.user_agent)).scalar_one()
+    assert agent == "Jiayuan/1.0 (Android)"
