@@ -70,38 +70,32 @@ def admin_headers(make_member, auth_headers):
     return {**auth_headers(admin), "Accept-Language": "zh-TW"}, target.id
 
 
-def test_malformed_json_is_400_everywhere(client, spec, admin_headers):
+def _send_to_every_body(client, spec, admin_headers, **request):
+    """The same request body to every operation that takes one: (path, response) pairs."""
     headers, member_id = admin_headers
     for path, method in _body_operations(spec):
-        r = client.open(
-            _url(path, member_id),
-            method=method.upper(),
-            headers=headers,
-            data=b'{"email": "a@b.c",',
-            content_type="application/json",
+        yield (
+            path,
+            client.open(_url(path, member_id), method=method.upper(), headers=headers, **request),
         )
+
+
+def test_malformed_json_is_400_everywhere(client, spec, admin_headers):
+    malformed = {"data": b'{"email": "a@b.c",', "content_type": "application/json"}
+    for path, r in _send_to_every_body(client, spec, admin_headers, **malformed):
         body = _assert_error_shape(r, 400)
         assert body["code"] == "invalid_json", path
 
 
 @pytest.mark.parametrize("payload", [[1, 2], "text", 42, True])
 def test_a_body_that_is_not_an_object_is_422(client, spec, admin_headers, payload):
-    headers, member_id = admin_headers
-    for path, method in _body_operations(spec):
-        r = client.open(_url(path, member_id), method=method.upper(), headers=headers, json=payload)
+    for path, r in _send_to_every_body(client, spec, admin_headers, json=payload):
         body = _assert_error_shape(r, 422)
         assert body["code"] == "validation_error", path
 
 
 def test_unknown_fields_are_refused(client, spec, admin_headers):
-    headers, member_id = admin_headers
-    for path, method in _body_operations(spec):
-        r = client.open(
-            _url(path, member_id),
-            method=method.upper(),
-            headers=headers,
-            json={"is_admin": True},
-        )
+    for path, r in _send_to_every_body(client, spec, admin_headers, json={"is_admin": True}):
         body = _assert_error_shape(r, 422)
         assert body["errors"]["is_admin"] == ["未知欄位。"], path
 
@@ -122,16 +116,9 @@ def test_wrong_types_are_refused_field_by_field(client, spec, admin_headers):
 
 
 def test_oversized_bodies_are_413(client, spec, admin_headers):
-    headers, member_id = admin_headers
     huge = b'{"bio": "' + b"x" * (1024 * 1024 + 10) + b'"}'
-    for path, method in _body_operations(spec):
-        r = client.open(
-            _url(path, member_id),
-            method=method.upper(),
-            headers=headers,
-            data=huge,
-            content_type="application/json",
-        )
+    oversized = {"data": huge, "content_type": "application/json"}
+    for path, r in _send_to_every_body(client, spec, admin_headers, **oversized):
         body = _assert_error_shape(r, 413)
         assert body["code"] == "payload_too_large", path
 
