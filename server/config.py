@@ -175,6 +175,14 @@ def load_config(
             if isinstance(cors, list | tuple)
             else [o.strip() for o in cors.split(",") if o.strip()]
         ),
+        # Forum (server/forum): edit window, flags that hide a post, posting limits per member.
+        "FORUM_EDIT_WINDOW_MINUTES": _int(env, "FORUM_EDIT_WINDOW_MINUTES", 24 * 60),
+        "FORUM_FLAG_THRESHOLD": _int(env, "FORUM_FLAG_THRESHOLD", 3),
+        "FORUM_NEW_ACCOUNT_HOURS": _int(env, "FORUM_NEW_ACCOUNT_HOURS", 72),
+        "FORUM_THREAD_LIMIT": setting("FORUM_THREAD_LIMIT", "10/hour;30/day"),
+        "FORUM_THREAD_LIMIT_NEW": setting("FORUM_THREAD_LIMIT_NEW", "3/hour;5/day"),
+        "FORUM_REPLY_LIMIT": setting("FORUM_REPLY_LIMIT", "6/minute;120/hour"),
+        "FORUM_REPLY_LIMIT_NEW": setting("FORUM_REPLY_LIMIT_NEW", "3/minute;20/hour"),
         "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),
         "LOG_LEVEL": setting("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),

@@ -186,3 +186,61 @@ def include_in_autogenerate(obj: object, name: str | None, type_: str, *_args: o
     if type_ == "table" and (name or "").startswith("search_documents_fts"):
         return False
     return (type_, name) not in _HAND_MADE
+
+
+def _fold_with_map(text: str) -> tuple[str, list[int]]:
+    """The folded text, and for each folded character the index of the original it came from.
+
+    Folding usually keeps the length (繁→简 is one character for one); when it does not (a
+    phrase conversion, a full-width ligature), characters are folded one by one instead.
+    """
+    whole = fold(text)
+    if len(whole) == len(text):
+        return whole, list(range(len(text)))
+    folded: list[str] = []
+    origin: list[int] = []
+    for i, char in enumerate(text):
+        f = fold(char)
+        folded.append(f)
+        origin.extend([i] * len(f))
+    return "".join(folded), origin
+
+
+def highlight(text: str, query: str | ParsedQuery, *, width: int = 120) -> str:
+    """An HTML snippet of ``text`` around the first match of ``query``, matches in ``<mark>``.
+
+    Everything but the marks is escaped, so the snippet is safe to put in a page. Matching is
+    on folded text, so a Simplified query marks the Traditional words it found.
+    """
+    from markupsafe import escape
+
+    parsed = parse_query(query) if isinstance(query, str) else query
+    text = text[:5000]
+    folded, origin = _fold_with_map(text)
+    spans: list[tuple[int, int]] = []
+    for needle in sorted({*parsed.terms, *parsed.phrases}, key=len, reverse=True):
+        start = 0
+        while needle and (i := folded.find(needle, start)) != -1:
+            spans.append((origin[i], origin[i + len(needle) - 1] + 1))
+            start = i + len(needle)
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    first = merged[0][0] if merged else 0
+    lo = max(0, first - width // 3)
+    hi = min(len(text), lo + width)
+    out = ["…"] if lo > 0 else []
+    pos = lo
+    for s, e in merged:
+        if e <= lo or s >= hi:
+            continue
+        s, e = max(s, lo), min(e, hi)
+        out += [str(escape(text[pos:s])), "<mark>", str(escape(text[s:e])), "</mark>"]
+        pos = e
+    out.append(str(escape(text[pos:hi])))
+    if hi < len(text):
+        out.append("…")
+    return "".join(out)

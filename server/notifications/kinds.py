@@ -1,8 +1,9 @@
 """What kinds of notification exist, how each reads in each language, and where it leads.
 
 Features register their kinds at start-up. Texts are ``str.format`` templates over the
-notification's ``data`` plus ``actor`` (the actor's display name) and ``count``; ``many`` is
-used instead of ``body`` when several events have collapsed into one entry.
+notification's ``data`` (a value may be a ``{locale: text}`` map) plus ``actor`` (the actor's
+display name) and ``count``; ``many`` is used instead of ``body`` when several events have
+collapsed into one entry.
 """
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ def render(
     kind = KINDS.get(kind_name)
     if kind is None:
         return kind_name, ""
-    values = {**data, "actor": actor, "count": count}
+    # A value may itself be {locale: text} (a word the feature chose): shown in the reader's.
+    values = {
+        key: pick(value, locale) if isinstance(value, Mapping) else value
+        for key, value in data.items()
+    }
+    values.update(actor=actor, count=count)
     body = kind.many if count > 1 and kind.many else kind.body
     return _format(pick(kind.title, locale), values), _format(pick(body, locale), values)
 

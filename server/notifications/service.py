@@ -309,6 +309,39 @@ def mark_read(member: Member, notification_id: int) -> None:
     commit()
 
 
+def unread_subjects(member_id: int, prefix: str) -> list[tuple[int, str]]:
+    """(id, subject) of the member's unread notifications whose subject starts with ``prefix``."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return [
+        (nid, subject)
+        for nid, subject in db.session.execute(
+            sa.select(Notification.id, Notification.subject).where(
+                Notification.recipient_id == member_id,
+                Notification.read_at.is_(None),
+                Notification.subject.like(escaped + "%", escape="\\"),
+            )
+        )
+    ]
+
+
+def mark_read_ids(member_id: int, notification_ids: list[int]) -> None:
+    """Mark these of the member's notifications read because the member has seen what they
+    were about elsewhere (a thread read in the app); pushes are withdrawn. Caller commits."""
+    if not notification_ids:
+        return
+    db.session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.id.in_(notification_ids),
+            Notification.recipient_id == member_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    _withdraw_sent(notification_ids)
+
+
 def mark_all_read(member: Member) -> int:
     """Mark every unread notification read; returns how many."""
     now = utcnow()

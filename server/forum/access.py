@@ -1,0 +1,194 @@
+"""Who may do what in the forum. Every service verb asks here, about the object it touches.
+
+Staff are moderators, organisers and admins: they moderate everywhere, post in read-only
+categories and locked threads. A category's ``post_policy`` says who may start threads in it;
+``group`` categories belong to a group (an alliance, issue #5): ``GroupRules`` is the hook
+through which the alliances feature answers "is this member in that group / one of its
+admins?". Until a feature installs rules, only staff pass a group check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from server.common.time import display_zone, utcnow
+from server.errors import DomainError, Forbidden, register_messages
+from server.extensions import db
+from server.forum.models import ForumCategory, ForumPost, ForumSilence, ForumThread
+from server.members.models import Member
+
+STAFF_ROLES = frozenset({"moderator", "organiser", "admin"})
+ORGANISER_ROLES = frozenset({"organiser", "admin"})
+
+register_messages(
+    {
+        "forum_category_read_only": {
+            "zh-Hans": "此版块为只读版块。",
+            "zh-Hant": "此版塊為唯讀版塊。",
+            "en": "This category is read-only.",
+        },
+        "forum_posting_not_allowed": {
+            "zh-Hans": "你不能在此版块发帖。",
+            "zh-Hant": "你不能在此版塊發文。",
+            "en": "You may not start threads in this category.",
+        },
+        "forum_thread_locked": {
+            "zh-Hans": "此主题已锁定，不能回复。",
+            "zh-Hant": "此主題已鎖定，不能回覆。",
+            "en": "This thread is locked.",
+        },
+        "forum_silenced": {
+            "zh-Hans": "你已被禁言至 {until}。",
+            "zh-Hant": "你已被禁言至 {until}。",
+            "en": "You are silenced until {until}.",
+        },
+        "forum_edit_window_passed": {
+            "zh-Hans": "已超过可编辑时限。",
+            "zh-Hant": "已超過可編輯時限。",
+            "en": "The time to edit this post has passed.",
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class GroupRules:
+    is_member: Callable[[int, int], bool]  # (member_id, group_id)
+    is_admin: Callable[[int, int], bool]
+
+
+_group_rules: GroupRules | None = None
+
+
+def install_group_rules(rules: GroupRules | None) -> None:
+    """Called by the feature that owns groups (alliances) at start-up."""
+    global _group_rules
+    _group_rules = rules
+
+
+def is_staff(member: Member) -> bool:
+    return member.role in STAFF_ROLES
+
+
+def is_organiser(member: Member) -> bool:
+    return member.role in ORGANISER_ROLES
+
+
+def _in_group(member: Member, category: ForumCategory) -> bool:
+    if category.group_id is None or _group_rules is None:
+        return False
+    return _group_rules.is_member(member.id, category.group_id)
+
+
+def can_moderate(member: Member, category: ForumCategory | None = None) -> bool:
+    """Staff moderate everywhere; a group's admins moderate their group's categories."""
+    if is_staff(member):
+        return True
+    return (
+        category is not None
+        and category.group_id is not None
+        and _group_rules is not None
+        and _group_rules.is_admin(member.id, category.group_id)
+    )
+
+
+def require_moderator(member: Member, category: ForumCategory | None = None) -> None:
+    if not can_moderate(member, category):
+        raise Forbidden()
+
+
+def silenced_until(member: Member) -> datetime | None:
+    return db.session.execute(
+        sa.select(sa.func.max(ForumSilence.until)).where(
+            ForumSilence.member_id == member.id,
+            ForumSilence.lifted_at.is_(None),
+            ForumSilence.until > utcnow(),
+        )
+    ).scalar_one_or_none()
+
+
+def _check_not_silenced(member: Member) -> None:
+    until = silenced_until(member)
+    if until is not None:
+        local = until.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
+        raise DomainError("forum_silenced", 403, until=local)
+
+
+def can_start_thread(member: Member, category: ForumCategory) -> bool:
+    if can_moderate(member, category):
+        return True
+    if category.read_only:
+        return False
+    if category.post_policy == "organisers":
+        return is_organiser(member)
+    if category.post_policy == "group":
+        return _in_group(member, category)
+    return True
+
+
+def check_start_thread(member: Member, category: ForumCategory) -> None:
+    if not can_start_thread(member, category):
+        code = "forum_category_read_only" if category.read_only else "forum_posting_not_allowed"
+        raise Forbidden(code)
+    _check_not_silenced(member)
+
+
+def can_reply(member: Member, thread: ForumThread, category: ForumCategory) -> bool:
+    if can_moderate(member, category):
+        return True
+    if category.read_only or thread.locked:
+        return False
+    if category.post_policy == "group":
+        return _in_group(member, category)
+    return True
+
+
+def check_reply(member: Member, thread: ForumThread, category: ForumCategory) -> None:
+    if not can_reply(member, thread, category):
+        if category.read_only:
+            raise Forbidden("forum_category_read_only")
+        if thread.locked:
+            raise Forbidden("forum_thread_locked")
+        raise Forbidden("forum_posting_not_allowed")
+    _check_not_silenced(member)
+
+
+def _edit_window() -> timedelta:
+    return timedelta(minutes=current_app.config["FORUM_EDIT_WINDOW_MINUTES"])
+
+
+def can_edit(member: Member, post: ForumPost, thread: ForumThread, category: ForumCategory) -> bool:
+    if post.deleted_at is not None:
+        return False
+    if can_moderate(member, category):
+        return True
+    return (
+        post.author_id == member.id
+        and post.hidden_at is None
+        and not thread.locked
+        and post.created_at + _edit_window() > utcnow()
+    )
+
+
+def check_edit(
+    member: Member, post: ForumPost, thread: ForumThread, category: ForumCategory
+) -> None:
+    if can_edit(member, post, thread, category):
+        _check_not_silenced(member)
+        return
+    if post.author_id == member.id and post.deleted_at is None and post.hidden_at is None:
+        if thread.locked:
+            raise Forbidden("forum_thread_locked")
+        raise Forbidden("forum_edit_window_passed")
+    raise Forbidden()
+
+
+def can_delete(member: Member, post: ForumPost, category: ForumCategory) -> bool:
+    return post.deleted_at is None and (
+        post.author_id == member.id or can_moderate(member, category)
+    )

@@ -1,0 +1,151 @@
+"""Who hears about a post, through the notification service, in the acting transaction.
+
+One post tells each member at most once, by the strongest reason: a mention, then a reply to
+their post, then a new post in a thread they watch. A member who muted the thread hears
+nothing from it. Mentions name existing, active members by ``@handle``; unknown handles do
+nothing, and at most ``MAX_MENTIONS`` are notified per post (as Discourse). Being mentioned
+makes a member watch the thread unless they chose its level themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.common.text import extract_mentions, plain_text
+from server.extensions import db
+from server.forum.kinds import OUTCOMES, post_subject, thread_subject
+from server.forum.models import ForumPost, ForumThread, ForumThreadState
+from server.members.models import Member
+from server.notifications import service as notifications
+
+MAX_MENTIONS = 10
+
+
+def _data(thread: ForumThread, post: ForumPost) -> dict[str, Any]:
+    text = plain_text(post.body)
+    return {
+        "thread_id": thread.id,
+        "post_id": post.id,
+        "number": post.number,
+        "title": thread.title,
+        "excerpt": text if len(text) <= 80 else text[:79] + "…",
+    }
+
+
+def _mentioned(body: str, exclude: set[str] | None = None) -> list[int]:
+    handles = [h for h in extract_mentions(body) if h not in (exclude or set())][:MAX_MENTIONS]
+    if not handles:
+        return []
+    return list(
+        db.session.execute(
+            sa.select(Member.id).where(Member.username.in_(handles), Member.deleted_at.is_(None))
+        ).scalars()
+    )
+
+
+def new_post(
+    actor: Member, thread: ForumThread, post: ForumPost, reply_to: ForumPost | None
+) -> None:
+    """Notify for a new post (a first post notifies its mentions only)."""
+    from server.forum.service import watch_by_default
+
+    mentioned = [m for m in _mentioned(post.body) if m != actor.id]
+    levels = dict(
+        db.session.execute(
+            sa.select(ForumThreadState.member_id, ForumThreadState.level).where(
+                ForumThreadState.thread_id == thread.id,
+                sa.or_(
+                    ForumThreadState.level == "watching",
+                    ForumThreadState.member_id.in_(
+                        mentioned + ([reply_to.author_id] if reply_to else [])
+                    ),
+                ),
+            )
+        ).all()
+    )
+    told = {actor.id} | {m for m, level in levels.items() if level == "muted"}
+    data = _data(thread, post)
+    subject = post_subject(thread.id, post.number)
+
+    mention_to = [m for m in mentioned if m not in told]
+    if mention_to:
+        notifications.notify(mention_to, "forum.mention", subject, data, actor_id=actor.id)
+        told.update(mention_to)
+    for member_id in mentioned:
+        if levels.get(member_id) != "muted":
+            watch_by_default(member_id, thread.id)
+
+    if reply_to is not None and reply_to.author_id not in told:
+        author_active = db.session.execute(
+            sa.select(Member.id).where(Member.id == reply_to.author_id, Member.deleted_at.is_(None))
+        ).first()
+        if author_active:
+            notifications.notify(
+                [reply_to.author_id], "forum.reply", subject, data, actor_id=actor.id
+            )
+            told.add(reply_to.author_id)
+
+    if post.number > 1:
+        watchers = [m for m, level in levels.items() if level == "watching" and m not in told]
+        if watchers:
+            notifications.notify(
+                watchers, "forum.watching", thread_subject(thread.id), data, actor_id=actor.id
+            )
+
+
+def edited_post(actor: Member, thread: ForumThread, post: ForumPost, old_body: str) -> None:
+    """An edit notifies only members it mentions for the first time."""
+    before = set(extract_mentions(old_body))
+    mentioned = [m for m in _mentioned(post.body, exclude=before) if m != post.author_id]
+    if not mentioned:
+        return
+    muted = set(
+        db.session.execute(
+            sa.select(ForumThreadState.member_id).where(
+                ForumThreadState.thread_id == thread.id,
+                ForumThreadState.member_id.in_(mentioned),
+                ForumThreadState.level == "muted",
+            )
+        ).scalars()
+    )
+    to = [m for m in mentioned if m not in muted]
+    if to:
+        notifications.notify(
+            to,
+            "forum.mention",
+            post_subject(thread.id, post.number),
+            _data(thread, post),
+            actor_id=actor.id,
+        )
+
+
+def moderated(
+    moderator: Member | None, thread: ForumThread, post: ForumPost, outcome: str, reason: str
+) -> None:
+    """Tell an author what happened to their post, and why."""
+    data = _data(thread, post) | {"outcome": OUTCOMES[outcome], "reason": reason}
+    data["excerpt"] = ""  # the text may be why it was hidden: do not push it to phones
+    notifications.notify(
+        [post.author_id],
+        "forum.moderated",
+        f"forum.post:{post.id}",
+        data,
+        actor_id=moderator.id if moderator else None,
+    )
+
+
+def read_up_to(member: Member, thread: ForumThread, number: int) -> None:
+    """Reading a thread reads its notifications: those about posts up to ``number``, and the
+    collapsed "new replies" entry once everything is read."""
+    prefix = thread_subject(thread.id)
+    done = []
+    for nid, subject in notifications.unread_subjects(member.id, prefix):
+        rest = subject[len(prefix) :]
+        if rest == "":
+            if number >= thread.highest_number:
+                done.append(nid)
+        elif rest.startswith(":") and rest[1:].isdigit() and int(rest[1:]) <= number:
+            done.append(nid)
+    notifications.mark_read_ids(member.id, done)

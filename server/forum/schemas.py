@@ -1,0 +1,383 @@
+"""Forum bodies. Output schemas per audience: members see a post's HTML, its author and
+moderators also its Markdown source; moderators see flags, the queue and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from server.common.fields import LocalDateTime, Text
+from server.common.pagination import PageArgs
+from server.forum.models import (
+    FLAG_REASONS,
+    NOTIFICATION_LEVELS,
+    POST_POLICIES,
+    REACTIONS,
+)
+from server.members.schemas import MemberCardSchema
+
+MIN_POST_CHARS = 8  # Discourse's minimum for Chinese; counted after trimming
+MAX_POST_CHARS = 20_000
+TITLE = {"min_length": 4, "max_length": 120}
+
+
+def _tags() -> ma.fields.List:
+    return ma.fields.List(Text(min_length=1, max_length=30), validate=ma.validate.Length(max=5))
+
+
+# --- categories ---------------------------------------------------------------------------
+
+
+class CategoryFields(ma.Schema):
+    name = Text(min_length=1, max_length=60)
+    description = Text(max_length=500, multiline=True)
+    parent_id = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
+    position = ma.fields.Integer(validate=ma.validate.Range(-10_000, 10_000))
+    post_policy = ma.fields.String(
+        validate=ma.validate.OneOf(POST_POLICIES),
+        metadata={"description": "Who may start threads: everyone, organisers, or a group"},
+    )
+    group_id = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
+    read_only = ma.fields.Boolean(metadata={"description": "Only staff post (announcements)"})
+
+
+class CategoryCreateSchema(CategoryFields):
+    name = Text(min_length=1, max_length=60, required=True)
+
+
+class CategorySchema(ma.Schema):
+    id = ma.fields.Integer(attribute="category.id")
+    name = ma.fields.String(attribute="category.name")
+    description = ma.fields.String(attribute="category.description")
+    parent_id = ma.fields.Integer(attribute="category.parent_id", allow_none=True)
+    position = ma.fields.Integer(attribute="category.position")
+    post_policy = ma.fields.String(attribute="category.post_policy")
+    group_id = ma.fields.Integer(attribute="category.group_id", allow_none=True)
+    read_only = ma.fields.Boolean(attribute="category.read_only")
+    thread_count = ma.fields.Integer()
+    can_post = ma.fields.Boolean(metadata={"description": "The caller may start threads here"})
+    subcategories = ma.fields.List(ma.fields.Nested(lambda: CategorySchema()))
+
+
+# --- threads --------------------------------------------------------------------------------
+
+
+class ThreadCreateSchema(ma.Schema):
+    category_id = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
+    title = Text(required=True, **TITLE)
+    body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
+    tags = _tags()
+
+
+class ThreadUpdateSchema(ma.Schema):
+    title = Text(**TITLE)
+    tags = _tags()
+
+
+class ThreadListArgs(PageArgs):
+    sort = ma.fields.String(
+        load_default="latest",
+        validate=ma.validate.OneOf(["latest", "created", "top"]),
+        metadata={"description": "latest activity (pinned first), newest threads, or top"},
+    )
+    period = ma.fields.String(
+        load_default="month",
+        validate=ma.validate.OneOf(["day", "week", "month", "year", "all"]),
+        metadata={"description": "For sort=top: threads started within this period"},
+    )
+    category_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    tag = Text(min_length=1, max_length=30)
+    author_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    unanswered = ma.fields.Boolean(load_default=False)
+    show = ma.fields.String(
+        validate=ma.validate.OneOf(["new", "unread", "bookmarked", "watching"]),
+        metadata={"description": "Only threads new to the caller, with unread posts, …"},
+    )
+
+
+class _StateFields(ma.Schema):
+    last_read_number = ma.fields.Integer(allow_none=True)
+    unread_count = ma.fields.Integer()
+    is_new = ma.fields.Boolean()
+    bookmarked = ma.fields.Boolean()
+    watching = ma.fields.Boolean()
+    notification_level = ma.fields.String(attribute="level", allow_none=True)
+
+
+class ThreadStateSchema(_StateFields):
+    thread_id = ma.fields.Integer(attribute="thread.id")
+
+
+class ThreadItemSchema(_StateFields):
+    id = ma.fields.Integer(attribute="thread.id")
+    title = ma.fields.String(attribute="thread.title")
+    excerpt = ma.fields.String(attribute="thread.excerpt")
+    category_id = ma.fields.Integer(attribute="thread.category_id")
+    tags = ma.fields.List(ma.fields.String(), attribute="thread.tags")
+    author = ma.fields.Nested(MemberCardSchema, attribute="thread.author")
+    last_poster = ma.fields.Nested(
+        MemberCardSchema, attribute="thread.last_poster", allow_none=True
+    )
+    reply_count = ma.fields.Integer(attribute="thread.reply_count")
+    reaction_count = ma.fields.Integer(attribute="thread.reaction_count")
+    view_count = ma.fields.Integer(attribute="thread.view_count")
+    post_count = ma.fields.Integer(
+        attribute="thread.highest_number", metadata={"description": "Highest post number"}
+    )
+    pinned = ma.fields.Boolean(attribute="thread.pinned")
+    locked = ma.fields.Boolean(attribute="thread.locked")
+    hidden = ma.fields.Boolean(attribute="thread.hidden")
+    created_at = LocalDateTime(attribute="thread.created_at")
+    bumped_at = LocalDateTime(
+        attribute="thread.bumped_at", metadata={"description": "Time of the last post"}
+    )
+
+
+class _Permissions(ma.Schema):
+    reply = ma.fields.Boolean()
+    edit = ma.fields.Boolean()
+    moderate = ma.fields.Boolean()
+
+
+class _CategoryRef(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    read_only = ma.fields.Boolean()
+
+
+class ThreadDetailSchema(ThreadItemSchema):
+    category = ma.fields.Nested(_CategoryRef)
+    first_unread_number = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Where to start reading; null if all read"}
+    )
+    permissions = ma.fields.Nested(_Permissions)
+
+
+class ReadSchema(ma.Schema):
+    number = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(1, 2**31 - 1),
+        metadata={"description": "The highest post number the member has seen"},
+    )
+
+
+class LevelSchema(ma.Schema):
+    level = ma.fields.String(required=True, validate=ma.validate.OneOf(NOTIFICATION_LEVELS))
+
+
+# --- posts ----------------------------------------------------------------------------------
+
+
+class PostCreateSchema(ma.Schema):
+    body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
+    reply_to_id = ma.fields.Integer(
+        allow_none=True,
+        validate=ma.validate.Range(1, 2**31 - 1),
+        metadata={"description": "The post of this thread this one answers"},
+    )
+
+
+class PostEditSchema(ma.Schema):
+    body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
+    reason = Text(max_length=200, allow_none=True)
+
+
+class PostListArgs(PageArgs):
+    from_number = ma.fields.Integer(
+        load_default=1,
+        validate=ma.validate.Range(1, 2**31 - 1),
+        metadata={"description": "Start at this post number (e.g. first_unread_number)"},
+    )
+
+
+class _ReplyTo(ma.Schema):
+    id = ma.fields.Integer()
+    number = ma.fields.Integer()
+    author = ma.fields.Nested(MemberCardSchema)
+
+
+class _ReactionCount(ma.Schema):
+    reaction = ma.fields.String()
+    emoji = ma.fields.String()
+    count = ma.fields.Integer()
+
+
+class PostSchema(ma.Schema):
+    id = ma.fields.Integer(attribute="post.id")
+    thread_id = ma.fields.Integer(attribute="post.thread_id")
+    number = ma.fields.Integer(attribute="post.number")
+    author = ma.fields.Nested(MemberCardSchema, attribute="post.author")
+    reply_to = ma.fields.Nested(_ReplyTo, allow_none=True)
+    html = ma.fields.String(
+        allow_none=True, metadata={"description": "Sanitised HTML; null when hidden or deleted"}
+    )
+    body = ma.fields.String(
+        metadata={"description": "Markdown source: only for its author and moderators"}
+    )
+    hidden = ma.fields.Boolean()
+    deleted = ma.fields.Boolean()
+    version = ma.fields.Integer(attribute="post.version")
+    reactions = ma.fields.List(ma.fields.Nested(_ReactionCount))
+    my_reactions = ma.fields.List(ma.fields.String())
+    can_edit = ma.fields.Boolean()
+    can_delete = ma.fields.Boolean()
+    created_at = LocalDateTime(attribute="post.created_at")
+    edited_at = LocalDateTime(attribute="post.edited_at", allow_none=True)
+
+    @ma.post_dump
+    def _source_for_editors(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        if data.get("body") is None:
+            data.pop("body", None)
+        return data
+
+
+class RevisionSchema(ma.Schema):
+    version = ma.fields.Integer()
+    body = ma.fields.String()
+    title = ma.fields.String(allow_none=True)
+    editor = ma.fields.Nested(MemberCardSchema, allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    replaced_at = LocalDateTime(attribute="created_at")
+
+
+# --- flags and moderation -------------------------------------------------------------------
+
+
+class FlagCreateSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(FLAG_REASONS))
+    note = Text(max_length=500, multiline=True)
+
+
+class FlagResultSchema(ma.Schema):
+    post_id = ma.fields.Integer()
+    hidden = ma.fields.Boolean(metadata={"description": "The post is now hidden for review"})
+
+
+def _reason() -> Text:
+    return Text(max_length=500, multiline=True, metadata={"description": "Why (audit log)"})
+
+
+class PostModerationSchema(ma.Schema):
+    action = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(["hide", "restore", "delete"])
+    )
+    reason = _reason()
+
+
+class ThreadModerationSchema(ma.Schema):
+    action = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["lock", "unlock", "pin", "unpin", "move", "delete", "restore"]),
+    )
+    category_id = ma.fields.Integer(
+        validate=ma.validate.Range(1, 2**31 - 1), metadata={"description": "For move"}
+    )
+    reason = _reason()
+
+
+class MemberModerationSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(["silence", "unsilence"]))
+    hours = ma.fields.Integer(
+        validate=ma.validate.Range(1, 24 * 365), metadata={"description": "For silence"}
+    )
+    reason = _reason()
+
+
+class SilenceSchema(ma.Schema):
+    member_id = ma.fields.Integer()
+    silenced_until = LocalDateTime(allow_none=True)
+
+
+class ModeratedPostSchema(ma.Schema):
+    id = ma.fields.Integer()
+    thread_id = ma.fields.Integer()
+    hidden = ma.fields.Method("_hidden", metadata={"type": "boolean"})
+    deleted = ma.fields.Method("_deleted", metadata={"type": "boolean"})
+
+    def _hidden(self, post: Any) -> bool:
+        return post.hidden_at is not None
+
+    def _deleted(self, post: Any) -> bool:
+        return post.deleted_at is not None
+
+
+class ModeratedThreadSchema(ma.Schema):
+    id = ma.fields.Integer()
+    category_id = ma.fields.Integer()
+    locked = ma.fields.Boolean()
+    pinned = ma.fields.Boolean()
+    deleted = ma.fields.Method("_deleted", metadata={"type": "boolean"})
+
+    def _deleted(self, thread: Any) -> bool:
+        return thread.deleted_at is not None
+
+
+class _FlagSchema(ma.Schema):
+    id = ma.fields.Integer()
+    member_id = ma.fields.Integer()
+    reason = ma.fields.String()
+    note = ma.fields.String()
+    created_at = LocalDateTime()
+
+
+class QueueItemSchema(ma.Schema):
+    post_id = ma.fields.Integer(attribute="post.id")
+    thread_id = ma.fields.Integer(attribute="thread.id")
+    thread_title = ma.fields.String(attribute="thread.title")
+    number = ma.fields.Integer(attribute="post.number")
+    author = ma.fields.Nested(MemberCardSchema, attribute="post.author")
+    body = ma.fields.String(attribute="post.body")
+    html = ma.fields.String(attribute="post.html")
+    hidden = ma.fields.Method("_hidden", metadata={"type": "boolean"})
+    flag_count = ma.fields.Integer()
+    flags = ma.fields.List(ma.fields.Nested(_FlagSchema))
+
+    def _hidden(self, item: Any) -> bool:
+        return item.post.hidden_at is not None
+
+
+class AuditArgs(PageArgs):
+    target_type = ma.fields.String(validate=ma.validate.OneOf(["post", "thread", "member"]))
+    target_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    thread_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    moderator_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+
+
+class AuditEntrySchema(ma.Schema):
+    id = ma.fields.Integer()
+    action = ma.fields.String()
+    moderator = ma.fields.Nested(
+        MemberCardSchema, allow_none=True, metadata={"description": "null: the system (flags)"}
+    )
+    target_type = ma.fields.String()
+    target_id = ma.fields.Integer()
+    thread_id = ma.fields.Integer(allow_none=True)
+    reason = ma.fields.String()
+    data = ma.fields.Dict(keys=ma.fields.String())
+    created_at = LocalDateTime()
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+class SearchArgs(PageArgs):
+    q = Text(required=True, min_length=1, max_length=200)
+    category_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    tag = Text(min_length=1, max_length=30)
+    author_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+
+
+class SearchResultSchema(ma.Schema):
+    post_id = ma.fields.Integer(attribute="post.id")
+    thread_id = ma.fields.Integer(attribute="thread.id")
+    number = ma.fields.Integer(attribute="post.number")
+    category_id = ma.fields.Integer(attribute="thread.category_id")
+    title = ma.fields.String(attribute="thread.title")
+    title_html = ma.fields.String(metadata={"description": "Title, matches in <mark>, escaped"})
+    snippet = ma.fields.String(metadata={"description": "Excerpt, matches in <mark>, escaped"})
+    author = ma.fields.Nested(MemberCardSchema, attribute="post.author")
+    created_at = LocalDateTime(attribute="post.created_at")
+
+
+REACTION_NAMES = sorted(REACTIONS)

@@ -1,0 +1,88 @@
+"""``GET /forum/search``: posts and titles through the shared Chinese-aware index.
+
+The index knows words; this module knows who may see what: hidden and deleted posts, and posts
+of hidden or deleted threads, never appear. Results are ranked (best first) and paged by
+(rank, id), so a next page continues exactly where the last one ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from server.common import search as fulltext
+from server.common.pagination import Page, SortKey, keyset_page
+from server.common.text import plain_text
+from server.forum.categories import get_category
+from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadTag
+from server.forum.service import SEARCH_KIND
+from server.members.models import Member
+
+
+@dataclass
+class SearchResult:
+    post: ForumPost
+    thread: ForumThread
+    title_html: str
+    snippet: str
+
+
+def search_posts(member: Member, args: Mapping[str, Any]) -> Page[SearchResult]:
+    """Posts matching ``q`` (Traditional and Simplified alike), filtered by category, tag or
+    author, each with its thread's title and a snippet, matches marked."""
+    parsed = fulltext.parse_query(args["q"])
+    hits = fulltext.search_hits(SEARCH_KIND, parsed)
+    stmt = (
+        sa.select(ForumPost, ForumThread, hits.c.rank)
+        .join(hits, hits.c.ref_id == ForumPost.id)
+        .join(ForumThread, ForumThread.id == ForumPost.thread_id)
+        .options(joinedload(ForumPost.author))
+        .where(
+            ForumPost.deleted_at.is_(None),
+            ForumPost.hidden_at.is_(None),
+            ForumThread.deleted_at.is_(None),
+            ForumThread.hidden.is_(False),
+        )
+    )
+    if args.get("category_id") is not None:
+        category = get_category(args["category_id"])
+        stmt = stmt.where(
+            ForumThread.category_id.in_(
+                sa.select(ForumCategory.id).where(
+                    sa.or_(ForumCategory.id == category.id, ForumCategory.parent_id == category.id)
+                )
+            )
+        )
+    if args.get("tag"):
+        stmt = stmt.where(
+            ForumThread.id.in_(
+                sa.select(ForumThreadTag.thread_id).where(
+                    ForumThreadTag.tag == args["tag"].strip().lower()
+                )
+            )
+        )
+    if args.get("author_id") is not None:
+        stmt = stmt.where(ForumPost.author_id == args["author_id"])
+    page = keyset_page(
+        stmt,
+        [SortKey(hits.c.rank, descending=False), SortKey(ForumPost.id, descending=False)],  # type: ignore[arg-type]
+        name="forum.search",
+        limit=args["limit"],
+        cursor=args.get("cursor"),
+        scalars=False,
+        key_of=lambda row: [row[2], row[0].id],
+    )
+    items = [
+        SearchResult(
+            post=post,
+            thread=thread,
+            title_html=fulltext.highlight(thread.title, parsed, width=200),
+            snippet=fulltext.highlight(plain_text(post.body), parsed),
+        )
+        for post, thread, _rank in page.items
+    ]
+    return Page(items, page.next_cursor)

@@ -1,0 +1,42 @@
+"""Small HTTP helpers for forum tests: each call asserts its status and returns the body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BODY = "这是一条足够长的测试内容。"
+
+
+class Forum:
+    def __init__(self, client: Any, auth_headers: Any) -> None:
+        self.client = client
+        self.auth_headers = auth_headers
+
+    def call(self, member: Any, method: str, path: str, status: int, **kwargs: Any) -> Any:
+        r = self.client.open(
+            "/api/v1/forum" + path, method=method, headers=self.auth_headers(member), **kwargs
+        )
+        assert r.status_code == status, (r.status_code, r.get_json())
+        return r.get_json()
+
+    def category(self, organiser: Any, name: str = "接单与定价", **extra: Any) -> dict[str, Any]:
+        return self.call(organiser, "POST", "/categories", 201, json={"name": name, **extra})
+
+    def thread(
+        self, author: Any, category_id: int, title: str = "第一次接单怎么报价", body: str = BODY,
+        **extra: Any,
+    ) -> dict[str, Any]:  # fmt: skip
+        return self.call(
+            author, "POST", "/threads", 201,
+            json={"category_id": category_id, "title": title, "body": body, **extra},
+        )  # fmt: skip
+
+    def reply(self, author: Any, thread_id: int, body: str = BODY, **extra: Any) -> dict[str, Any]:
+        return self.call(
+            author, "POST", f"/threads/{thread_id}/posts", 201, json={"body": body, **extra}
+        )
+
+    def posts(self, member: Any, thread_id: int, **query: Any) -> list[dict[str, Any]]:
+        return self.call(member, "GET", f"/threads/{thread_id}/posts", 200, query_string=query)[
+            "items"
+        ]
