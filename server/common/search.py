@@ -126,7 +126,8 @@ def remove_document(kind: str, ref_id: int) -> None:
     )
 
 
-def _like_escape(text: str) -> str:
+def like_escape(text: str) -> str:
+    """``text`` for a LIKE pattern with ``ESCAPE '\\'``: its % and _ match themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -139,7 +140,7 @@ def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
     params: dict[str, object] = {"kind": kind}
     phrase_sql = ""
     for i, phrase in enumerate(parsed.phrases):
-        params[f"phrase{i}"] = f"%{_like_escape(phrase)}%"
+        params[f"phrase{i}"] = f"%{like_escape(phrase)}%"
         phrase_sql += f" AND d.content LIKE :phrase{i} ESCAPE '\\'"
     dialect = db.session.get_bind().dialect.name
     if parsed.empty:
@@ -152,7 +153,10 @@ def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
             "'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in parsed.terms
         )
         sql = (
-            "SELECT d.ref_id AS ref_id, -ts_rank(d.tsv, CAST(:tsq AS tsquery)) AS rank "
+            # double precision: a real comes back rounded to its shortest decimal, and a
+            # page cursor holding that value would no longer compare equal to it.
+            "SELECT d.ref_id AS ref_id, "
+            "-CAST(ts_rank(d.tsv, CAST(:tsq AS tsquery)) AS double precision) AS rank "
             "FROM search_documents d "
             "WHERE d.kind = :kind AND d.tsv @@ CAST(:tsq AS tsquery)" + phrase_sql
         )

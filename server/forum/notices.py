@@ -35,14 +35,19 @@ def _data(thread: ForumThread, post: ForumPost) -> dict[str, Any]:
 
 
 def _mentioned(body: str, exclude: set[str] | None = None) -> list[int]:
-    handles = [h for h in extract_mentions(body) if h not in (exclude or set())][:MAX_MENTIONS]
+    """Active members mentioned in ``body``, in order of first mention, at most MAX_MENTIONS
+    (handles of nobody do not count)."""
+    handles = [h for h in extract_mentions(body) if h not in (exclude or set())][:50]
     if not handles:
         return []
-    return list(
+    found = dict(
         db.session.execute(
-            sa.select(Member.id).where(Member.username.in_(handles), Member.deleted_at.is_(None))
-        ).scalars()
+            sa.select(Member.username, Member.id).where(
+                Member.username.in_(handles), Member.deleted_at.is_(None)
+            )
+        ).all()
     )
+    return [found[h] for h in handles if h in found][:MAX_MENTIONS]
 
 
 def new_post(

@@ -2,9 +2,10 @@
 
 Erasure deletes what the member said — the text of every post (and its revisions and search
 entry), their threads that nobody else answered — and everything that is theirs alone:
-reactions, bookmarks, reading state, flags, silences. Threads others replied to stay, so the
-replies keep their context, with the member shown as a deleted member and the first post
-emptied. Moderation log entries stay (an organisation's record of its own decisions).
+reactions, bookmarks, reading state, flags, silences, and others' notifications quoting
+them. Threads others replied to stay, so the replies keep their context, with the member
+shown as a deleted member and the first post emptied. Moderation log entries stay (an
+organisation's record of its own decisions).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from server.forum.models import (
     ForumThreadTag,
 )
 from server.forum.service import refresh_thread, tombstone
+from server.notifications import service as notifications
 
 
 def export(member_id: int) -> dict[str, Any]:
@@ -132,6 +134,8 @@ def erase(member_id: int) -> None:
                 sa.select(ForumPost.thread_id).where(ForumPost.id == post_id)
             ).scalar_one()
         )
+    # Others' inbox entries about their posts quote them: those go too.
+    notifications.delete_caused_by(member_id, ["forum.reply", "forum.mention", "forum.watching"])
     for model in (ForumReaction, ForumThreadState, ForumFlag, ForumSilence):
         db.session.execute(sa.delete(model).where(model.member_id == member_id))
     db.session.flush()

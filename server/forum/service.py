@@ -321,8 +321,7 @@ def thread_detail(member: Member, thread_id: int, *, count_view: bool = True) ->
                 .where(ForumThread.id == thread.id)
                 .values(view_count=ForumThread.view_count + 1)
             )
-            thread.view_count += 1
-            commit()
+            commit()  # the UPDATE also refreshed thread.view_count in the session
     last_read = state.last_read_number if state else None
     detail = ThreadDetail(
         thread=thread,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from server.common import privacy
 from server.common.pagination import Page, SortKey, keyset_page
+from server.common.search import like_escape
 from server.common.time import utcnow, zone
 from server.common.tx import commit, on_commit
 from server.errors import NotFound, register_messages
@@ -311,14 +312,13 @@ def mark_read(member: Member, notification_id: int) -> None:
 
 def unread_subjects(member_id: int, prefix: str) -> list[tuple[int, str]]:
     """(id, subject) of the member's unread notifications whose subject starts with ``prefix``."""
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return [
         (nid, subject)
         for nid, subject in db.session.execute(
             sa.select(Notification.id, Notification.subject).where(
                 Notification.recipient_id == member_id,
                 Notification.read_at.is_(None),
-                Notification.subject.like(escaped + "%", escape="\\"),
+                Notification.subject.like(like_escape(prefix) + "%", escape="\\"),
             )
         )
     ]
@@ -340,6 +340,16 @@ def mark_read_ids(member_id: int, notification_ids: list[int]) -> None:
         .execution_options(synchronize_session=False)
     )
     _withdraw_sent(notification_ids)
+
+
+def delete_caused_by(actor_id: int, kinds: list[str]) -> None:
+    """Remove entries of ``kinds`` that ``actor_id`` caused, whose data quotes what the actor
+    wrote: a feature's eraser calls it. Caller commits."""
+    db.session.execute(
+        sa.delete(Notification)
+        .where(Notification.actor_id == actor_id, Notification.kind.in_(kinds))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_all_read(member: Member) -> int:

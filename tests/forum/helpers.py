@@ -16,20 +16,27 @@ class Forum:
         r = self.client.open(
             "/api/v1/forum" + path, method=method, headers=self.auth_headers(member), **kwargs
         )
-        assert r.status_code == status, (r.status_code, r.get_json())
-        return r.get_json()
+        assert r.status_code == status, (r.status_code, r.get_data(as_text=True))
+        return r.get_json() if r.data else None
 
     def category(self, organiser: Any, name: str = "接单与定价", **extra: Any) -> dict[str, Any]:
         return self.call(organiser, "POST", "/categories", 201, json={"name": name, **extra})
 
     def thread(
-        self, author: Any, category_id: int, title: str = "第一次接单怎么报价", body: str = BODY,
+        self,
+        author: Any,
+        category_id: int,
+        title: str = "第一次接单怎么报价",
+        body: str = BODY,
         **extra: Any,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         return self.call(
-            author, "POST", "/threads", 201,
+            author,
+            "POST",
+            "/threads",
+            201,
             json={"category_id": category_id, "title": title, "body": body, **extra},
-        )  # fmt: skip
+        )
 
     def reply(self, author: Any, thread_id: int, body: str = BODY, **extra: Any) -> dict[str, Any]:
         return self.call(
@@ -40,3 +47,31 @@ class Forum:
         return self.call(member, "GET", f"/threads/{thread_id}/posts", 200, query_string=query)[
             "items"
         ]
+
+
+def seed_threads(
+    app: Any, author: Any, category_id: int, count: int, *, replies: int = 0, repliers: Any = ()
+) -> list[int]:
+    """Threads written through the service (no HTTP, no rate limit), each with ``replies``."""
+    from server.extensions import db
+    from server.forum import service
+    from server.members.models import Member
+
+    ids = []
+    with app.app_context():
+        writer = db.session.get(Member, author.id)
+        others = [db.session.get(Member, r.id) for r in repliers] or [writer]
+        for i in range(count):
+            detail = service.create_thread(
+                writer,
+                {
+                    "category_id": category_id,
+                    "title": f"测试主题 {i}",
+                    "body": BODY,
+                    "tags": ["测试"],
+                },
+            )
+            for j in range(replies):
+                service.create_post(others[j % len(others)], detail.thread.id, {"body": BODY})
+            ids.append(detail.thread.id)
+    return ids

@@ -23,9 +23,11 @@ def test_forum_story_end_to_end(client, forum, auth_headers, make_member, organi
     first = forum.reply(replier, tid, "我一般拆成前期、拍摄、后期三段报价。")
     assert first["number"] == 2 and first["author"]["display_name"] == "林晓雨"
     second_reply = forum.reply(
-        second, tid, "@huangshiting 你做过类似的项目，来说说？@nobody_here 不存在。",
+        second,
+        tid,
+        "@huangshiting 你做过类似的项目，来说说？@nobody_here 不存在。",
         reply_to_id=first["id"],
-    )  # fmt: skip
+    )
     assert second_reply["reply_to"]["number"] == 2
 
     # exactly one notification each: the author's replies collapse, the mention is one entry
@@ -66,9 +68,12 @@ def test_forum_story_end_to_end(client, forum, auth_headers, make_member, organi
 
     # the moderator restores it; the audit log shows both actions
     forum.call(
-        moderator, "POST", f"/posts/{second_reply['id']}/moderation", 200,
+        moderator,
+        "POST",
+        f"/posts/{second_reply['id']}/moderation",
+        200,
         json={"action": "restore", "reason": "不是广告"},
-    )  # fmt: skip
+    )
     assert forum.posts(replier, tid)[2]["hidden"] is False
     assert forum.call(moderator, "GET", "/moderation/queue", 200)["items"] == []
     log = forum.call(moderator, "GET", "/moderation/log", 200)["items"]

@@ -1,0 +1,288 @@
+"""Every write endpoint refuses a member who may not do it, with the error shape."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from server.common.time import utcnow
+from server.extensions import db
+from server.forum.models import ForumPost
+
+
+def _refused(forum, member, method, path, status=403, code="forbidden", **kwargs):
+    body = forum.call(member, method, path, status, **kwargs)
+    assert body["code"] == code and body["status"] == status and body["message"]
+    return body
+
+
+@pytest.fixture
+def setting(forum, make_member, category):
+    author = make_member(display_name="作者", username="author1")
+    other = make_member(display_name="路人", username="passerby")
+    thread = forum.thread(author, category["id"])
+    reply = forum.reply(author, thread["id"], "作者自己的第一条回复内容")
+    return author, other, thread, reply
+
+
+def test_members_cannot_manage_categories(forum, make_member, category):
+    member = make_member()
+    _refused(forum, member, "POST", "/categories", json={"name": "新版块"})
+    _refused(forum, member, "PATCH", f"/categories/{category['id']}", json={"name": "改名"})
+    _refused(forum, member, "DELETE", f"/categories/{category['id']}")
+
+
+def test_read_only_and_organiser_only_categories(forum, organiser, moderator, make_member):
+    member = make_member()
+    news = forum.category(organiser, "公告", read_only=True)
+    staff_only = forum.category(organiser, "组织者说", post_policy="organisers")
+    group = forum.category(organiser, "设计师小组", post_policy="group", group_id=7)
+    listed = {c["name"]: c["can_post"] for c in forum.call(member, "GET", "/categories", 200)}
+    assert listed == {"公告": False, "组织者说": False, "设计师小组": False}
+    body = {"title": "我想发个公告", "body": "普通成员尝试在只读版块发帖。"}
+    _refused(
+        forum,
+        member,
+        "POST",
+        "/threads",
+        code="forum_category_read_only",
+        json={**body, "category_id": news["id"]},
+    )
+    _refused(
+        forum,
+        member,
+        "POST",
+        "/threads",
+        code="forum_posting_not_allowed",
+        json={**body, "category_id": staff_only["id"]},
+    )
+    _refused(
+        forum,
+        member,
+        "POST",
+        "/threads",
+        code="forum_posting_not_allowed",
+        json={**body, "category_id": group["id"]},
+    )
+    announcement = forum.thread(organiser, news["id"], "本周活动安排")
+    _refused(
+        forum,
+        member,
+        "POST",
+        f"/threads/{announcement['id']}/posts",
+        code="forum_category_read_only",
+        json={"body": "成员不能回复只读版块。"},
+    )
+    forum.reply(moderator, announcement["id"], "版主可以在只读版块回复。")
+
+
+def test_locked_thread_refuses_members_but_not_staff(forum, setting, moderator):
+    author, other, thread, _reply = setting
+    forum.call(
+        moderator,
+        "POST",
+        f"/threads/{thread['id']}/moderation",
+        200,
+        json={"action": "lock", "reason": "讨论已结束"},
+    )
+    for member in (author, other):
+        _refused(
+            forum,
+            member,
+            "POST",
+            f"/threads/{thread['id']}/posts",
+            code="forum_thread_locked",
+            json={"body": "锁定后还想回复一下。"},
+        )
+    detail = forum.call(other, "GET", f"/threads/{thread['id']}", 200)
+    assert detail["locked"] is True and detail["permissions"]["reply"] is False
+    forum.reply(moderator, thread["id"], "版主补充说明一下情况。")
+
+
+def test_nobody_edits_or_deletes_anothers_post(forum, setting):
+    author, other, thread, reply = setting
+    _refused(forum, other, "PATCH", f"/posts/{reply['id']}", json={"body": "我改了别人的帖子内容"})
+    _refused(forum, other, "DELETE", f"/posts/{reply['id']}")
+    _refused(forum, other, "PATCH", f"/threads/{thread['id']}", json={"title": "改别人的标题"})
+    _refused(forum, other, "DELETE", f"/threads/{thread['id']}")
+    _refused(forum, other, "GET", f"/posts/{reply['id']}/revisions")
+    post = forum.posts(other, thread["id"])[1]
+    assert "body" not in post and post["can_edit"] is False and post["can_delete"] is False
+    own = forum.posts(author, thread["id"])[1]
+    assert own["body"] == "作者自己的第一条回复内容" and own["can_edit"] is True
+
+
+def test_authors_edit_only_within_the_window(app, forum, setting):
+    author, _other, _thread, reply = setting
+    with app.app_context():
+        post = db.session.get(ForumPost, reply["id"])
+        post.created_at = utcnow() - timedelta(minutes=app.config["FORUM_EDIT_WINDOW_MINUTES"] + 1)
+        db.session.commit()
+    _refused(
+        forum,
+        author,
+        "PATCH",
+        f"/posts/{reply['id']}",
+        code="forum_edit_window_passed",
+        json={"body": "过了时限还想改一下"},
+    )
+    forum.call(author, "DELETE", f"/posts/{reply['id']}", 204)  # deleting is always allowed
+
+
+def test_members_cannot_moderate(forum, setting, make_member):
+    author, other, thread, reply = setting
+    _refused(forum, other, "POST", f"/posts/{reply['id']}/moderation", json={"action": "hide"})
+    for action in ("lock", "pin", "delete", "move"):
+        _refused(
+            forum,
+            other,
+            "POST",
+            f"/threads/{thread['id']}/moderation",
+            json={"action": action, "category_id": 1},
+        )
+    _refused(
+        forum,
+        other,
+        "POST",
+        f"/members/{author.id}/moderation",
+        json={"action": "silence", "hours": 24},
+    )
+    _refused(forum, other, "GET", "/moderation/queue")
+    _refused(forum, other, "GET", "/moderation/log")
+
+
+def test_silenced_members_read_but_cannot_post(forum, setting, moderator, category):
+    author, other, thread, _reply = setting
+    forum.call(
+        moderator,
+        "POST",
+        f"/members/{other.id}/moderation",
+        200,
+        json={"action": "silence", "hours": 24, "reason": "连续发广告"},
+    )
+    body = _refused(
+        forum,
+        other,
+        "POST",
+        f"/threads/{thread['id']}/posts",
+        code="forum_silenced",
+        json={"body": "被禁言了还想回复"},
+    )
+    assert "禁言" in body["message"]
+    _refused(
+        forum,
+        other,
+        "POST",
+        "/threads",
+        code="forum_silenced",
+        json={"category_id": category["id"], "title": "禁言中发新帖", "body": "被禁言了还想发帖"},
+    )
+    assert forum.posts(other, thread["id"])  # reading still works
+    _refused(
+        forum,
+        moderator,
+        "POST",
+        f"/members/{moderator.id}/moderation",
+        code="forum_cannot_silence_staff",
+        json={"action": "silence", "hours": 1},
+    )
+    forum.call(
+        moderator,
+        "POST",
+        f"/members/{other.id}/moderation",
+        200,
+        json={"action": "unsilence", "reason": "已申诉"},
+    )
+    forum.reply(other, thread["id"], "解除禁言后可以回复了。")
+
+
+def test_reactions_and_flags_have_their_own_rules(forum, setting):
+    author, other, _thread, reply = setting
+    _refused(
+        forum,
+        author,
+        "PUT",
+        f"/posts/{reply['id']}/reactions/like",
+        status=422,
+        code="forum_cannot_react_to_own_post",
+    )
+    _refused(
+        forum,
+        author,
+        "POST",
+        f"/posts/{reply['id']}/flags",
+        status=422,
+        code="forum_cannot_flag_own_post",
+        json={"reason": "spam"},
+    )
+    forum.call(other, "POST", f"/posts/{reply['id']}/flags", 201, json={"reason": "spam"})
+    _refused(
+        forum,
+        other,
+        "POST",
+        f"/posts/{reply['id']}/flags",
+        status=409,
+        code="forum_already_flagged",
+        json={"reason": "offensive"},
+    )
+    _refused(
+        forum, other, "PUT", f"/posts/{reply['id']}/reactions/angry", status=404, code="not_found"
+    )
+
+
+def test_hidden_posts_are_invisible_to_other_members(forum, setting, moderator):
+    author, other, thread, reply = setting
+    forum.call(
+        moderator,
+        "POST",
+        f"/posts/{reply['id']}/moderation",
+        200,
+        json={"action": "hide", "reason": "待核实"},
+    )
+    seen = forum.posts(other, thread["id"])[1]
+    assert seen["hidden"] is True and seen["html"] is None and "body" not in seen
+    assert forum.posts(author, thread["id"])[1]["html"]  # the author still sees it
+    assert forum.posts(moderator, thread["id"])[1]["body"] == "作者自己的第一条回复内容"
+    _refused(
+        forum,
+        other,
+        "PUT",
+        f"/posts/{reply['id']}/reactions/like",
+        status=404,
+        code="forum_post_not_found",
+    )
+    _refused(
+        forum,
+        other,
+        "GET",
+        f"/posts/{reply['id']}/revisions",
+        status=404,
+        code="forum_post_not_found",
+    )
+
+
+def test_a_hidden_first_post_hides_its_thread(forum, setting, moderator):
+    author, other, thread, _reply = setting
+    first = forum.posts(author, thread["id"])[0]
+    forum.call(
+        moderator,
+        "POST",
+        f"/posts/{first['id']}/moderation",
+        200,
+        json={"action": "hide", "reason": "广告"},
+    )
+    _refused(
+        forum, other, "GET", f"/threads/{thread['id']}", status=404, code="forum_thread_not_found"
+    )
+    _refused(
+        forum,
+        other,
+        "POST",
+        f"/threads/{thread['id']}/posts",
+        status=404,
+        code="forum_thread_not_found",
+        json={"body": "隐藏的主题不能回复"},
+    )
+    assert forum.call(other, "GET", "/threads", 200)["items"] == []
+    assert forum.call(author, "GET", f"/threads/{thread['id']}", 200)["hidden"] is True

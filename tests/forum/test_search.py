@@ -1,0 +1,108 @@
+"""Forum search: Traditional and Simplified alike, snippets marked, visibility respected."""
+
+from __future__ import annotations
+
+from tests.forum.helpers import seed_threads
+
+
+def _search(forum, member, **query):
+    return forum.call(member, "GET", "/search", 200, query_string=query)["items"]
+
+
+def test_traditional_found_by_simplified_and_the_reverse(forum, make_member, category):
+    author, reader = make_member(), make_member()
+    traditional = forum.thread(
+        author,
+        category["id"],
+        "公眾號從零到一萬粉",
+        body="分享一下經驗：固定更新頻率，認真回覆讀者留言。",
+    )
+    simplified = forum.thread(
+        author, category["id"], "网络安全入门", body="软件更新要及时，密码不要重复使用。"
+    )
+    hits = _search(forum, reader, q="公众号 经验")
+    assert [h["thread_id"] for h in hits] == [traditional["id"]]
+    assert "<mark>公眾號</mark>" in hits[0]["title_html"]
+    assert "<mark>經驗</mark>" in hits[0]["snippet"]
+    hits = _search(forum, reader, q="網路安全 軟體")
+    assert [h["thread_id"] for h in hits] == [simplified["id"]]
+    assert "<mark>软件</mark>" in hits[0]["snippet"]
+
+
+def test_replies_are_found_and_snippets_are_escaped(forum, make_member, category):
+    author, replier = make_member(), make_member()
+    thread = forum.thread(author, category["id"], "合同怎么写")
+    reply = forum.reply(replier, thread["id"], "记得写清楚<b>版权</b>使用范围和付款节点。")
+    [hit] = _search(forum, author, q="版权")
+    assert hit["post_id"] == reply["id"] and hit["number"] == 2 and hit["title"] == "合同怎么写"
+    assert hit["snippet"] == "记得写清楚&lt;b&gt;<mark>版权</mark>&lt;/b&gt;使用范围和付款节点。"
+
+
+def test_hidden_and_deleted_posts_never_appear(forum, make_member, moderator, category):
+    author, replier, reader = make_member(), make_member(), make_member()
+    thread = forum.thread(author, category["id"], "报价经验交流")
+    hidden = forum.reply(replier, thread["id"], "这条帖子讲报价但会被隐藏。")
+    deleted = forum.reply(replier, thread["id"], "这条帖子讲报价但会被删除。")
+    forum.call(moderator, "POST", f"/posts/{hidden['id']}/moderation", 200, json={"action": "hide"})
+    forum.call(replier, "DELETE", f"/posts/{deleted['id']}", 204)
+    assert [h["number"] for h in _search(forum, reader, q="报价")] == [1]
+    forum.call(
+        moderator, "POST", f"/threads/{thread['id']}/moderation", 200, json={"action": "delete"}
+    )
+    assert _search(forum, reader, q="报价") == []
+
+
+def test_filters_and_pages(app, forum, make_member, organiser, category):
+    a, b = make_member(), make_member()
+    other = forum.category(organiser, "别的版块")
+    seed_threads(app, a, category["id"], 5)
+    seed_threads(app, b, other["id"], 3)
+    assert len(_search(forum, a, q="测试", limit=100)) == 8
+    assert len(_search(forum, a, q="测试", category_id=other["id"])) == 3
+    assert len(_search(forum, a, q="测试", author_id=a.id)) == 5
+    assert len(_search(forum, a, q="测试", tag="测试")) == 8
+    assert _search(forum, a, q="测试", tag="别的") == []
+    seen, cursor = [], None
+    while True:
+        page = forum.call(
+            a,
+            "GET",
+            "/search",
+            200,
+            query_string={"q": "测试", "limit": 3, **({"cursor": cursor} if cursor else {})},
+        )
+        seen += [h["post_id"] for h in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 8
+
+
+def test_search_queries_are_constant(
+    app, client, forum, make_member, auth_headers, count_queries, category
+):
+    a = make_member()
+    seed_threads(app, a, category["id"], 12, replies=1)
+    headers = auth_headers(a)
+    counts = []
+    for limit in (2, 20):
+        with count_queries() as q:
+            r = client.get(
+                "/api/v1/forum/search", headers=headers, query_string={"q": "测试", "limit": limit}
+            )
+        assert len(r.get_json()["items"]) == limit
+        counts.append(q.count)
+    assert counts[0] == counts[1] <= 3
+
+
+def test_bad_search_input_is_a_4xx(forum, make_member):
+    member = make_member()
+    assert (
+        forum.call(member, "GET", "/search", 422, query_string={"q": ""})["code"]
+        == "validation_error"
+    )
+    assert (
+        forum.call(member, "GET", "/search", 422, query_string={"q": "长" * 201})["code"]
+        == "validation_error"
+    )
+    assert _search(forum, member, q='"" ... ***') == []
