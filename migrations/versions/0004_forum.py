@@ -2,7 +2,7 @@
 
 Revision ID: 0004_forum
 Revises: 0003_member_profile_copies
-Create Date: 2026-11-26 09:44:57.693695
+Create Date: 2026-11-26 09:58:52.513098
 
 """
 from alembic import op
@@ -70,8 +70,10 @@ def upgrade():
     sa.Column('locked', sa.Boolean(), nullable=False),
     sa.Column('hidden', sa.Boolean(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('deleted_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['members.id'], name=op.f('fk_forum_threads_author_id_members'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['category_id'], ['forum_categories.id'], name=op.f('fk_forum_threads_category_id_forum_categories'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['deleted_by_id'], ['members.id'], name=op.f('fk_forum_threads_deleted_by_id_members'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['last_poster_id'], ['members.id'], name=op.f('fk_forum_threads_last_poster_id_members'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_forum_threads'))
     )

@@ -12,7 +12,7 @@ import base64
 import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import marshmallow as ma
@@ -98,6 +98,7 @@ def _decode(cursor: str, name: str, keys: Sequence[SortKey]) -> list[Any]:
                 value = datetime.fromisoformat(value["t"])
                 if value.tzinfo is None:
                     raise ValueError("naive time")
+                value = value.astimezone(UTC)  # year 1 at +01:00 overflows: not a cursor of ours
             elif expected is int:
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ValueError("not an integer")
@@ -108,7 +109,14 @@ def _decode(cursor: str, name: str, keys: Sequence[SortKey]) -> list[Any]:
                 raise ValueError("wrong type")
             values.append(value)
         return values
-    except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
+        binascii.Error,
+        orjson.JSONDecodeError,
+    ) as exc:
         raise DomainError("invalid_cursor", 400) from exc
 
 

@@ -112,7 +112,7 @@ def silenced_until(member: Member) -> datetime | None:
     ).scalar_one_or_none()
 
 
-def _check_not_silenced(member: Member) -> None:
+def check_not_silenced(member: Member) -> None:
     until = silenced_until(member)
     if until is not None:
         local = until.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
@@ -135,7 +135,7 @@ def check_start_thread(member: Member, category: ForumCategory) -> None:
     if not can_start_thread(member, category):
         code = "forum_category_read_only" if category.read_only else "forum_posting_not_allowed"
         raise Forbidden(code)
-    _check_not_silenced(member)
+    check_not_silenced(member)
 
 
 def can_reply(member: Member, thread: ForumThread, category: ForumCategory) -> bool:
@@ -155,10 +155,10 @@ def check_reply(member: Member, thread: ForumThread, category: ForumCategory) ->
         if thread.locked:
             raise Forbidden("forum_thread_locked")
         raise Forbidden("forum_posting_not_allowed")
-    _check_not_silenced(member)
+    check_not_silenced(member)
 
 
-def _edit_window() -> timedelta:
+def edit_window() -> timedelta:
     return timedelta(minutes=current_app.config["FORUM_EDIT_WINDOW_MINUTES"])
 
 
@@ -171,7 +171,7 @@ def can_edit(member: Member, post: ForumPost, thread: ForumThread, category: For
         post.author_id == member.id
         and post.hidden_at is None
         and not thread.locked
-        and post.created_at + _edit_window() > utcnow()
+        and post.created_at + edit_window() > utcnow()
     )
 
 
@@ -179,7 +179,7 @@ def check_edit(
     member: Member, post: ForumPost, thread: ForumThread, category: ForumCategory
 ) -> None:
     if can_edit(member, post, thread, category):
-        _check_not_silenced(member)
+        check_not_silenced(member)
         return
     if post.author_id == member.id and post.deleted_at is None and post.hidden_at is None:
         if thread.locked:

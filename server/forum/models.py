@@ -97,6 +97,10 @@ class ForumThread(db.Model):
     locked: Mapped[bool] = mapped_column(default=False)
     hidden: Mapped[bool] = mapped_column(default=False)  # its first post is hidden
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # who deleted it: its author (for good) or a moderator (restorable)
+    deleted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="SET NULL")
+    )
 
     author: Mapped[Member] = relationship(foreign_keys=[author_id], lazy="raise")
     last_poster: Mapped[Member | None] = relationship(foreign_keys=[last_poster_id], lazy="raise")

@@ -32,7 +32,7 @@ from server.forum.models import (
     ForumSilence,
     ForumThread,
 )
-from server.forum.service import load_post, load_thread, refresh_thread
+from server.forum.service import load_post, load_thread, refresh_thread, require_visible
 from server.members.models import Member
 
 register_messages(
@@ -101,16 +101,23 @@ def _hide(post: ForumPost, thread: ForumThread, reason: str) -> None:
     refresh_thread(thread)
 
 
+def _deleted_by_moderator(deleted_at: Any, deleted_by_id: int | None, author_id: int) -> bool:
+    """Deleted by someone other than its author: a moderator's decision, which can be undone."""
+    return deleted_at is not None and deleted_by_id is not None and deleted_by_id != author_id
+
+
 # --- flags ----------------------------------------------------------------------------------
 
 
 def flag(member: Member, post_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
     """Report a post; enough reports from different members hide it pending review."""
-    post, thread, _category = load_post(member, post_id, for_update=True)
+    post, thread, category = load_post(member, post_id, for_update=True)
+    require_visible(member, thread, category)
     if not post.visible:
         raise NotFound("forum_post_not_found")
     if post.author_id == member.id:
         raise DomainError("forum_cannot_flag_own_post", 422)
+    access.check_not_silenced(member)
     try:
         with db.session.begin_nested():
             db.session.add(
@@ -129,7 +136,11 @@ def flag(member: Member, post_id: int, data: Mapping[str, Any]) -> dict[str, Any
             ForumFlag.post_id == post.id, ForumFlag.resolved_at.is_(None)
         )
     ).scalar_one()
-    hidden = open_flags >= current_app.config["FORUM_FLAG_THRESHOLD"]
+    # Staff posts are never hidden by flags alone (as Discourse): a moderator decides.
+    author = db.session.get(Member, post.author_id)
+    hidden = open_flags >= current_app.config["FORUM_FLAG_THRESHOLD"] and not (
+        author is not None and access.is_staff(author)
+    )
     if hidden:
         _hide(post, thread, "flags")
         _log(None, "auto_hide", "post", post.id, thread_id=thread.id, reason="",
@@ -151,24 +162,27 @@ class QueueItem:
 
 
 def review_queue(member: Member, *, limit: int, cursor: str | None) -> Page[QueueItem]:
-    """Posts with open flags (hidden ones included), most recently flagged first."""
+    """Posts with open flags (hidden ones included), most recently reported first.
+
+    Ordered by each post's first open flag, which later flags do not move, so paging is stable.
+    """
     access.require_moderator(member)
     latest = (
-        sa.select(ForumFlag.post_id, sa.func.max(ForumFlag.id).label("last_flag_id"))
+        sa.select(ForumFlag.post_id, sa.func.min(ForumFlag.id).label("first_flag_id"))
         .where(ForumFlag.resolved_at.is_(None))
         .group_by(ForumFlag.post_id)
         .subquery()
     )
     stmt = (
-        sa.select(ForumPost, ForumThread, latest.c.last_flag_id)
+        sa.select(ForumPost, ForumThread, latest.c.first_flag_id)
         .join(latest, latest.c.post_id == ForumPost.id)
         .join(ForumThread, ForumThread.id == ForumPost.thread_id)
         .options(joinedload(ForumPost.author))
-        .where(ForumPost.deleted_at.is_(None))
+        .where(ForumPost.deleted_at.is_(None), ForumThread.deleted_at.is_(None))
     )
     page = keyset_page(
         stmt,
-        [SortKey(latest.c.last_flag_id)],  # type: ignore[arg-type]
+        [SortKey(latest.c.first_flag_id)],  # type: ignore[arg-type]
         name="forum.queue",
         limit=limit,
         cursor=cursor,
@@ -202,7 +216,9 @@ def moderate_post(member: Member, post_id: int, data: Mapping[str, Any]) -> Foru
         _resolve_flags(post, "upheld")
         notices.moderated(member, thread, post, "hide", reason)
     elif action == "restore":
-        by_moderator = post.deleted_at is not None and post.deleted_by_id != post.author_id
+        by_moderator = _deleted_by_moderator(post.deleted_at, post.deleted_by_id, post.author_id)
+        if post.deleted_at is not None and not by_moderator:
+            raise Conflict("forum_action_not_applicable")  # its author deleted it: for good
         if post.hidden_at is None and not by_moderator:
             raise Conflict("forum_action_not_applicable")
         post.hidden_at = post.hidden_reason = None
@@ -211,7 +227,7 @@ def moderate_post(member: Member, post_id: int, data: Mapping[str, Any]) -> Foru
         if post.number == 1:
             thread.hidden = False
             if by_moderator:
-                thread.deleted_at = None
+                thread.deleted_at = thread.deleted_by_id = None
         _resolve_flags(post, "rejected")
         refresh_thread(thread)
         notices.moderated(member, thread, post, "restore", reason)
@@ -221,7 +237,7 @@ def moderate_post(member: Member, post_id: int, data: Mapping[str, Any]) -> Foru
         # kept for review and restore; visible to moderators only
         post.deleted_at, post.deleted_by_id = utcnow(), member.id
         if post.number == 1:
-            thread.deleted_at = post.deleted_at
+            thread.deleted_at, thread.deleted_by_id = post.deleted_at, member.id
         _resolve_flags(post, "upheld")
         refresh_thread(thread)
         notices.moderated(member, thread, post, "delete", reason)
@@ -259,21 +275,16 @@ def moderate_thread(member: Member, thread_id: int, data: Mapping[str, Any]) -> 
     elif action == "delete":
         if thread.deleted_at is not None:
             raise Conflict("forum_action_not_applicable")
-        thread.deleted_at = utcnow()
+        thread.deleted_at, thread.deleted_by_id = utcnow(), member.id
     elif action == "restore":
-        if thread.deleted_at is None:
+        if not _deleted_by_moderator(thread.deleted_at, thread.deleted_by_id, thread.author_id):
             raise Conflict("forum_action_not_applicable")
-        thread.deleted_at = None
-        db.session.execute(
-            sa.update(ForumPost)
-            .where(
-                ForumPost.thread_id == thread.id,
-                ForumPost.number == 1,
-                ForumPost.deleted_by_id != ForumPost.author_id,
-            )  # fmt: skip
-            .values(deleted_at=None, deleted_by_id=None)
-            .execution_options(synchronize_session=False)
-        )
+        thread.deleted_at = thread.deleted_by_id = None
+        first = db.session.execute(
+            sa.select(ForumPost).where(ForumPost.thread_id == thread.id, ForumPost.number == 1)
+        ).scalar_one()
+        if _deleted_by_moderator(first.deleted_at, first.deleted_by_id, first.author_id):
+            first.deleted_at = first.deleted_by_id = None
         refresh_thread(thread)
     _log(member, action, "thread", thread.id, thread_id=thread.id, reason=reason, data=log_data)
     commit()

@@ -100,10 +100,16 @@ def new_post(
             )
 
 
-def edited_post(actor: Member, thread: ForumThread, post: ForumPost, old_body: str) -> None:
-    """An edit notifies only members it mentions for the first time."""
-    before = set(extract_mentions(old_body))
+def edited_post(actor: Member, thread: ForumThread, post: ForumPost, earlier: list[str]) -> None:
+    """An edit notifies members it mentions for the first time in any version of the post,
+    within the post's lifetime budget of MAX_MENTIONS (edits cannot be a way to page people)."""
+    before: set[str] = set()
+    for body in earlier:
+        before.update(extract_mentions(body))
+    already = len(_mentioned(" ".join(f"@{h}" for h in before))) if before else 0
+    budget = MAX_MENTIONS - already
     mentioned = [m for m in _mentioned(post.body, exclude=before) if m != post.author_id]
+    mentioned = mentioned[: max(budget, 0)]
     if not mentioned:
         return
     muted = set(

@@ -3,8 +3,8 @@
 Erasure deletes what the member said — the text of every post (and its revisions and search
 entry), their threads that nobody else answered — and everything that is theirs alone:
 reactions, bookmarks, reading state, flags, silences, and others' notifications quoting
-them. Threads others replied to stay, so the replies keep their context, with the member
-shown as a deleted member and the first post emptied. Moderation log entries stay (an
+them. Threads others replied to stay, so the replies keep their context: untitled, with the
+member shown as a deleted member and the first post emptied. Moderation log entries stay (an
 organisation's record of its own decisions).
 """
 
@@ -117,23 +117,24 @@ def erase(member_id: int) -> None:
         tombstone(post)
         post.deleted_by_id = member_id
         touched.add(post.thread_id)
-    # Reactions they gave leave the counts of others' posts.
-    for post_id, n in db.session.execute(
-        sa.select(ForumReaction.post_id, sa.func.count())
-        .where(ForumReaction.member_id == member_id)
-        .group_by(ForumReaction.post_id)
-    ).all():
+    # Reactions they gave leave the counts of others' posts (one statement).
+    given = (
+        sa.select(sa.func.count())
+        .where(ForumReaction.post_id == ForumPost.id, ForumReaction.member_id == member_id)
+        .scalar_subquery()
+    )
+    reacted = sa.select(ForumReaction.post_id).where(ForumReaction.member_id == member_id)
+    touched.update(
         db.session.execute(
-            sa.update(ForumPost)
-            .where(ForumPost.id == post_id)
-            .values(reaction_count=ForumPost.reaction_count - n)
-            .execution_options(synchronize_session=False)
-        )
-        touched.add(
-            db.session.execute(
-                sa.select(ForumPost.thread_id).where(ForumPost.id == post_id)
-            ).scalar_one()
-        )
+            sa.select(ForumPost.thread_id).where(ForumPost.id.in_(reacted)).distinct()
+        ).scalars()
+    )
+    db.session.execute(
+        sa.update(ForumPost)
+        .where(ForumPost.id.in_(reacted))
+        .values(reaction_count=ForumPost.reaction_count - given)
+        .execution_options(synchronize_session=False)
+    )
     # Others' inbox entries about their posts quote them: those go too.
     notifications.delete_caused_by(member_id, ["forum.reply", "forum.mention", "forum.watching"])
     for model in (ForumReaction, ForumThreadState, ForumFlag, ForumSilence):
@@ -152,12 +153,13 @@ def erase(member_id: int) -> None:
             )
             .limit(1)
         ).first()
-        if thread.author_id == member_id and not answered:
-            thread.deleted_at = thread.deleted_at or now
+        if thread.author_id == member_id:
+            # The title and tags are theirs too; a thread others answered stays, untitled.
             thread.title, thread.excerpt, thread.tags = "", "", []
             db.session.execute(
                 sa.delete(ForumThreadTag).where(ForumThreadTag.thread_id == thread.id)
             )
-        elif thread.author_id == member_id:
-            thread.excerpt = ""
+            if not answered:
+                thread.deleted_at = thread.deleted_at or now
+                thread.deleted_by_id = member_id
         refresh_thread(thread)

@@ -263,6 +263,8 @@ class ThreadModeration(MethodView):
 
 @blp.route("/posts/<id:post_id>")
 class Post(MethodView):
+    decorators = [limiter.limit("30/hour", key_func=member_key, methods=["PATCH"])]
+
     @blp.auth()
     @blp.arguments(PostEditSchema)
     @blp.response(200, PostSchema)

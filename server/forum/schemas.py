@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 
 from server.common.fields import LocalDateTime, Text
+from server.common.i18n import pick
 from server.common.pagination import PageArgs
 from server.forum.models import (
     FLAG_REASONS,
@@ -109,9 +110,17 @@ class ThreadStateSchema(_StateFields):
     thread_id = ma.fields.Integer(attribute="thread.id")
 
 
+UNTITLED = {"zh-Hans": "（标题已删除）", "zh-Hant": "（標題已刪除）", "en": "(title deleted)"}
+
+
+def _title(item: Any) -> str:
+    """A thread's title; one whose author erased their account has none left."""
+    return item.thread.title or pick(UNTITLED)
+
+
 class ThreadItemSchema(_StateFields):
     id = ma.fields.Integer(attribute="thread.id")
-    title = ma.fields.String(attribute="thread.title")
+    title = ma.fields.Function(_title, metadata={"type": "string"})
     excerpt = ma.fields.String(attribute="thread.excerpt")
     category_id = ma.fields.Integer(attribute="thread.category_id")
     tags = ma.fields.List(ma.fields.String(), attribute="thread.tags")
@@ -373,7 +382,7 @@ class SearchResultSchema(ma.Schema):
     thread_id = ma.fields.Integer(attribute="thread.id")
     number = ma.fields.Integer(attribute="post.number")
     category_id = ma.fields.Integer(attribute="thread.category_id")
-    title = ma.fields.String(attribute="thread.title")
+    title = ma.fields.Function(_title, metadata={"type": "string"})
     title_html = ma.fields.String(metadata={"description": "Title, matches in <mark>, escaped"})
     snippet = ma.fields.String(metadata={"description": "Excerpt, matches in <mark>, escaped"})
     author = ma.fields.Nested(MemberCardSchema, attribute="post.author")

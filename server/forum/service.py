@@ -9,6 +9,7 @@ caller's own state is one outer join). Notifications are written in the acting t
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from server.forum.categories import get_category
 from server.forum.models import (
     REACTIONS,
     ForumCategory,
+    ForumFlag,
     ForumPost,
     ForumPostRevision,
     ForumReaction,
@@ -105,10 +107,19 @@ def load_thread(
 def load_post(
     member: Member, post_id: int, *, for_update: bool = False
 ) -> tuple[ForumPost, ForumThread, ForumCategory]:
-    post = db.session.get(ForumPost, post_id)
-    if post is None:
+    thread_id = db.session.execute(
+        sa.select(ForumPost.thread_id).where(ForumPost.id == post_id)
+    ).scalar_one_or_none()
+    if thread_id is None:
         raise NotFound("forum_post_not_found")
-    thread, category = load_thread(member, post.thread_id, for_update=for_update)
+    # Writers lock the thread first, then read the post as it is now: two concurrent writes
+    # to one thread's posts take turns instead of both writing back what they read.
+    thread, category = load_thread(member, thread_id, for_update=for_update)
+    post = db.session.execute(
+        sa.select(ForumPost)
+        .where(ForumPost.id == post_id)
+        .execution_options(populate_existing=for_update)
+    ).scalar_one()
     if post.deleted_at is not None and not access.can_moderate(member, category):
         raise NotFound("forum_post_not_found")
     if (
@@ -118,6 +129,12 @@ def load_post(
     ):
         raise NotFound("forum_post_not_found")
     return post, thread, category
+
+
+def require_visible(member: Member, thread: ForumThread, category: ForumCategory) -> None:
+    """Acting inside a thread (reply, react, flag) needs it visible, even to its author."""
+    if not thread.visible and not access.can_moderate(member, category):
+        raise NotFound("forum_thread_not_found")
 
 
 def _insert_ignore(model: type[Any], values: Mapping[str, Any]) -> bool:
@@ -173,9 +190,16 @@ def refresh_thread(thread: ForumThread) -> None:
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
-    cleaned = list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))
+    """Tags compare by NFKC lower case; checked again after folding (İ lower-cases to two)."""
+    cleaned = list(
+        dict.fromkeys(unicodedata.normalize("NFKC", t).strip().lower() for t in tags if t.strip())
+    )
     if len(cleaned) > MAX_TAGS:
         raise DomainError("forum_too_many_tags", 422)
+    if any(len(t) > 30 for t in cleaned):
+        raise DomainError(
+            "validation_error", 422, errors={"tags": ["Longer than maximum length 30."]}
+        )
     return cleaned
 
 
@@ -335,7 +359,12 @@ def thread_detail(member: Member, thread_id: int, *, count_view: bool = True) ->
         ),
         permissions={
             "reply": access.can_reply(member, thread, category),
-            "edit": thread.author_id == member.id or access.can_moderate(member, category),
+            "edit": access.can_moderate(member, category)
+            or (
+                thread.author_id == member.id
+                and not thread.locked
+                and thread.created_at + access.edit_window() > utcnow()
+            ),
             "moderate": access.can_moderate(member, category),
         },
     )
@@ -458,15 +487,15 @@ def delete_thread(member: Member, thread_id: int) -> None:
         )
         .limit(1)
     ).first()
-    if others and not access.can_moderate(member, category):
+    if others:
         raise DomainError("forum_thread_has_replies", 409)
-    thread.deleted_at = utcnow()
-    for post_id in db.session.execute(
-        sa.select(ForumPost.id).where(
+    thread.deleted_at, thread.deleted_by_id = utcnow(), member.id
+    for post in db.session.execute(
+        sa.select(ForumPost).where(
             ForumPost.thread_id == thread.id, ForumPost.author_id == member.id
         )
     ).scalars():
-        search.remove_document(SEARCH_KIND, post_id)
+        _delete_own(post)
     commit()
 
 
@@ -476,8 +505,7 @@ def delete_thread(member: Member, thread_id: int) -> None:
 def create_post(member: Member, thread_id: int, data: Mapping[str, Any]) -> PostView:
     """Reply in a thread, optionally to one of its posts; notify, and watch the thread."""
     thread, category = load_thread(member, thread_id, for_update=True)
-    if not thread.visible:
-        raise NotFound("forum_thread_not_found")
+    require_visible(member, thread, category)
     access.check_reply(member, thread, category)
     reply_to = None
     if data.get("reply_to_id") is not None:
@@ -531,7 +559,10 @@ def edit_post(member: Member, post_id: int, data: Mapping[str, Any]) -> PostView
         if post.number == 1:
             thread.excerpt = _excerpt(post.body)
         _index(post, thread)
-        notices.edited_post(member, thread, post, old_body)
+        earlier = db.session.execute(
+            sa.select(ForumPostRevision.body).where(ForumPostRevision.post_id == post.id)
+        ).scalars()
+        notices.edited_post(member, thread, post, list(earlier))
     commit()
     return post_views(member, thread, category, [post])[0]
 
@@ -552,10 +583,28 @@ def delete_post(member: Member, post_id: int) -> None:
         return
     if post.deleted_at is not None:
         raise NotFound("forum_post_not_found")
-    tombstone(post)
-    post.deleted_by_id = member.id
+    _delete_own(post)
     refresh_thread(thread)
     commit()
+
+
+def _delete_own(post: ForumPost) -> None:
+    """An author's deletion empties the post, unless it is hidden or flagged: then it stays
+    for moderators to review (deleted for everyone else, and out of search)."""
+    under_review = (
+        post.hidden_at is not None
+        or db.session.execute(
+            sa.select(ForumFlag.id)
+            .where(ForumFlag.post_id == post.id, ForumFlag.resolved_at.is_(None))
+            .limit(1)
+        ).first()
+    )
+    if under_review:
+        post.deleted_at = post.deleted_at or utcnow()
+        search.remove_document(SEARCH_KIND, post.id)
+    else:
+        tombstone(post)
+    post.deleted_by_id = post.author_id
 
 
 def tombstone(post: ForumPost) -> None:
@@ -757,10 +806,12 @@ def set_level(member: Member, thread_id: int, level: str) -> ThreadItem:
 def react(member: Member, post_id: int, reaction: str, on: bool) -> PostView:
     """Add or take back one reaction; idempotent either way."""
     post, thread, category = load_post(member, post_id, for_update=True)
+    require_visible(member, thread, category)
     if not post.visible:
         raise NotFound("forum_post_not_found")
     if post.author_id == member.id:
         raise DomainError("forum_cannot_react_to_own_post", 422)
+    access.check_not_silenced(member)
     if on:
         changed = _insert_ignore(
             ForumReaction,
@@ -780,10 +831,20 @@ def react(member: Member, post_id: int, reaction: str, on: bool) -> PostView:
                 ForumReaction.reaction == reaction,
             )
         ).rowcount
-    if delta:
-        post.reaction_count += delta
-        thread.reaction_count += delta
-        thread.score += delta
+    if delta:  # in SQL, so that the count holds even where rows are not locked (SQLite)
+        db.session.execute(
+            sa.update(ForumPost)
+            .where(ForumPost.id == post.id)
+            .values(reaction_count=ForumPost.reaction_count + delta)
+        )
+        db.session.execute(
+            sa.update(ForumThread)
+            .where(ForumThread.id == thread.id)
+            .values(
+                reaction_count=ForumThread.reaction_count + delta,
+                score=ForumThread.score + delta,
+            )
+        )
     commit()
     return post_views(member, thread, category, [post])[0]
 

@@ -310,15 +310,19 @@ def mark_read(member: Member, notification_id: int) -> None:
     commit()
 
 
-def unread_subjects(member_id: int, prefix: str) -> list[tuple[int, str]]:
-    """(id, subject) of the member's unread notifications whose subject starts with ``prefix``."""
+def unread_subjects(member_id: int, subject: str) -> list[tuple[int, str]]:
+    """(id, subject) of the member's unread notifications on ``subject`` or on its parts
+    (``subject:…``)."""
     return [
         (nid, subject)
         for nid, subject in db.session.execute(
             sa.select(Notification.id, Notification.subject).where(
                 Notification.recipient_id == member_id,
                 Notification.read_at.is_(None),
-                Notification.subject.like(like_escape(prefix) + "%", escape="\\"),
+                sa.or_(
+                    Notification.subject == subject,
+                    Notification.subject.like(like_escape(subject + ":") + "%", escape="\\"),
+                ),
             )
         )
     ]

@@ -54,7 +54,7 @@ def test_erasure_removes_what_they_wrote_and_keeps_others_conversations(
     member = make_member(username="leaving")
     other = make_member(username="staying")
     alone = forum.thread(member, category["id"], "无人回复标记甲", body="私人正文标记乙乙乙")
-    answered = forum.thread(member, category["id"], "公共讨论主题", body="私人正文标记丙丙丙")
+    answered = forum.thread(member, category["id"], "私人标题标记庚", body="私人正文标记丙丙丙")
     kept = forum.reply(other, answered["id"], "别人的回复应当保留。")
     theirs = forum.thread(other, category["id"], "别人的主题标题")
     mine = forum.reply(member, theirs["id"], "@staying 私人回复标记丁丁丁")
@@ -81,9 +81,11 @@ def test_erasure_removes_what_they_wrote_and_keeps_others_conversations(
         "私人回复标记丁",
         "私人新版标记戊",
         "私人举报备注己",
+        "私人标题标记庚",
     ):
         assert marker not in everything, marker
     forum.call(other, "GET", f"/threads/{alone['id']}", 404)
+    assert forum.call(other, "GET", f"/threads/{answered['id']}", 200)["title"] == "（标题已删除）"
     posts = forum.posts(other, answered["id"])
     assert posts[0]["deleted"] is True and posts[0]["author"]["display_name"] == "已注销用户"
     assert posts[1]["html"] and posts[1]["id"] == kept["id"]
