@@ -267,16 +267,22 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
             per_thread[t + 1] = per_thread.get(t + 1, 0) + 1
         for i in range(0, len(reactions), BATCH):
             db.session.execute(sa.insert(ForumReaction), reactions[i : i + BATCH])
-        db.session.execute(
-            sa.update(ForumPost).where(ForumPost.id == sa.bindparam("pid"))
+        posts_table, threads_table = ForumPost.__table__, ForumThread.__table__
+        db.session.execute(  # Core tables: executemany with bound values, no ORM bulk rules
+            posts_table.update()
+            .where(posts_table.c.id == sa.bindparam("pid"))
             .values(reaction_count=sa.bindparam("n")),
             [{"pid": p, "n": n} for p, n in per_post.items()],
-        )  # fmt: skip
+        )
         db.session.execute(
-            sa.update(ForumThread).where(ForumThread.id == sa.bindparam("tid"))
-            .values(reaction_count=sa.bindparam("n"), score=ForumThread.score + sa.bindparam("n")),
+            threads_table.update()
+            .where(threads_table.c.id == sa.bindparam("tid"))
+            .values(
+                reaction_count=sa.bindparam("n"),
+                score=threads_table.c.score + sa.bindparam("n"),
+            ),
             [{"tid": t, "n": n} for t, n in per_thread.items()],
-        )  # fmt: skip
+        )
         reader = db.session.get(Member, member_ids[0])
         db.session.execute(
             sa.insert(ForumThreadState),
@@ -319,7 +325,7 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
 
         latest = [ForumThread.pinned, ForumThread.bumped_at, ForumThread.id]
         top = [ForumThread.score, ForumThread.id]
-        deep = int(threads * 0.95)
+        deep = min(int(threads * 0.95), threads - 21)  # a full page must follow
         category = category_ids[0]
         in_category = db.session.execute(
             sa.select(sa.func.count()).where(ForumThread.category_id == category)
@@ -347,7 +353,7 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
             "category_deep": cursor_at(
                 "forum.threads.latest.p",
                 latest,
-                int(in_category * 0.95),
+                min(int(in_category * 0.95), in_category - 21),
                 ForumThread.category_id == category,
             ),  # fmt: skip
             "rare_term": RARE,

@@ -7,6 +7,12 @@ Folded text is cut into words by rjieba: the index keeps jieba's search-mode cut
 and the words inside it: 网络安全 → 网络, 安全, 网络安全), a query uses the precise cut, and every
 query word must match. A phrase in double quotes must also appear verbatim in the folded text.
 
+jieba cuts a word it does not know differently alone and in a sentence (碳中和 is 碳中+和 as a
+query, 碳+中+和 in 「做过碳中和咨询」), so word matching alone misses it. The index therefore also
+keeps the overlapping character pairs of every Han run (碳中, 中和, 和咨, 咨询 — as Lucene's CJK
+analyser does), and a query word of three or more Han characters matches either as a word or as
+all of its pairs; a single Han character matches a word or the start of a pair.
+
 Features register documents with ``index_document(kind, ref_id, title, body)`` inside their own
 transaction, and search with ``search_hits(kind, query)``: a subquery of ``(ref_id, rank)`` they
 join with their own tables, so that visibility rules and filters stay in the feature.
@@ -34,6 +40,7 @@ from server.extensions import db
 
 _converter = opencc.OpenCC("tw2sp")
 _WORD = re.compile(r"\w", re.UNICODE)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PHRASE = re.compile(r'"([^"]+)"')
 
 MAX_QUERY_CHARS = 200
@@ -69,9 +76,15 @@ def _jieba() -> Any:
     return rjieba
 
 
+def _pairs(text: str) -> list[str]:
+    """Overlapping pairs of Han characters: 碳中和 → 碳中, 中和."""
+    return [run[i : i + 2] for run in _HAN.findall(text) for i in range(len(run) - 1)]
+
+
 def index_tokens(text: str) -> list[str]:
-    """Words to index: jieba's search-mode cut of the folded text."""
-    return _words(_jieba().cut_for_search(fold(text)))
+    """Words to index: jieba's search-mode cut of the folded text, and its Han pairs."""
+    folded = fold(text)
+    return _words(_jieba().cut_for_search(folded)) + _pairs(folded)
 
 
 def query_tokens(text: str) -> list[str]:
@@ -131,6 +144,37 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@dataclass(frozen=True)
+class _Syntax:
+    quote: Any
+    prefix: str
+    both: str
+    either: str
+
+
+_FTS5 = _Syntax(lambda t: '"' + t.replace('"', '""') + '"', "*", " AND ", " OR ")
+_POSTGRES = _Syntax(
+    lambda t: "'" + t.replace("\\", "\\\\").replace("'", "''") + "'", ":*", " & ", " | "
+)
+
+
+def _clause(term: str, syntax: _Syntax) -> str:
+    """One query word as a match expression: the word, or (for Han text) its pairs."""
+    word = syntax.quote(term)
+    if not _HAN.fullmatch(term):
+        return word
+    if len(term) == 1:
+        return word + syntax.prefix  # the character alone, or a pair it starts
+    if len(term) == 2:
+        return word  # a word, and its own only pair
+    pairs = syntax.both.join(syntax.quote(p) for p in dict.fromkeys(_pairs(term)))
+    return f"({word}{syntax.either}({pairs}))"
+
+
+def _expression(terms: list[str], syntax: _Syntax) -> str:
+    return syntax.both.join(_clause(t, syntax) for t in terms)
+
+
 def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
     """A subquery of ``(ref_id, rank)`` for documents of ``kind`` matching ``query``.
 
@@ -143,15 +187,14 @@ def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
         params[f"phrase{i}"] = f"%{like_escape(phrase)}%"
         phrase_sql += f" AND d.content LIKE :phrase{i} ESCAPE '\\'"
     dialect = db.session.get_bind().dialect.name
+    syntax = _POSTGRES if dialect == "postgresql" else _FTS5
     if parsed.empty:
         sql = (
             "SELECT d.ref_id AS ref_id, 0.0 AS rank FROM search_documents d "
             "WHERE d.kind = :kind AND 1 = 0"
         )
     elif dialect == "postgresql":
-        params["tsq"] = " & ".join(
-            "'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in parsed.terms
-        )
+        params["tsq"] = _expression(parsed.terms, syntax)
         sql = (
             # double precision: a real comes back rounded to its shortest decimal, and a
             # page cursor holding that value would no longer compare equal to it.
@@ -161,7 +204,7 @@ def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
             "WHERE d.kind = :kind AND d.tsv @@ CAST(:tsq AS tsquery)" + phrase_sql
         )
     else:
-        params["match"] = " ".join('"' + t.replace('"', '""') + '"' for t in parsed.terms)
+        params["match"] = _expression(parsed.terms, syntax)
         sql = (
             "SELECT d.ref_id AS ref_id, bm25(search_documents_fts) AS rank "
             "FROM search_documents_fts JOIN search_documents d "

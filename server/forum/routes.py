@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
 from server.api import Blueprint, current_member
@@ -387,7 +388,9 @@ class AuditLog(MethodView):
 
 @blp.route("/search")
 class Search(MethodView):
-    decorators = [limiter.limit("60/minute", key_func=member_key)]
+    decorators = [
+        limiter.limit(lambda: current_app.config["FORUM_SEARCH_LIMIT"], key_func=member_key)
+    ]
 
     @blp.auth()
     @blp.arguments(SearchArgs, location="query")

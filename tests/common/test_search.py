@@ -107,3 +107,12 @@ def test_better_matches_rank_first(app):
         },
     )
     assert _search(app, "报价") == [1, 2]
+
+
+def test_words_jieba_cuts_differently_in_context_are_found(app):
+    # alone, 碳中和 is cut 碳中 + 和; inside the sentence, 碳 + 中 + 和: character pairs match
+    _index(app, {1: ("", "有人做过碳中和咨询项目吗？"), 2: ("", "中和反应与碳酸钙")})
+    assert _search(app, "碳中和咨询") == [1]
+    assert _search(app, "碳中和") == [1]
+    assert set(_search(app, "碳")) == {1, 2}  # a word, or the start of a pair (碳酸)
+    assert _search(app, "咨询项目") == [1]
