@@ -120,7 +120,11 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
             if not hits or "<mark>" not in hits[0]["snippet"]:
                 raise RuntimeError(f"search for the rare word found {hits!r}")
             print(f"  served on :{app.port}; deep cursors checked; search finds the rare word")
-            targets = [Target(name, app, path) for name, path in targets_spec]
+            targets = [
+                Target(name, app, path)
+                for name, path in targets_spec
+                if not args.only or any(word in name for word in args.only)
+            ]
             for target in targets:
                 run_wrk(target.url, token, connections=args.connections,
                         duration=args.warmup, threads=args.threads_wrk)  # fmt: skip
@@ -159,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads-wrk", type=int, default=2, help="wrk threads")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--only", nargs="*", help="measure the targets whose names contain one of these words"
+    )
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     machine = machine_info(kinds)

@@ -41,10 +41,12 @@ from server.extensions import db
 _converter = opencc.OpenCC("tw2sp")
 _WORD = re.compile(r"\w", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HAN_SPLIT = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 _PHRASE = re.compile(r'"([^"]+)"')
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 32
+CANDIDATES = 1000  # matching documents ranked per query, newest first (see search_hits)
 
 
 class SearchDocument(db.Model):
@@ -92,27 +94,55 @@ def query_tokens(text: str) -> list[str]:
     return _words(_jieba().cut(fold(text)))
 
 
+@dataclass(frozen=True)
+class Clause:
+    """One thing a hit must contain: all of ``words``, or else all of ``pairs`` (a Han run
+    jieba may cut differently in the document), or a word starting with ``prefix``."""
+
+    words: tuple[str, ...] = ()
+    pairs: tuple[str, ...] = ()
+    prefix: str | None = None
+
+
 @dataclass
 class ParsedQuery:
-    terms: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)  # what to mark in snippets
     phrases: list[str] = field(default_factory=list)
+    clauses: list[Clause] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.terms
+        return not self.clauses
+
+
+def _clauses(folded: str) -> list[Clause]:
+    clauses = []
+    for chunk in _HAN_SPLIT.split(folded):
+        if not chunk:
+            continue
+        if not _HAN.fullmatch(chunk):
+            clauses += [Clause(words=(w,)) for w in _words(_jieba().cut(chunk))]
+        elif len(chunk) == 1:
+            clauses.append(Clause(prefix=chunk))
+        elif len(chunk) == 2:
+            clauses.append(Clause(words=(chunk,)))
+        else:
+            words = tuple(_words(_jieba().cut(chunk)))
+            clauses.append(Clause(words=words, pairs=tuple(dict.fromkeys(_pairs(chunk)))))
+    return clauses
 
 
 def parse_query(query: str) -> ParsedQuery:
-    """Words every hit must contain, and quoted phrases it must contain verbatim."""
+    """What every hit must contain, and quoted phrases it must contain verbatim."""
     query = query[:MAX_QUERY_CHARS]
     phrases = [fold(p).strip() for p in _PHRASE.findall(query)]
     phrases = [" ".join(p.split()) for p in phrases if p.strip()]
-    terms: dict[str, None] = {}
-    for tok in query_tokens(_PHRASE.sub(" ", query)) + [
-        t for p in phrases for t in query_tokens(p)
-    ]:
-        terms.setdefault(tok, None)
-    return ParsedQuery(list(terms)[:MAX_QUERY_TERMS], phrases)
+    rest = fold(_PHRASE.sub(" ", query))
+    clauses = list(dict.fromkeys(_clauses(rest) + [c for p in phrases for c in _clauses(p)]))
+    terms = dict.fromkeys(
+        query_tokens(rest) + _HAN.findall(rest) + [t for p in phrases for t in query_tokens(p)]
+    )
+    return ParsedQuery(list(terms)[:MAX_QUERY_TERMS], phrases, clauses[:MAX_QUERY_TERMS])
 
 
 def index_document(kind: str, ref_id: int, title: str, body: str) -> None:
@@ -158,27 +188,31 @@ _POSTGRES = _Syntax(
 )
 
 
-def _clause(term: str, syntax: _Syntax) -> str:
-    """One query word as a match expression: the word, or (for Han text) its pairs."""
-    word = syntax.quote(term)
-    if not _HAN.fullmatch(term):
-        return word
-    if len(term) == 1:
-        return word + syntax.prefix  # the character alone, or a pair it starts
-    if len(term) == 2:
-        return word  # a word, and its own only pair
-    pairs = syntax.both.join(syntax.quote(p) for p in dict.fromkeys(_pairs(term)))
-    return f"({word}{syntax.either}({pairs}))"
+def _clause(clause: Clause, syntax: _Syntax) -> str:
+    """One clause as a match expression of FTS5 or of ``tsquery``."""
+    if clause.prefix is not None:
+        return syntax.quote(clause.prefix) + syntax.prefix  # alone, or a pair it starts
+    alternatives = [
+        "(" + syntax.both.join(syntax.quote(t) for t in group) + ")"
+        for group in (clause.words, clause.pairs)
+        if group
+    ]
+    return "(" + syntax.either.join(alternatives) + ")"
 
 
-def _expression(terms: list[str], syntax: _Syntax) -> str:
-    return syntax.both.join(_clause(t, syntax) for t in terms)
+def _expression(clauses: list[Clause], syntax: _Syntax) -> str:
+    return syntax.both.join(_clause(c, syntax) for c in clauses)
 
 
-def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
+def search_hits(
+    kind: str, query: str | ParsedQuery, *, candidates: int = CANDIDATES
+) -> sa.Subquery:
     """A subquery of ``(ref_id, rank)`` for documents of ``kind`` matching ``query``.
 
     Lower ``rank`` is a better match on both databases. An empty query matches nothing.
+    Only the newest ``candidates`` matching documents are ranked: a word found in a third of
+    a million posts costs what a word found in a thousand does, and a query that matches more
+    is answered from the most recent (narrow it with more words or a phrase to reach older).
     """
     parsed = parse_query(query) if isinstance(query, str) else query
     params: dict[str, object] = {"kind": kind}
@@ -194,22 +228,26 @@ def search_hits(kind: str, query: str | ParsedQuery) -> sa.Subquery:
             "WHERE d.kind = :kind AND 1 = 0"
         )
     elif dialect == "postgresql":
-        params["tsq"] = _expression(parsed.terms, syntax)
+        params["tsq"], params["candidates"] = _expression(parsed.clauses, syntax), candidates
         sql = (
             # double precision: a real comes back rounded to its shortest decimal, and a
             # page cursor holding that value would no longer compare equal to it.
             "SELECT d.ref_id AS ref_id, "
             "-CAST(ts_rank(d.tsv, CAST(:tsq AS tsquery)) AS double precision) AS rank "
-            "FROM search_documents d "
-            "WHERE d.kind = :kind AND d.tsv @@ CAST(:tsq AS tsquery)" + phrase_sql
+            "FROM (SELECT d.ref_id, d.tsv FROM search_documents d "
+            "WHERE d.kind = :kind AND d.tsv @@ CAST(:tsq AS tsquery)" + phrase_sql + " "
+            "ORDER BY d.id DESC LIMIT :candidates) d"
         )
     else:
-        params["match"] = _expression(parsed.terms, syntax)
+        params["match"], params["candidates"] = _expression(parsed.clauses, syntax), candidates
+        # FTS5 walks its matches newest first (rowid DESC) and stops at the limit, so bm25
+        # is computed for the candidates only.
         sql = (
             "SELECT d.ref_id AS ref_id, bm25(search_documents_fts) AS rank "
             "FROM search_documents_fts JOIN search_documents d "
             "ON d.id = search_documents_fts.rowid "
-            "WHERE search_documents_fts MATCH :match AND d.kind = :kind" + phrase_sql
+            "WHERE search_documents_fts MATCH :match AND d.kind = :kind" + phrase_sql + " "
+            "ORDER BY search_documents_fts.rowid DESC LIMIT :candidates"
         )
     stmt = (
         sa.text(sql)

@@ -154,11 +154,11 @@ def flag(member: Member, post_id: int, data: Mapping[str, Any]) -> dict[str, Any
 class QueueItem:
     post: ForumPost
     thread: ForumThread
-    flags: list[ForumFlag]
+    flag_count: int
+    flags: list[ForumFlag]  # the first FLAGS_SHOWN of them
 
-    @property
-    def flag_count(self) -> int:
-        return len(self.flags)
+
+FLAGS_SHOWN = 10
 
 
 def review_queue(member: Member, *, limit: int, cursor: str | None) -> Page[QueueItem]:
@@ -168,13 +168,17 @@ def review_queue(member: Member, *, limit: int, cursor: str | None) -> Page[Queu
     """
     access.require_moderator(member)
     latest = (
-        sa.select(ForumFlag.post_id, sa.func.min(ForumFlag.id).label("first_flag_id"))
+        sa.select(
+            ForumFlag.post_id,
+            sa.func.min(ForumFlag.id).label("first_flag_id"),
+            sa.func.count().label("open_flags"),
+        )
         .where(ForumFlag.resolved_at.is_(None))
         .group_by(ForumFlag.post_id)
         .subquery()
     )
     stmt = (
-        sa.select(ForumPost, ForumThread, latest.c.first_flag_id)
+        sa.select(ForumPost, ForumThread, latest.c.first_flag_id, latest.c.open_flags)
         .join(latest, latest.c.post_id == ForumPost.id)
         .join(ForumThread, ForumThread.id == ForumPost.thread_id)
         .options(joinedload(ForumPost.author))
@@ -190,14 +194,28 @@ def review_queue(member: Member, *, limit: int, cursor: str | None) -> Page[Queu
         key_of=lambda row: [row[2]],
     )
     post_ids = [row[0].id for row in page.items]
+    numbered = (
+        sa.select(
+            ForumFlag.id,
+            sa.func.row_number()
+            .over(partition_by=ForumFlag.post_id, order_by=ForumFlag.id)
+            .label("n"),
+        )
+        .where(ForumFlag.post_id.in_(post_ids), ForumFlag.resolved_at.is_(None))
+        .subquery()
+    )
     flags: dict[int, list[ForumFlag]] = {}
     for f in db.session.execute(
         sa.select(ForumFlag)
-        .where(ForumFlag.post_id.in_(post_ids), ForumFlag.resolved_at.is_(None))
+        .join(numbered, numbered.c.id == ForumFlag.id)
+        .where(numbered.c.n <= FLAGS_SHOWN)
         .order_by(ForumFlag.id)
     ).scalars():
         flags.setdefault(f.post_id, []).append(f)
-    items = [QueueItem(post, thread, flags.get(post.id, [])) for post, thread, _ in page.items]
+    items = [
+        QueueItem(post, thread, count, flags.get(post.id, []))
+        for post, thread, _first, count in page.items
+    ]
     return Page(items, page.next_cursor)
 
 

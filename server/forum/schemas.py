@@ -340,7 +340,9 @@ class QueueItemSchema(ma.Schema):
     html = ma.fields.String(attribute="post.html")
     hidden = ma.fields.Method("_hidden", metadata={"type": "boolean"})
     flag_count = ma.fields.Integer()
-    flags = ma.fields.List(ma.fields.Nested(_FlagSchema))
+    flags = ma.fields.List(
+        ma.fields.Nested(_FlagSchema), metadata={"description": "The first ten open flags"}
+    )
 
     def _hidden(self, item: Any) -> bool:
         return item.post.hidden_at is not None

@@ -116,3 +116,11 @@ def test_words_jieba_cuts_differently_in_context_are_found(app):
     assert _search(app, "碳中和") == [1]
     assert set(_search(app, "碳")) == {1, 2}  # a word, or the start of a pair (碳酸)
     assert _search(app, "咨询项目") == [1]
+
+
+def test_only_the_newest_candidates_are_ranked(app):
+    _index(app, {i: ("", f"报价 第{i}版") for i in range(1, 8)})
+    with app.app_context():
+        hits = search.search_hits("post", "报价", candidates=3)
+        found = db.session.execute(sa.select(hits.c.ref_id)).scalars()
+        assert set(found) == {5, 6, 7}  # the three indexed last

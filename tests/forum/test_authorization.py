@@ -286,3 +286,19 @@ def test_a_hidden_first_post_hides_its_thread(forum, setting, moderator):
     )
     assert forum.call(other, "GET", "/threads", 200)["items"] == []
     assert forum.call(author, "GET", f"/threads/{thread['id']}", 200)["hidden"] is True
+
+
+def test_nobody_keeps_state_on_a_thread_they_cannot_see(forum, setting, moderator):
+    _author, other, thread, _reply = setting
+    forum.call(moderator, "POST", f"/threads/{thread['id']}/moderation", 200,
+               json={"action": "delete", "reason": "违规"})  # fmt: skip
+    tid = thread["id"]
+    for method, path, body in [
+        ("PUT", f"/threads/{tid}/bookmark", None),
+        ("DELETE", f"/threads/{tid}/bookmark", None),
+        ("PUT", f"/threads/{tid}/notification-level", {"level": "watching"}),
+        ("POST", f"/threads/{tid}/read", {"number": 1}),
+        ("GET", f"/threads/{tid}/posts", None),
+    ]:
+        kwargs = {"json": body} if body else {}
+        assert forum.call(other, method, path, 404, **kwargs)["code"] == "forum_thread_not_found"
