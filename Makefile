@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := wsgi
 
-.PHONY: install serve worker test test-sqlite test-postgres lint format demo bench clean
+.PHONY: install serve worker test test-sqlite test-postgres lint format demo bench bench-forum clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ format: install
 
 bench: install
 	$(BIN)/python bench/api_bench.py
+
+## bench-forum: 100,000 threads and 1,000,000 posts; lists, reading and search (~12 min)
+bench-forum: install
+	$(BIN)/python bench/forum_bench.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis
