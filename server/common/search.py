@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,13 +40,13 @@ from server.common.time import UTCDateTime, utcnow
 from server.extensions import db
 
 _converter = opencc.OpenCC("tw2sp")
-_WORD = re.compile(r"\w", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HAN_SPLIT = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 _PHRASE = re.compile(r'"([^"]+)"')
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 32
+MAX_PREFIXES = 4  # lone Han characters per query: each expands to every pair it starts
 CANDIDATES = 1000  # matching documents ranked per query, newest first (see search_hits)
 
 
@@ -66,8 +67,16 @@ def fold(text: str) -> str:
     return _converter.convert(unicodedata.normalize("NFKC", text)).lower()
 
 
+MAX_WORD_CHARS = 64  # longer "words" are URLs, hashes, pastes: PostgreSQL refuses > 2 KB
+
+
 def _words(tokens: list[str]) -> list[str]:
-    return [t for t in (tok.strip() for tok in tokens) if t and _WORD.search(t)]
+    """Tokens that are words: some letter or digit, and not absurdly long."""
+    return [
+        t
+        for t in (tok.strip() for tok in tokens)
+        if t and len(t) <= MAX_WORD_CHARS and any(c.isalnum() for c in t)
+    ]
 
 
 def _jieba() -> Any:
@@ -123,7 +132,8 @@ def _clauses(folded: str) -> list[Clause]:
         if not _HAN.fullmatch(chunk):
             clauses += [Clause(words=(w,)) for w in _words(_jieba().cut(chunk))]
         elif len(chunk) == 1:
-            clauses.append(Clause(prefix=chunk))
+            if sum(c.prefix is not None for c in clauses) < MAX_PREFIXES:
+                clauses.append(Clause(prefix=chunk))
         elif len(chunk) == 2:
             clauses.append(Clause(words=(chunk,)))
         else:
@@ -204,56 +214,64 @@ def _expression(clauses: list[Clause], syntax: _Syntax) -> str:
     return syntax.both.join(_clause(c, syntax) for c in clauses)
 
 
+Scope = Callable[[sa.ColumnElement[int]], sa.ColumnElement[bool]]
+
+
 def search_hits(
-    kind: str, query: str | ParsedQuery, *, candidates: int = CANDIDATES
+    kind: str,
+    query: str | ParsedQuery,
+    *,
+    candidates: int = CANDIDATES,
+    scope: Scope | None = None,
 ) -> sa.Subquery:
     """A subquery of ``(ref_id, rank)`` for documents of ``kind`` matching ``query``.
 
     Lower ``rank`` is a better match on both databases. An empty query matches nothing.
     Only the newest ``candidates`` matching documents are ranked: a word found in a third of
     a million posts costs what a word found in a thousand does, and a query that matches more
-    is answered from the most recent (narrow it with more words or a phrase to reach older).
+    is answered from the most recent (more words or a phrase reach older ones). ``scope``
+    turns the ``ref_id`` column into a condition (visibility, filters) applied *before* the
+    candidates are counted, so that hidden documents never take a candidate's place; make it
+    an ``EXISTS`` on the feature's primary key, checked once per match.
     """
     parsed = parse_query(query) if isinstance(query, str) else query
-    params: dict[str, object] = {"kind": kind}
-    phrase_sql = ""
-    for i, phrase in enumerate(parsed.phrases):
-        params[f"phrase{i}"] = f"%{like_escape(phrase)}%"
-        phrase_sql += f" AND d.content LIKE :phrase{i} ESCAPE '\\'"
+    d = SearchDocument.__table__.alias("d")
+    conditions: list[sa.ColumnElement[bool]] = [d.c.kind == kind]
+    conditions += [d.c.content.like(f"%{like_escape(p)}%", escape="\\") for p in parsed.phrases]
+    if scope is not None:
+        conditions.append(scope(d.c.ref_id))
     dialect = db.session.get_bind().dialect.name
-    syntax = _POSTGRES if dialect == "postgresql" else _FTS5
     if parsed.empty:
-        sql = (
-            "SELECT d.ref_id AS ref_id, 0.0 AS rank FROM search_documents d "
-            "WHERE d.kind = :kind AND 1 = 0"
+        empty = sa.select(d.c.ref_id, sa.literal(0.0, sa.Float).label("rank")).where(sa.false())
+        return empty.subquery("search_hits")
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY, TSVECTOR
+
+        tsq = sa.cast(sa.literal(_expression(parsed.clauses, _POSTGRES)), TSQUERY)
+        tsv = sa.literal_column("d.tsv", TSVECTOR)
+        newest = (
+            sa.select(d.c.ref_id, tsv.label("tsv"))
+            .where(tsv.op("@@")(tsq), *conditions)
+            .order_by(d.c.id.desc())
+            .limit(candidates)
+            .subquery("newest")
         )
-    elif dialect == "postgresql":
-        params["tsq"], params["candidates"] = _expression(parsed.clauses, syntax), candidates
-        sql = (
-            # double precision: a real comes back rounded to its shortest decimal, and a
-            # page cursor holding that value would no longer compare equal to it.
-            "SELECT d.ref_id AS ref_id, "
-            "-CAST(ts_rank(d.tsv, CAST(:tsq AS tsquery)) AS double precision) AS rank "
-            "FROM (SELECT d.ref_id, d.tsv FROM search_documents d "
-            "WHERE d.kind = :kind AND d.tsv @@ CAST(:tsq AS tsquery)" + phrase_sql + " "
-            "ORDER BY d.id DESC LIMIT :candidates) d"
-        )
+        # double precision: a real comes back rounded to its shortest decimal, and a page
+        # cursor holding that value would no longer compare equal to it.
+        rank = -sa.cast(sa.func.ts_rank(newest.c.tsv, tsq), DOUBLE_PRECISION)
+        stmt = sa.select(newest.c.ref_id, rank.label("rank"))
     else:
-        params["match"], params["candidates"] = _expression(parsed.clauses, syntax), candidates
-        # FTS5 walks its matches newest first (rowid DESC) and stops at the limit, so bm25
-        # is computed for the candidates only.
-        sql = (
-            "SELECT d.ref_id AS ref_id, bm25(search_documents_fts) AS rank "
-            "FROM search_documents_fts JOIN search_documents d "
-            "ON d.id = search_documents_fts.rowid "
-            "WHERE search_documents_fts MATCH :match AND d.kind = :kind" + phrase_sql + " "
-            "ORDER BY search_documents_fts.rowid DESC LIMIT :candidates"
+        # FTS5 walks its matches newest first (rowid DESC) and stops at the limit, so bm25 is
+        # computed for the candidates only.
+        fts = sa.table("search_documents_fts", sa.column("rowid", sa.Integer))
+        table = sa.literal_column("search_documents_fts")
+        stmt = (
+            sa.select(d.c.ref_id, sa.func.bm25(table, type_=sa.Float).label("rank"))
+            .select_from(fts.join(d, d.c.id == fts.c.rowid))
+            .where(table.op("MATCH")(_expression(parsed.clauses, _FTS5)), *conditions)
+            .order_by(fts.c.rowid.desc())
+            .limit(candidates)
         )
-    stmt = (
-        sa.text(sql)
-        .bindparams(**params)
-        .columns(sa.column("ref_id", sa.Integer), sa.column("rank", sa.Float))
-    )
     return stmt.subquery("search_hits")
 
 

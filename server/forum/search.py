@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from server.common import search as fulltext
 from server.common.pagination import Page, SortKey, keyset_page
@@ -35,38 +35,49 @@ def search_posts(member: Member, args: Mapping[str, Any]) -> Page[SearchResult]:
     """Posts matching ``q`` (Traditional and Simplified alike), filtered by category, tag or
     author, each with its thread's title and a snippet, matches marked."""
     parsed = fulltext.parse_query(args["q"])
-    hits = fulltext.search_hits(SEARCH_KIND, parsed)
-    stmt = (
-        sa.select(ForumPost, ForumThread, hits.c.rank)
-        .join(hits, hits.c.ref_id == ForumPost.id)
-        .join(ForumThread, ForumThread.id == ForumPost.thread_id)
-        .options(joinedload(ForumPost.author))
-        .where(
-            ForumPost.deleted_at.is_(None),
-            ForumPost.hidden_at.is_(None),
-            ForumThread.deleted_at.is_(None),
-            ForumThread.hidden.is_(False),
-        )
-    )
+    post, thread = aliased(ForumPost), aliased(ForumThread)
+    conditions: list[sa.ColumnElement[bool]] = [
+        post.deleted_at.is_(None),
+        post.hidden_at.is_(None),
+        thread.deleted_at.is_(None),
+        thread.hidden.is_(False),
+    ]
     if args.get("category_id") is not None:
         category = get_category(args["category_id"])
-        stmt = stmt.where(
-            ForumThread.category_id.in_(
+        conditions.append(
+            thread.category_id.in_(
                 sa.select(ForumCategory.id).where(
                     sa.or_(ForumCategory.id == category.id, ForumCategory.parent_id == category.id)
                 )
             )
         )
     if args.get("tag"):
-        stmt = stmt.where(
-            ForumThread.id.in_(
-                sa.select(ForumThreadTag.thread_id).where(
-                    ForumThreadTag.tag == args["tag"].strip().lower()
-                )
+        conditions.append(
+            sa.exists().where(
+                ForumThreadTag.thread_id == thread.id,
+                ForumThreadTag.tag == args["tag"].strip().lower(),
             )
         )
     if args.get("author_id") is not None:
-        stmt = stmt.where(ForumPost.author_id == args["author_id"])
+        conditions.append(post.author_id == args["author_id"])
+
+    def scope(ref_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
+        # checked per match before candidates are counted: what the caller may not see, or
+        # filtered out, never takes a candidate's place
+        return (
+            sa.select(post.id)
+            .join(thread, thread.id == post.thread_id)
+            .where(post.id == ref_id, *conditions)
+            .exists()
+        )
+
+    hits = fulltext.search_hits(SEARCH_KIND, parsed, scope=scope)
+    stmt = (
+        sa.select(ForumPost, ForumThread, hits.c.rank)
+        .join(hits, hits.c.ref_id == ForumPost.id)
+        .join(ForumThread, ForumThread.id == ForumPost.thread_id)
+        .options(joinedload(ForumPost.author))
+    )
     page = keyset_page(
         stmt,
         [SortKey(hits.c.rank, descending=False), SortKey(ForumPost.id, descending=False)],  # type: ignore[arg-type]

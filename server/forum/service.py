@@ -492,7 +492,9 @@ def delete_thread(member: Member, thread_id: int) -> None:
     thread.deleted_at, thread.deleted_by_id = utcnow(), member.id
     for post in db.session.execute(
         sa.select(ForumPost).where(
-            ForumPost.thread_id == thread.id, ForumPost.author_id == member.id
+            ForumPost.thread_id == thread.id,
+            ForumPost.author_id == member.id,
+            ForumPost.deleted_at.is_(None),  # a moderator's deletion stays theirs
         )
     ).scalars():
         _delete_own(post)
@@ -589,18 +591,19 @@ def delete_post(member: Member, post_id: int) -> None:
 
 
 def _delete_own(post: ForumPost) -> None:
-    """An author's deletion empties the post, unless it is hidden or flagged: then it stays
-    for moderators to review (deleted for everyone else, and out of search)."""
-    under_review = (
-        post.hidden_at is not None
-        or db.session.execute(
-            sa.select(ForumFlag.id)
-            .where(ForumFlag.post_id == post.id, ForumFlag.resolved_at.is_(None))
-            .limit(1)
-        ).first()
-    )
-    if under_review:
-        post.deleted_at = post.deleted_at or utcnow()
+    """An author's deletion empties the post, unless it is hidden or flagged: then its text
+    stays for the record (deleted for everyone else, out of search) and open flags close as
+    ``withdrawn``: there is nothing left for anyone to see."""
+    if post.deleted_at is not None:
+        return
+    open_flags = db.session.execute(
+        sa.update(ForumFlag)
+        .where(ForumFlag.post_id == post.id, ForumFlag.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolution="withdrawn")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if post.hidden_at is not None or open_flags:
+        post.deleted_at = utcnow()
         search.remove_document(SEARCH_KIND, post.id)
     else:
         tombstone(post)

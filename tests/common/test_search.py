@@ -124,3 +124,22 @@ def test_only_the_newest_candidates_are_ranked(app):
         hits = search.search_hits("post", "报价", candidates=3)
         found = db.session.execute(sa.select(hits.c.ref_id)).scalars()
         assert set(found) == {5, 6, 7}  # the three indexed last
+
+
+def test_a_scope_applies_before_the_candidates_are_counted(app):
+    _index(app, {i: ("", f"报价 第{i}版") for i in range(1, 8)})
+    with app.app_context():
+        hits = search.search_hits(
+            "post", "报价", candidates=3, scope=lambda ref_id: ref_id <= 4
+        )  # the four oldest are the only ones the caller may see
+        found = db.session.execute(sa.select(hits.c.ref_id)).scalars()
+        assert set(found) == {2, 3, 4}
+
+
+def test_phrases_without_words_and_huge_tokens_are_harmless(app):
+    url = "https://example.com/?t=" + "A1b2" * 600  # one 2.4 KB "word"
+    _index(app, {1: ("", f"看这个 {url} 报价单")})
+    for query in ('"%"', '"!"', '"😀"', '"（）"', '"\'"', "_"):
+        assert _search(app, query) == []
+    assert _search(app, "报价单") == [1]
+    assert _search(app, "example.com") == [1]  # the URL's words are indexed, not the blob

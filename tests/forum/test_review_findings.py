@@ -154,3 +154,44 @@ def test_the_review_queue_pages_stably_and_skips_deleted_threads(
     rest = forum.call(moderator, "GET", "/moderation/queue", 200,
                       query_string={"limit": 2, "cursor": page["next_cursor"]})  # fmt: skip
     assert [q["post_id"] for q in rest["items"]] == [posts[1][1]]
+
+
+def test_deleting_a_thread_keeps_a_moderators_deletion_restorable(
+    forum, make_member, moderator, category
+):
+    author = make_member()
+    thread = forum.thread(author, category["id"])
+    reply = forum.reply(author, thread["id"], "作者自己的回复，被版主删除。")
+    forum.call(moderator, "POST", f"/posts/{reply['id']}/moderation", 200,
+               json={"action": "delete", "reason": "广告"})  # fmt: skip
+    forum.call(author, "DELETE", f"/threads/{thread['id']}", 204)
+    kept = forum.posts(moderator, thread["id"])[1]
+    assert kept["body"] == "作者自己的回复，被版主删除。"
+    forum.call(
+        moderator, "POST", f"/posts/{reply['id']}/moderation", 200, json={"action": "restore"}
+    )
+
+
+def test_a_flagged_post_its_author_deletes_leaves_the_queue(
+    forum, make_member, moderator, category
+):
+    author, flagger = make_member(), make_member()
+    thread = forum.thread(author, category["id"])
+    reply = forum.reply(author, thread["id"], "被举报之后作者自己删掉了。")
+    forum.call(flagger, "POST", f"/posts/{reply['id']}/flags", 201, json={"reason": "spam"})
+    assert forum.call(moderator, "GET", "/moderation/queue", 200)["items"]
+    forum.call(author, "DELETE", f"/posts/{reply['id']}", 204)
+    assert forum.call(moderator, "GET", "/moderation/queue", 200)["items"] == []
+    assert forum.posts(moderator, thread["id"])[1]["body"] == "被举报之后作者自己删掉了。"
+
+
+def test_search_for_a_phrase_of_punctuation_and_posts_with_huge_words(forum, make_member, category):
+    author = make_member()
+    forum.thread(
+        author, category["id"], "超长链接", body="看这个 https://example.com/?t=" + "A1b2" * 600
+    )
+    for query in ('"%"', '"!"', '"😀"'):
+        assert forum.call(author, "GET", "/search", 200, query_string={"q": query})["items"] == []
+    assert (
+        len(forum.call(author, "GET", "/search", 200, query_string={"q": "超长链接"})["items"]) == 1
+    )
