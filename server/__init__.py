@@ -48,9 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     observability.init_app(app)
     http.init_app(app)
 
-    from server import auth, forum, members, notifications
+    from server import alliances, auth, forum, members, notifications
 
-    for feature in (auth, members, notifications, forum):
+    for feature in (auth, members, notifications, forum, alliances):
         feature.register(app, api)
 
     cli.register(app)

@@ -184,6 +184,8 @@ def load_config(
         "FORUM_REPLY_LIMIT": setting("FORUM_REPLY_LIMIT", "6/minute;120/hour"),
         "FORUM_REPLY_LIMIT_NEW": setting("FORUM_REPLY_LIMIT_NEW", "3/minute;20/hour"),
         "FORUM_SEARCH_LIMIT": setting("FORUM_SEARCH_LIMIT", "60/minute"),
+        # Alliances: who may start one, organisers (and admins) or any member.
+        "ALLIANCE_CREATORS": setting("ALLIANCE_CREATORS", "organisers"),
         "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),
         "LOG_LEVEL": setting("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),

@@ -60,6 +60,8 @@ register_messages(
 class GroupRules:
     is_member: Callable[[int, int], bool]  # (member_id, group_id)
     is_admin: Callable[[int, int], bool]
+    groups_of: Callable[[int], set[int]]  # member_id → the groups they belong to
+    exists: Callable[[int], bool]
 
 
 _group_rules: GroupRules | None = None
@@ -69,6 +71,61 @@ def install_group_rules(rules: GroupRules | None) -> None:
     """Called by the feature that owns groups (alliances) at start-up."""
     global _group_rules
     _group_rules = rules
+
+
+def group_exists(group_id: int) -> bool:
+    return _group_rules is not None and _group_rules.exists(group_id)
+
+
+def _members_only(category: ForumCategory) -> bool:
+    return category.post_policy == "group" and category.members_only
+
+
+def can_see_category(member: Member, category: ForumCategory) -> bool:
+    """A group's members-only category is visible to its members and to staff."""
+    return not _members_only(category) or is_staff(member) or _in_group(member, category)
+
+
+def hidden_category_ids(member: Member) -> list[int]:
+    """Categories (and their subcategories) the member may not see: members-only categories
+    of groups they are not in. Empty for staff, and while no feature owns groups."""
+    if is_staff(member):
+        return []
+    rows = db.session.execute(
+        sa.select(ForumCategory.id, ForumCategory.group_id).where(
+            ForumCategory.post_policy == "group", ForumCategory.members_only.is_(True)
+        )
+    ).all()
+    if not rows:
+        return []
+    mine = _group_rules.groups_of(member.id) if _group_rules is not None else set()
+    hidden = [cid for cid, gid in rows if gid not in mine]
+    if hidden:
+        hidden += db.session.execute(
+            sa.select(ForumCategory.id).where(ForumCategory.parent_id.in_(hidden))
+        ).scalars()
+    return hidden
+
+
+def audience(category: ForumCategory, member_ids: list[int]) -> list[int]:
+    """Those of ``member_ids`` who can see ``category`` (whom a notification may reach)."""
+    if not _members_only(category) or not member_ids:
+        return member_ids
+    staff = set(
+        db.session.execute(
+            sa.select(Member.id).where(Member.id.in_(member_ids), Member.role.in_(STAFF_ROLES))
+        ).scalars()
+    )
+    return [
+        m
+        for m in member_ids
+        if m in staff
+        or (
+            _group_rules is not None
+            and category.group_id is not None
+            and _group_rules.is_member(m, category.group_id)
+        )
+    ]
 
 
 def is_staff(member: Member) -> bool:

@@ -43,6 +43,11 @@ register_messages(
             "zh-Hant": "版塊數量已達上限。",
             "en": "There are too many categories.",
         },
+        "forum_group_not_found": {
+            "zh-Hans": "找不到该小组。",
+            "zh-Hant": "找不到該小組。",
+            "en": "No such group.",
+        },
         "forum_group_required": {
             "zh-Hans": "“仅限小组成员”的版块须指定小组。",
             "zh-Hant": "「僅限小組成員」的版塊須指定小組。",
@@ -52,11 +57,22 @@ register_messages(
 )
 
 
-def get_category(category_id: int) -> ForumCategory:
+def get_category(category_id: int, member: Member | None = None) -> ForumCategory:
+    """The category; 404 if it does not exist or ``member`` may not see it."""
     category = db.session.get(ForumCategory, category_id)
     if category is None:
         raise NotFound("forum_category_not_found")
+    if member is not None and not visible_to(member, category):
+        raise NotFound("forum_category_not_found")
     return category
+
+
+def visible_to(member: Member, category: ForumCategory) -> bool:
+    """The category and its parent are visible to the member (no query for most)."""
+    if not access.can_see_category(member, category):
+        return False
+    parent = db.session.get(ForumCategory, category.parent_id) if category.parent_id else None
+    return parent is None or access.can_see_category(member, parent)
 
 
 def list_categories(member: Member) -> list[dict[str, Any]]:
@@ -68,8 +84,11 @@ def list_categories(member: Member) -> list[dict[str, Any]]:
             .group_by(ForumThread.category_id)
         ).all()
     )
+    hidden = access.hidden_category_ids(member)
     rows = db.session.execute(
-        sa.select(ForumCategory).order_by(ForumCategory.position, ForumCategory.id)
+        sa.select(ForumCategory)
+        .where(ForumCategory.id.not_in(hidden))
+        .order_by(ForumCategory.position, ForumCategory.id)
     ).scalars()
     views: dict[int, dict[str, Any]] = {}
     top: list[dict[str, Any]] = []
@@ -82,7 +101,8 @@ def list_categories(member: Member) -> list[dict[str, Any]]:
         else:
             children.append((category.parent_id, view))
     for parent_id, view in children:
-        views[parent_id]["subcategories"].append(view)
+        if parent_id in views:
+            views[parent_id]["subcategories"].append(view)
     return top
 
 
@@ -96,7 +116,8 @@ def _view(member: Member, category: ForumCategory, thread_count: int) -> dict[st
 
 
 def category_detail(member: Member, category_id: int) -> dict[str, Any]:
-    category = get_category(category_id)
+    category = get_category(category_id, member)
+    hidden = access.hidden_category_ids(member)
     count = db.session.execute(
         sa.select(sa.func.count()).where(
             ForumThread.category_id == category.id,
@@ -107,7 +128,7 @@ def category_detail(member: Member, category_id: int) -> dict[str, Any]:
     view = _view(member, category, count)
     for child in db.session.execute(
         sa.select(ForumCategory)
-        .where(ForumCategory.parent_id == category.id)
+        .where(ForumCategory.parent_id == category.id, ForumCategory.id.not_in(hidden))
         .order_by(ForumCategory.position, ForumCategory.id)
     ).scalars():
         view["subcategories"].append(_view(member, child, 0))
@@ -133,6 +154,8 @@ def _check_shape(data: Mapping[str, Any], category: ForumCategory | None) -> Non
     group_id = data.get("group_id", category.group_id if category else None)
     if policy == "group" and group_id is None:
         raise DomainError("forum_group_required", 422)
+    if policy == "group" and "group_id" in data and not access.group_exists(group_id):
+        raise DomainError("forum_group_not_found", 422)
     name = data.get("name", category.name if category else None)
     clash = sa.select(ForumCategory.id).where(
         ForumCategory.name == name,

@@ -63,6 +63,9 @@ class ForumCategory(db.Model):
     group_id: Mapped[int | None] = mapped_column(sa.Integer)
     # Read-only: members read, only staff start threads or reply (announcements).
     read_only: Mapped[bool] = mapped_column(default=False)
+    # A group category is seen by the group's members only, unless this is off (then anyone
+    # reads it and only members post).
+    members_only: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from server.common.text import extract_mentions, plain_text
 from server.extensions import db
+from server.forum import access
 from server.forum.kinds import OUTCOMES, post_subject, thread_subject
-from server.forum.models import ForumPost, ForumThread, ForumThreadState
+from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadState
 from server.members.models import Member
 from server.notifications import service as notifications
 
@@ -56,7 +57,10 @@ def new_post(
     """Notify for a new post (a first post notifies its mentions only)."""
     from server.forum.service import watch_by_default
 
-    mentioned = [m for m in _mentioned(post.body) if m != actor.id]
+    category = db.session.get(ForumCategory, thread.category_id)
+    assert category is not None
+    # only members who can see the thread hear about it (a group's members-only category)
+    mentioned = access.audience(category, [m for m in _mentioned(post.body) if m != actor.id])
     levels = dict(
         db.session.execute(
             sa.select(ForumThreadState.member_id, ForumThreadState.level).where(
@@ -82,7 +86,11 @@ def new_post(
         if levels.get(member_id) != "muted":
             watch_by_default(member_id, thread.id)
 
-    if reply_to is not None and reply_to.author_id not in told:
+    if (
+        reply_to is not None
+        and reply_to.author_id not in told
+        and access.audience(category, [reply_to.author_id])
+    ):
         author_active = db.session.execute(
             sa.select(Member.id).where(Member.id == reply_to.author_id, Member.deleted_at.is_(None))
         ).first()
@@ -93,7 +101,9 @@ def new_post(
             told.add(reply_to.author_id)
 
     if post.number > 1:
-        watchers = [m for m, level in levels.items() if level == "watching" and m not in told]
+        watchers = access.audience(
+            category, [m for m, level in levels.items() if level == "watching" and m not in told]
+        )
         if watchers:
             notifications.notify(
                 watchers, "forum.watching", thread_subject(thread.id), data, actor_id=actor.id
@@ -109,7 +119,9 @@ def edited_post(actor: Member, thread: ForumThread, post: ForumPost, earlier: li
     already = len(_mentioned(" ".join(f"@{h}" for h in before))) if before else 0
     budget = MAX_MENTIONS - already
     mentioned = [m for m in _mentioned(post.body, exclude=before) if m != post.author_id]
-    mentioned = mentioned[: max(budget, 0)]
+    category = db.session.get(ForumCategory, thread.category_id)
+    assert category is not None
+    mentioned = access.audience(category, mentioned[: max(budget, 0)])
     if not mentioned:
         return
     muted = set(

@@ -41,6 +41,9 @@ class CategoryFields(ma.Schema):
     )
     group_id = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
     read_only = ma.fields.Boolean(metadata={"description": "Only staff post (announcements)"})
+    members_only = ma.fields.Boolean(
+        metadata={"description": "A group category: only its members see it (default true)"}
+    )
 
 
 class CategoryCreateSchema(CategoryFields):
@@ -56,6 +59,7 @@ class CategorySchema(ma.Schema):
     post_policy = ma.fields.String(attribute="category.post_policy")
     group_id = ma.fields.Integer(attribute="category.group_id", allow_none=True)
     read_only = ma.fields.Boolean(attribute="category.read_only")
+    members_only = ma.fields.Boolean(attribute="category.members_only")
     thread_count = ma.fields.Integer()
     can_post = ma.fields.Boolean(metadata={"description": "The caller may start threads here"})
     subcategories = ma.fields.List(ma.fields.Nested(lambda: CategorySchema()))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased, joinedload
 from server.common import search as fulltext
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.text import plain_text
+from server.forum import access
 from server.forum.categories import get_category
 from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadTag
 from server.forum.service import SEARCH_KIND
@@ -42,8 +43,11 @@ def search_posts(member: Member, args: Mapping[str, Any]) -> Page[SearchResult]:
         thread.deleted_at.is_(None),
         thread.hidden.is_(False),
     ]
+    hidden = access.hidden_category_ids(member)
+    if hidden:
+        conditions.append(thread.category_id.not_in(hidden))
     if args.get("category_id") is not None:
-        category = get_category(args["category_id"])
+        category = get_category(args["category_id"], member)
         conditions.append(
             thread.category_id.in_(
                 sa.select(ForumCategory.id).where(

@@ -28,7 +28,7 @@ from server.common.tx import commit
 from server.errors import DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum import access, notices
-from server.forum.categories import get_category
+from server.forum.categories import get_category, visible_to
 from server.forum.models import (
     REACTIONS,
     ForumCategory,
@@ -98,6 +98,8 @@ def load_thread(
         raise NotFound("forum_thread_not_found")
     category = db.session.get(ForumCategory, thread.category_id)
     assert category is not None
+    if not visible_to(member, category):
+        raise NotFound("forum_thread_not_found")
     if not thread.visible and not access.can_moderate(member, category):
         if thread.deleted_at is not None or thread.author_id != member.id:
             raise NotFound("forum_thread_not_found")
@@ -227,7 +229,7 @@ def _index(post: ForumPost, thread: ForumThread) -> None:
 
 def create_thread(member: Member, data: Mapping[str, Any]) -> ThreadDetail:
     """Start a thread: its title, tags and first post; the author watches it."""
-    category = get_category(data["category_id"])
+    category = get_category(data["category_id"], member)
     access.check_start_thread(member, category)
     tags = _clean_tags(data.get("tags", []))
     now = utcnow()
@@ -392,8 +394,11 @@ def list_threads(member: Member, args: Mapping[str, Any]) -> Page[ThreadItem]:
         .where(ForumThread.deleted_at.is_(None), ForumThread.hidden.is_(False))
     )
     filtered = False
+    hidden = access.hidden_category_ids(member)
+    if hidden:
+        stmt = stmt.where(ForumThread.category_id.not_in(hidden))
     if args.get("category_id") is not None:
-        category = get_category(args["category_id"])
+        category = get_category(args["category_id"], member)
         children = db.session.execute(
             sa.select(ForumCategory.id).where(ForumCategory.parent_id == category.id)
         ).scalars()

@@ -1,0 +1,41 @@
+"""Notification kinds of alliances."""
+
+from __future__ import annotations
+
+from server.notifications.kinds import Kind, register_kind
+
+
+def register() -> None:
+    register_kind(
+        Kind(
+            name="alliance.join_request",
+            label={"zh-Hans": "加入申请", "zh-Hant": "加入申請", "en": "Requests to join"},
+            title={"zh-Hans": "{name}", "zh-Hant": "{name}", "en": "{name}"},
+            body={
+                "zh-Hans": "{actor} 申请加入联盟",
+                "zh-Hant": "{actor} 申請加入聯盟",
+                "en": "{actor} asks to join",
+            },
+            many={
+                "zh-Hans": "有 {count} 个新的加入申请",
+                "zh-Hant": "有 {count} 個新的加入申請",
+                "en": "{count} new requests to join",
+            },
+            android_channel="alliances",
+            link_keys=("alliance_id", "request_id"),
+        )
+    )
+    register_kind(
+        Kind(
+            name="alliance.request_decided",
+            label={"zh-Hans": "申请结果", "zh-Hant": "申請結果", "en": "Answers to my requests"},
+            title={"zh-Hans": "{name}", "zh-Hant": "{name}", "en": "{name}"},
+            body={
+                "zh-Hans": "你的加入申请{outcome}",
+                "zh-Hant": "你的加入申請{outcome}",
+                "en": "Your request to join {outcome}",
+            },
+            android_channel="alliances",
+            link_keys=("alliance_id",),
+        )
+    )

@@ -1,0 +1,212 @@
+"""Alliances: visibility, join flows, invites, roles, bans, and the member directory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from server.alliances.models import AllianceInvite
+from server.common.time import utcnow
+from server.extensions import db
+
+
+class Api:
+    def __init__(self, client, auth_headers):
+        self.client, self.auth_headers = client, auth_headers
+
+    def call(self, member, method, path, status, **kwargs):
+        r = self.client.open(
+            "/api/v1/alliances" + path, method=method, headers=self.auth_headers(member), **kwargs
+        )
+        assert r.status_code == status, (r.status_code, r.get_data(as_text=True))
+        return r.get_json() if r.data else None
+
+
+@pytest.fixture
+def api(client, auth_headers):
+    return Api(client, auth_headers)
+
+
+@pytest.fixture
+def organiser(make_member):
+    return make_member(role="organiser", display_name="组织者")
+
+
+def _make(api, owner, name="杭州设计师联盟", **extra):
+    return api.call(owner, "POST", "", 201, json={"name": name, "city": "杭州", **extra})
+
+
+def test_creating_is_for_organisers_and_the_creator_owns_it(api, organiser, make_member, app):
+    member = make_member()
+    assert api.call(member, "POST", "", 403, json={"name": "成员想建联盟"})["code"] == "forbidden"
+    made = _make(api, organiser, tags=["设计", "Design"], description="一起接单，一起成长")
+    assert (made["my_role"], made["member_count"], made["can_manage"]) == ("owner", 1, True)
+    assert made["tags"] == ["设计", "design"]
+    app.config["ALLIANCE_CREATORS"] = "members"
+    try:
+        assert (
+            api.call(member, "POST", "", 201, json={"name": "成员自己的联盟"})["my_role"] == "owner"
+        )
+    finally:
+        app.config["ALLIANCE_CREATORS"] = "organisers"
+
+
+def test_public_private_and_secret(api, organiser, make_member, client, auth_headers):
+    a, b = make_member(display_name="甲"), make_member(display_name="乙")
+    public = _make(api, organiser, "公开联盟")
+    private = _make(api, organiser, "私密联盟", visibility="private")
+    secret = _make(api, organiser, "秘密联盟", visibility="secret")
+    listed = [x["name"] for x in api.call(a, "GET", "", 200)["items"]]
+    assert listed == ["私密联盟", "公开联盟"]  # never the secret one
+    api.call(a, "GET", f"/{secret['id']}", 404)
+    api.call(a, "POST", f"/{secret['id']}/join", 404, json={})
+    # public: join at once
+    joined = api.call(a, "POST", f"/{public['id']}/join", 200, json={})
+    assert (joined["my_role"], joined["member_count"]) == ("member", 2)
+    assert (
+        api.call(a, "POST", f"/{public['id']}/join", 409, json={})["code"]
+        == "alliance_already_member"
+    )
+    # private: a request the owner decides; the members list stays closed meanwhile
+    asked = api.call(a, "POST", f"/{private['id']}/join", 200, json={"message": "我是设计师"})
+    assert (asked["my_role"], asked["request_status"]) == (None, "pending")
+    assert (
+        api.call(a, "POST", f"/{private['id']}/join", 409, json={})["code"]
+        == "alliance_request_pending"
+    )
+    api.call(a, "GET", f"/{private['id']}/members", 403)
+    api.call(a, "GET", f"/{private['id']}/requests", 403)
+    inbox = client.get("/api/v1/notifications", headers=auth_headers(organiser)).get_json()["items"]
+    assert inbox[0]["kind"] == "alliance.join_request" and inbox[0]["title"] == "私密联盟"
+    requests = api.call(organiser, "GET", f"/{private['id']}/requests", 200)["items"]
+    assert [(r["member"]["id"], r["message"]) for r in requests] == [(a.id, "我是设计师")]
+    api.call(
+        b,
+        "POST",
+        f"/{private['id']}/requests/{requests[0]['id']}",
+        403,
+        json={"decision": "approve"},
+    )
+    api.call(organiser, "POST", f"/{private['id']}/requests/{requests[0]['id']}", 204,
+             json={"decision": "approve"})  # fmt: skip
+    assert api.call(a, "GET", f"/{private['id']}", 200)["my_role"] == "member"
+    told = client.get("/api/v1/notifications", headers=auth_headers(a)).get_json()["items"]
+    assert told[0]["kind"] == "alliance.request_decided" and "通过" in told[0]["body"]
+    mine = [x["name"] for x in api.call(a, "GET", "", 200, query_string={"scope": "mine"})["items"]]
+    assert mine == ["私密联盟", "公开联盟"]
+    # a rejected member may ask again later
+    api.call(b, "POST", f"/{private['id']}/join", 200, json={})
+    [req] = api.call(organiser, "GET", f"/{private['id']}/requests", 200)["items"]
+    api.call(
+        organiser,
+        "POST",
+        f"/{private['id']}/requests/{req['id']}",
+        204,
+        json={"decision": "reject"},
+    )
+    assert api.call(b, "GET", f"/{private['id']}", 200)["request_status"] == "rejected"
+    assert (
+        api.call(b, "POST", f"/{private['id']}/join", 200, json={})["request_status"] == "pending"
+    )
+
+
+def test_invite_links_expire_run_out_and_can_be_revoked(api, organiser, make_member, app):
+    secret = _make(api, organiser, "秘密联盟", visibility="secret")
+    a, b, c, outsider = (make_member() for _ in range(4))
+    api.call(outsider, "POST", f"/{secret['id']}/invites", 404, json={})
+    link = api.call(organiser, "POST", f"/{secret['id']}/invites", 201, json={"max_uses": 2})
+    code = link["code"]
+    assert api.call(a, "POST", f"/invites/{code}/accept", 200)["my_role"] == "member"
+    api.call(a, "POST", f"/invites/{code}/accept", 409)
+    api.call(b, "POST", f"/invites/{code}/accept", 200)
+    assert api.call(c, "POST", f"/invites/{code}/accept", 404)["code"] == "alliance_invite_invalid"
+    listed = api.call(organiser, "GET", f"/{secret['id']}/invites", 200)
+    assert listed[0]["uses"] == 2 and "code" not in listed[0]
+    second = api.call(
+        organiser, "POST", f"/{secret['id']}/invites", 201, json={"expires_in_hours": 1}
+    )
+    api.call(organiser, "DELETE", f"/{secret['id']}/invites/{second['id']}", 204)
+    api.call(c, "POST", f"/invites/{second['code']}/accept", 404)
+    third = api.call(organiser, "POST", f"/{secret['id']}/invites", 201, json={})
+    with app.app_context():
+        db.session.get(AllianceInvite, third["id"]).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    api.call(c, "POST", f"/invites/{third['code']}/accept", 404)
+    api.call(c, "POST", "/invites/" + "x" * 24 + "/accept", 404)
+
+
+def test_roles_removal_and_bans(api, organiser, make_member):
+    alliance = _make(api, organiser)
+    aid = alliance["id"]
+    admin, member, other = make_member(), make_member(), make_member()
+    for m in (admin, member, other):
+        api.call(m, "POST", f"/{aid}/join", 200, json={})
+    api.call(admin, "PATCH", f"/{aid}/members/{member.id}", 403, json={"role": "admin"})
+    api.call(organiser, "PATCH", f"/{aid}/members/{admin.id}", 200, json={"role": "admin"})
+    api.call(member, "PATCH", f"/{aid}", 403, json={"name": "改名"})
+    assert api.call(admin, "PATCH", f"/{aid}", 200, json={"description": "新的介绍"})["can_manage"]
+    # admins remove members, not the owner; nobody removes the owner
+    api.call(admin, "DELETE", f"/{aid}/members/{organiser.id}", 403)
+    api.call(member, "DELETE", f"/{aid}/members/{other.id}", 403)
+    api.call(admin, "DELETE", f"/{aid}/members/{other.id}", 204)
+    # a ban removes and keeps out
+    api.call(admin, "POST", f"/{aid}/bans", 204, json={"member_id": member.id, "reason": "发广告"})
+    assert api.call(member, "POST", f"/{aid}/join", 403, json={})["code"] == "alliance_banned"
+    api.call(admin, "DELETE", f"/{aid}/bans/{member.id}", 204)
+    api.call(member, "POST", f"/{aid}/join", 200, json={})
+    # the owner leaves only after handing over
+    assert (
+        api.call(organiser, "POST", f"/{aid}/leave", 409)["code"] == "alliance_owner_must_transfer"
+    )
+    handed = api.call(organiser, "PATCH", f"/{aid}/members/{admin.id}", 200, json={"role": "owner"})
+    assert handed["my_role"] == "admin"
+    api.call(organiser, "POST", f"/{aid}/leave", 204)
+    api.call(member, "POST", f"/{aid}/leave", 204)
+    assert api.call(admin, "GET", f"/{aid}", 200)["member_count"] == 1
+
+
+def test_directory_search_and_constant_queries(
+    api, organiser, make_member, client, auth_headers, count_queries
+):
+    alliance = _make(api, organiser)
+    aid = alliance["id"]
+    people = [make_member(display_name=name) for name in ("林晓雨", "陳默", "王佳慧", "林默")]
+    people += [make_member(display_name=f"成员{i}") for i in range(20)]
+    for m in people:
+        api.call(m, "POST", f"/{aid}/join", 200, json={})
+    names = [x["member"]["display_name"] for x in api.call(people[0], "GET", f"/{aid}/members", 200,
+             query_string={"q": "林"})["items"]]  # fmt: skip
+    assert names == ["林晓雨", "林默"]
+    assert [x["member"]["display_name"] for x in api.call(people[0], "GET", f"/{aid}/members", 200,
+            query_string={"q": "陈默"})["items"]] == ["陳默"]  # fmt: skip
+    headers = auth_headers(people[0])
+    counts = []
+    for limit in (3, 25):
+        with count_queries() as q:
+            r = client.get(
+                f"/api/v1/alliances/{aid}/members", headers=headers, query_string={"limit": limit}
+            )
+        assert len(r.get_json()["items"]) == limit
+        counts.append(q.count)
+    assert counts[0] == counts[1]
+    for i in range(8):
+        _make(
+            api,
+            organiser,
+            f"联盟{i}",
+            city="成都" if i % 2 else "杭州",
+            tags=["设计"] if i < 3 else [],
+        )
+    counts = []
+    for limit in (2, 9):
+        with count_queries() as q:
+            client.get("/api/v1/alliances", headers=headers, query_string={"limit": limit})
+        counts.append(q.count)
+    assert counts[0] == counts[1]
+    by_city = api.call(people[0], "GET", "", 200, query_string={"city": "成都", "limit": 100})[
+        "items"
+    ]
+    assert sorted(x["name"] for x in by_city) == ["联盟1", "联盟3", "联盟5", "联盟7"]
+    tagged = api.call(people[0], "GET", "", 200, query_string={"tag": "设计"})["items"]
+    assert sorted(x["name"] for x in tagged) == ["联盟0", "联盟1", "联盟2"]

@@ -1,0 +1,77 @@
+"""Forum categories that belong to an alliance: its members read and write, its admins
+moderate there (and nowhere else)."""
+
+from __future__ import annotations
+
+BODY = "这是一条足够长的测试内容。"
+
+
+def test_an_alliance_category_is_its_members_own(
+    client, auth_headers, forum, organiser, make_member
+):
+    owner = make_member(display_name="盟主")
+    member, outsider = make_member(), make_member()
+    api = lambda m, method, path, status, **kw: forum.call(m, method, path, status, **kw)  # noqa: E731
+    r = client.post("/api/v1/alliances", headers=auth_headers(organiser),
+                    json={"name": "设计师联盟", "visibility": "private"})  # fmt: skip
+    aid = r.get_json()["id"]
+    invite = client.post(
+        f"/api/v1/alliances/{aid}/invites", headers=auth_headers(organiser), json={}
+    )
+    code = invite.get_json()["code"]
+    for m in (owner, member):
+        assert (
+            client.post(
+                f"/api/v1/alliances/invites/{code}/accept", headers=auth_headers(m)
+            ).status_code
+            == 200
+        )
+    client.patch(f"/api/v1/alliances/{aid}/members/{owner.id}", headers=auth_headers(organiser),
+                 json={"role": "admin"})  # fmt: skip
+    nowhere = {"name": "不存在的小组", "post_policy": "group", "group_id": 999999}
+    unknown = api(organiser, "POST", "/categories", 422, json=nowhere)
+    assert unknown["code"] == "forum_group_not_found"
+    group = forum.category(organiser, "联盟内部", post_policy="group", group_id=aid)
+    open_group = forum.category(
+        organiser, "联盟公开区", post_policy="group", group_id=aid, members_only=False
+    )
+    public = forum.category(organiser, "大厅")
+
+    inside = forum.thread(member, group["id"], "联盟内部讨论", body="内部讨论的报价问题。")
+    shown = forum.thread(member, open_group["id"], "联盟公开讨论", body="公开讨论的报价问题。")
+    elsewhere = forum.thread(outsider, public["id"], "大厅里的主题", body="大厅里的报价问题。")
+
+    names = {c["name"]: c["can_post"] for c in api(outsider, "GET", "/categories", 200)}
+    assert names == {"联盟公开区": False, "大厅": True}
+    assert {c["name"] for c in api(member, "GET", "/categories", 200)} == {
+        "联盟内部",
+        "联盟公开区",
+        "大厅",
+    }
+    listed = [t["id"] for t in api(outsider, "GET", "/threads", 200)["items"]]
+    assert inside["id"] not in listed and shown["id"] in listed
+    api(outsider, "GET", f"/threads/{inside['id']}", 404)
+    api(outsider, "GET", f"/categories/{group['id']}", 404)
+    api(outsider, "GET", "/threads", 404, query_string={"category_id": group["id"]})
+    api(
+        outsider,
+        "POST",
+        "/threads",
+        404,
+        json={"category_id": group["id"], "title": "外人发帖", "body": BODY},
+    )
+    api(outsider, "POST", f"/threads/{shown['id']}/posts", 403, json={"body": BODY})
+    hits = api(outsider, "GET", "/search", 200, query_string={"q": "报价"})["items"]
+    assert {h["thread_id"] for h in hits} == {shown["id"], elsewhere["id"]}
+    assert len(api(member, "GET", "/search", 200, query_string={"q": "报价"})["items"]) == 3
+    # a mention of an outsider inside the members' category tells them nothing
+    outsider_handle = client.get("/api/v1/me", headers=auth_headers(outsider)).get_json()[
+        "username"
+    ]
+    forum.reply(member, inside["id"], f"@{outsider_handle} 你看不到这里。")
+    inbox = client.get("/api/v1/notifications", headers=auth_headers(outsider)).get_json()["items"]
+    assert inbox == []
+    # the alliance's admin moderates its categories, not the others
+    api(owner, "POST", f"/threads/{inside['id']}/moderation", 200, json={"action": "lock"})
+    api(owner, "POST", f"/threads/{elsewhere['id']}/moderation", 403, json={"action": "lock"})
+    assert api(owner, "GET", f"/threads/{inside['id']}", 200)["permissions"]["moderate"] is True
