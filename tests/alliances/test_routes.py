@@ -210,3 +210,28 @@ def test_directory_search_and_constant_queries(
     assert sorted(x["name"] for x in by_city) == ["联盟1", "联盟3", "联盟5", "联盟7"]
     tagged = api.call(people[0], "GET", "", 200, query_string={"tag": "设计"})["items"]
     assert sorted(x["name"] for x in tagged) == ["联盟0", "联盟1", "联盟2"]
+
+
+def test_export_and_erasure(api, organiser, make_member, client, auth_headers):
+    from tests.conftest import PASSWORD
+
+    owner, admin, member = make_member(), make_member(), make_member()
+    api.call(organiser, "POST", "", 201, json={"name": "交接联盟"})
+    aid = api.call(organiser, "GET", "", 200)["items"][0]["id"]
+    for m in (owner, admin, member):
+        api.call(m, "POST", f"/{aid}/join", 200, json={})
+    api.call(organiser, "PATCH", f"/{aid}/members/{owner.id}", 200, json={"role": "owner"})
+    api.call(owner, "PATCH", f"/{aid}/members/{admin.id}", 200, json={"role": "admin"})
+    private = api.call(organiser, "POST", "", 201, json={"name": "私密", "visibility": "private"})
+    api.call(owner, "POST", f"/{private['id']}/join", 200, json={"message": "想加入的理由"})
+    data = client.get("/api/v1/me/export", headers=auth_headers(owner)).get_json()["sections"]
+    section = data["alliances"]
+    assert [(m["name"], m["role"]) for m in section["memberships"]] == [("交接联盟", "owner")]
+    assert section["join_requests"][0]["message"] == "想加入的理由"
+    r = client.delete("/api/v1/me", headers=auth_headers(owner), json={"password": PASSWORD})
+    assert r.status_code == 204
+    after = api.call(organiser, "GET", f"/{aid}", 200)
+    # the longest-serving admin (the organiser, admin since the hand-over) took over
+    assert (after["my_role"], after["member_count"]) == ("owner", 3)
+    assert api.call(admin, "GET", f"/{aid}", 200)["my_role"] == "admin"
+    assert api.call(organiser, "GET", f"/{private['id']}/requests", 200)["items"] == []
