@@ -48,9 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     observability.init_app(app)
     http.init_app(app)
 
-    from server import alliances, auth, forum, members, notifications
+    from server import alliances, auth, chat, forum, members, notifications
 
-    for feature in (auth, members, notifications, forum, alliances):
+    for feature in (auth, members, notifications, forum, alliances, chat):
         feature.register(app, api)
 
     cli.register(app)

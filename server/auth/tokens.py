@@ -130,3 +130,34 @@ def configure(jwt: JWTManager) -> None:
     jwt.user_lookup_error_loader(_no_member)
     jwt.needs_fresh_token_loader(_not_fresh)
     jwt.token_verification_failed_loader(_claims_failed)
+
+
+def member_for_token(encoded: object) -> Member:
+    """The member an access token (not a refresh token) speaks for, checked as a request's
+    would be (signature, expiry, revoked session); for Socket.IO's connect ``auth``.
+
+    Raises ``DomainError`` with ``authentication_required``, ``token_expired``,
+    ``token_revoked`` or ``invalid_token``.
+    """
+    from flask_jwt_extended import decode_token
+    from flask_jwt_extended.exceptions import JWTExtendedException, RevokedTokenError
+    from jwt import ExpiredSignatureError, PyJWTError
+
+    from server.errors import DomainError
+
+    if not isinstance(encoded, str) or not encoded:
+        raise DomainError("authentication_required", 401)
+    try:
+        payload = decode_token(encoded)
+    except ExpiredSignatureError:
+        raise DomainError("token_expired", 401) from None
+    except RevokedTokenError:
+        raise DomainError("token_revoked", 401) from None
+    except (PyJWTError, JWTExtendedException, ValueError):
+        raise DomainError("invalid_token", 401) from None
+    if payload.get("type") != "access":
+        raise DomainError("invalid_token", 401)
+    member = _current_member({}, payload)
+    if member is None:
+        raise DomainError("invalid_token", 401)
+    return member

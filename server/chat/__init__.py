@@ -1,0 +1,40 @@
+"""Chat: an alliance's channels and direct messages, over REST (``routes``) and Socket.IO
+(``sockets``, namespace ``/chat``); both go through ``service``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from server.api import Api
+
+
+def register(app: Flask, api: Api) -> None:
+    from server.chat.routes import blp
+    from server.chat.sockets import ChatNamespace
+    from server.extensions import socketio
+    from server.notifications.kinds import Kind, register_kind
+
+    register_kind(
+        Kind(
+            name="chat.message",
+            label={"zh-Hans": "私信与提到我", "zh-Hant": "私訊與提及我", "en": "Messages"},
+            title={"zh-Hans": "{name}", "zh-Hant": "{name}", "en": "{name}"},
+            body={
+                "zh-Hans": "{actor}：{excerpt}",
+                "zh-Hant": "{actor}：{excerpt}",
+                "en": "{actor}: {excerpt}",
+            },  # fmt: skip
+            many={
+                "zh-Hans": "{count} 条新消息",
+                "zh-Hant": "{count} 則新訊息",
+                "en": "{count} new messages",
+            },  # fmt: skip
+            android_channel="chat",
+            link_keys=("conversation_id", "message_id"),
+        )
+    )
+    api.register_blueprint(blp)
+    socketio.on_namespace(ChatNamespace("/chat"))

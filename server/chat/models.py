@@ -1,0 +1,106 @@
+"""Chat: conversations (an alliance's channels, direct messages), their members' read state,
+messages, mentions and reactions.
+
+A message id is the anchor for everything: history pages around it, read state is the last
+message id a member has read, unread counts are ``id > last_read`` (Zulip's model).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.common.time import UTCDateTime, utcnow
+from server.extensions import db
+from server.members.models import Member
+
+KINDS = ("channel", "direct")
+
+
+class Conversation(db.Model):
+    __tablename__ = "chat_conversations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    alliance_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("alliances.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(60), default="")
+    private: Mapped[bool] = mapped_column(default=False)  # a channel only its members see
+    # 1:1 direct messages are unique per pair: "min_id:max_id"
+    direct_key: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_id: Mapped[int | None] = mapped_column()
+
+    __table_args__ = (sa.CheckConstraint(f"kind IN {KINDS!r}", name="kind"),)
+
+
+class ConversationMember(db.Model):
+    __tablename__ = "chat_conversation_members"
+
+    conversation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("chat_conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    last_read_id: Mapped[int] = mapped_column(default=0)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[Member] = relationship(lazy="raise")
+
+
+class Message(db.Model):
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("chat_conversations.id", ondelete="CASCADE")
+    )
+    sender_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    html: Mapped[str] = mapped_column(sa.Text)
+    reply_to_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("chat_messages.id", ondelete="SET NULL")
+    )
+    attachments: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sender: Mapped[Member | None] = relationship(lazy="raise")
+
+    __table_args__ = (sa.Index("ix_chat_messages_history", "conversation_id", "id"),)
+
+
+class MessageMention(db.Model):
+    __tablename__ = "chat_mentions"
+
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("chat_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation_id: Mapped[int] = mapped_column()
+
+    __table_args__ = (sa.Index("ix_chat_mentions_member", "member_id", "conversation_id"),)
+
+
+class MessageReaction(db.Model):
+    __tablename__ = "chat_reactions"
+
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("chat_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    reaction: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,161 @@
+"""``/api/v1/chat``: conversations, history, sending, read state. Every write here broadcasts
+the same Socket.IO event as its Socket.IO counterpart (``server/chat/sockets.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from server.api import Blueprint, current_member
+from server.auth.limits import member_key
+from server.chat import service
+from server.chat.schemas import (
+    ChannelCreateSchema,
+    ChatHistoryArgs,
+    ChatHistorySchema,
+    ChatReactionSchema,
+    ChatReadSchema,
+    ChatReadStateSchema,
+    ConversationSchema,
+    CreatedConversationSchema,
+    DirectCreateSchema,
+    MessageEditSchema,
+    MessageSchema,
+    MessageSendSchema,
+)
+from server.extensions import limiter
+
+blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="Chat")
+
+
+def send_limit() -> Any:
+    return limiter.shared_limit(
+        service.SEND_LIMIT, scope="chat-send", key_func=member_key, methods=["POST"]
+    )
+
+
+@blp.route("/conversations")
+class Conversations(MethodView):
+    @blp.auth()
+    @blp.response(200, ConversationSchema(many=True))
+    def get(self) -> Any:
+        """Every conversation the caller follows, with unread and mention counts (at launch)"""
+        return service.list_conversations(current_member())
+
+
+@blp.route("/channels")
+class Channels(MethodView):
+    @blp.auth()
+    @blp.arguments(ChannelCreateSchema)
+    @blp.response(201, CreatedConversationSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a channel in an alliance (its owner and admins)"""
+        return service.create_channel(current_member(), data)
+
+
+@blp.route("/direct")
+class Direct(MethodView):
+    @blp.auth()
+    @blp.arguments(DirectCreateSchema)
+    @blp.response(200, CreatedConversationSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Open a direct conversation with 1–8 members (a one-to-one one is reused)"""
+        return service.open_direct(current_member(), data["member_ids"])
+
+
+@blp.route("/conversations/<id:conversation_id>/join")
+class Join(MethodView):
+    @blp.auth()
+    @blp.response(200, CreatedConversationSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, conversation_id: int) -> Any:
+        """Follow a public channel of one's alliance"""
+        return service.join(current_member(), conversation_id)
+
+
+@blp.route("/conversations/<id:conversation_id>/leave")
+class Leave(MethodView):
+    @blp.auth()
+    @blp.response(204)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, conversation_id: int) -> None:
+        """Stop following a conversation"""
+        service.leave(current_member(), conversation_id)
+
+
+@blp.route("/conversations/<id:conversation_id>/messages")
+class Messages(MethodView):
+    decorators = [send_limit()]
+
+    @blp.auth()
+    @blp.arguments(ChatHistoryArgs, location="query")
+    @blp.response(200, ChatHistorySchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, args: dict[str, Any], conversation_id: int) -> Any:
+        """History around an anchor: num_before older and num_after newer messages"""
+        return service.history(current_member(), conversation_id, **args)
+
+    @blp.auth()
+    @blp.arguments(MessageSendSchema)
+    @blp.response(201, MessageSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, data: dict[str, Any], conversation_id: int) -> Any:
+        """Send a message (rate-limited; shared with Socket.IO sends)"""
+        return service.send(current_member(), conversation_id, data)
+
+
+@blp.route("/conversations/<id:conversation_id>/read")
+class Read(MethodView):
+    @blp.auth()
+    @blp.arguments(ChatReadSchema)
+    @blp.response(200, ChatReadStateSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, data: dict[str, Any], conversation_id: int) -> Any:
+        """Read up to a message (never moves back)"""
+        last = service.mark_read(current_member(), conversation_id, data["message_id"])
+        return {"last_read_id": last}
+
+
+@blp.route("/messages/<id:message_id>")
+class MessageItem(MethodView):
+    @blp.auth()
+    @blp.arguments(MessageEditSchema)
+    @blp.response(200, MessageSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def patch(self, data: dict[str, Any], message_id: int) -> Any:
+        """Edit one's message"""
+        return service.edit(current_member(), message_id, data["body"])
+
+    @blp.auth()
+    @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def delete(self, message_id: int) -> None:
+        """Delete a message (its sender, or an admin of the alliance): a tombstone stays"""
+        service.delete(current_member(), message_id)
+
+
+_REACTION = "<any(" + ", ".join(service.REACTIONS) + "):reaction>"
+
+
+@blp.route(f"/messages/<id:message_id>/reactions/{_REACTION}")
+class Reaction(MethodView):
+    @blp.auth()
+    @blp.response(200, ChatReactionSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def put(self, message_id: int, reaction: str) -> Any:
+        """React to a message"""
+        return service.react(current_member(), message_id, reaction, True)
+
+    @blp.auth()
+    @blp.response(200, ChatReactionSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def delete(self, message_id: int, reaction: str) -> Any:
+        """Take a reaction back"""
+        return service.react(current_member(), message_id, reaction, False)

@@ -1,0 +1,117 @@
+"""The ``/chat`` Socket.IO namespace: thin handlers over ``service``.
+
+Connect with ``auth={"token": "<access token>"}`` (the Socket.IO docs' convention); a missing,
+expired, revoked or invalid token is refused with ``{"code", "message"}`` as the error's data.
+A connected member is in the room of every conversation they follow (and joins others they may
+read with ``join``). Client events: ``send`` (acknowledged with the stored message, or with
+``{"error": {…}}``), ``typing``, ``read``, ``join``. Server events: ``message``,
+``message_edited``, ``message_deleted``, ``reaction``, ``read``, ``typing``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import session
+from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
+from limits import parse_many
+
+from server.chat import service
+from server.errors import DomainError, message_for
+from server.extensions import db
+from server.members.models import Member
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    return {"code": exc.code, "status": exc.status, "message": message_for(exc.code, **exc.params)}
+
+
+def _member() -> Member:
+    member_id = session.get("member_id")
+    member = db.session.get(Member, member_id) if member_id else None
+    if member is None or member.deleted_at is not None:
+        raise DomainError("authentication_required", 401)
+    return member
+
+
+def _int(data: Any, key: str) -> int:
+    value = data.get(key) if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+        raise DomainError("validation_error", 422, errors={key: ["Not a valid integer."]})
+    return value
+
+
+SEND_LIMITS = parse_many(service.SEND_LIMIT)
+
+
+def _check_send_rate(member: Member) -> None:
+    """The same per-member limit as REST sends, counted in the limiter's storage."""
+    from server.extensions import limiter
+
+    for item in SEND_LIMITS:
+        if not limiter.limiter.hit(item, "chat-socket-send", str(member.id)):
+            raise DomainError("rate_limited", 429)
+
+
+class ChatNamespace(Namespace):
+    def on_connect(self, auth: Any = None) -> None:
+        from server.auth.tokens import member_for_token
+
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            member = member_for_token(token)
+        except DomainError as exc:
+            raise ConnectionRefusedError(_error(exc)) from None
+        session["member_id"] = member.id
+        join_room(f"member:{member.id}")
+        for conversation_id in service.conversation_ids_of(member.id):
+            join_room(service.room(conversation_id))
+
+    def on_join(self, data: Any) -> dict[str, Any]:
+        try:
+            access = service.load(_member(), _int(data, "conversation_id"))
+        except DomainError as exc:
+            return {"error": _error(exc)}
+        join_room(service.room(access.conversation.id))
+        return {"ok": True}
+
+    def on_send(self, data: Any) -> dict[str, Any]:
+        from server.chat.schemas import MessageSendSchema
+
+        try:
+            member = _member()
+            _check_send_rate(member)
+            conversation_id = _int(data, "conversation_id")
+            body = {k: v for k, v in data.items() if k != "conversation_id"}
+            errors = MessageSendSchema().validate(body)
+            if errors:
+                raise DomainError("validation_error", 422, errors=errors)
+            message = service.send(member, conversation_id, MessageSendSchema().load(body))
+        except DomainError as exc:
+            return {"error": _error(exc)}
+        return {"message": service.message_payload(message)}
+
+    def on_typing(self, data: Any) -> None:
+        try:
+            member = _member()
+            access = service.load(member, _int(data, "conversation_id"))
+        except DomainError:
+            return
+        emit(
+            "typing",
+            {"conversation_id": access.conversation.id, "member_id": member.id},
+            to=service.room(access.conversation.id),
+            include_self=False,
+        )
+
+    def on_read(self, data: Any) -> dict[str, Any]:
+        try:
+            last = service.mark_read(
+                _member(), _int(data, "conversation_id"), _int(data, "message_id")
+            )
+        except DomainError as exc:
+            return {"error": _error(exc)}
+        return {"last_read_id": last}
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        del reason  # rooms are left by the server; nothing is kept per connection

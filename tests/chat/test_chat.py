@@ -1,0 +1,173 @@
+"""Chat over REST and Socket.IO (Flask-SocketIO's test client; real clients are next)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.extensions import socketio
+
+
+class Chat:
+    def __init__(self, client, auth_headers):
+        self.client, self.auth_headers = client, auth_headers
+
+    def call(self, member, method, path, status, **kwargs):
+        r = self.client.open(path, method=method, headers=self.auth_headers(member), **kwargs)
+        assert r.status_code == status, (r.status_code, r.get_data(as_text=True))
+        return r.get_json() if r.data else None
+
+
+@pytest.fixture
+def chat(client, auth_headers):
+    return Chat(client, auth_headers)
+
+
+def _events(client, name):
+    """Payloads of the events ``name`` this test client received since it last looked."""
+    out = []
+    for event in client.get_received("/chat"):
+        if event["name"] == name:
+            args = event["args"]
+            out.append(args[0] if isinstance(args, list) else args)
+    return out
+
+
+def _token(auth_headers, member):
+    return auth_headers(member)["Authorization"].split()[1]
+
+
+@pytest.fixture
+def alliance(chat, make_member):
+    owner = make_member(role="organiser", display_name="盟主", username="mengzhu")
+    made = chat.call(owner, "POST", "/api/v1/alliances", 201, json={"name": "设计师联盟"})
+    return owner, made["id"]
+
+
+def test_a_channel_over_rest_and_socketio(app, chat, auth_headers, make_member, alliance):
+    owner, aid = alliance
+    member = make_member(display_name="林晓雨", username="linxiaoyu")
+    outsider = make_member(display_name="外人")
+    chat.call(member, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    channel = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                        json={"alliance_id": aid, "name": "闲聊"})  # fmt: skip
+    cid = channel["id"]
+    chat.call(member, "POST", "/api/v1/chat/channels", 403, json={"alliance_id": aid, "name": "x"})
+    chat.call(member, "POST", f"/api/v1/chat/conversations/{cid}/join", 200)
+    chat.call(outsider, "POST", f"/api/v1/chat/conversations/{cid}/join", 404)
+    chat.call(outsider, "GET", f"/api/v1/chat/conversations/{cid}/messages", 404)
+
+    mine = socketio.test_client(
+        app, namespace="/chat", auth={"token": _token(auth_headers, member)}
+    )
+    theirs = socketio.test_client(
+        app, namespace="/chat", auth={"token": _token(auth_headers, owner)}
+    )
+    assert mine.is_connected("/chat") and theirs.is_connected("/chat")
+    try:
+        ack = theirs.emit("send", {"conversation_id": cid, "body": "大家好 @linxiaoyu"},
+                          namespace="/chat", callback=True)  # fmt: skip
+        assert ack["message"]["html"].startswith("<p>大家好")
+        assert [m["id"] for m in _events(mine, "message")] == [ack["message"]["id"]]
+        # REST sends broadcast the same event
+        sent = chat.call(member, "POST", f"/api/v1/chat/conversations/{cid}/messages", 201,
+                         json={"body": "收到！", "reply_to_id": ack["message"]["id"]})  # fmt: skip
+        got = _events(theirs, "message")
+        assert got[-1] == sent and sent["reply_to_id"] == ack["message"]["id"]
+        # typing reaches the others, not the typist
+        mine.emit("typing", {"conversation_id": cid}, namespace="/chat")
+        assert [t["member_id"] for t in _events(theirs, "typing")] == [member.id]
+        assert _events(mine, "typing") == []
+        # unread and mention counts in one call, then read
+        convs = chat.call(member, "GET", "/api/v1/chat/conversations", 200)
+        assert [(c["id"], c["unread_count"], c["mention_count"]) for c in convs] == [(cid, 0, 0)]
+        owner_view = chat.call(owner, "GET", "/api/v1/chat/conversations", 200)[0]
+        assert owner_view["unread_count"] == 1 and owner_view["last_message"]["id"] == sent["id"]
+        read = theirs.emit("read", {"conversation_id": cid, "message_id": sent["id"]},
+                           namespace="/chat", callback=True)  # fmt: skip
+        assert read == {"last_read_id": sent["id"]}
+        assert _events(mine, "read")[-1] == {
+            "conversation_id": cid,
+            "member_id": owner.id,
+            "last_read_id": sent["id"],
+        }
+        # a non-member cannot join the room
+        stranger = socketio.test_client(app, namespace="/chat",
+                                        auth={"token": _token(auth_headers, outsider)})  # fmt: skip
+        refused = stranger.emit("join", {"conversation_id": cid}, namespace="/chat", callback=True)
+        assert refused["error"]["code"] == "chat_conversation_not_found"
+        ack = stranger.emit("send", {"conversation_id": cid, "body": "我能发吗"}, namespace="/chat",
+                            callback=True)  # fmt: skip
+        assert ack["error"]["code"] == "chat_conversation_not_found"
+        stranger.disconnect(namespace="/chat")
+    finally:
+        mine.disconnect(namespace="/chat")
+        theirs.disconnect(namespace="/chat")
+
+
+def test_bad_tokens_are_refused_with_a_reason(app, auth_headers, make_member):
+    for auth in (None, {}, {"token": "not-a-jwt"}, {"token": 42}):
+        client = socketio.test_client(app, namespace="/chat", auth=auth)
+        assert not client.is_connected("/chat")
+
+
+def test_history_pages_around_an_anchor(chat, make_member):
+    a, b = make_member(), make_member()
+    conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
+    again = chat.call(b, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [a.id]})
+    assert again["id"] == conv["id"]  # one-to-one conversations are reused
+    url = f"/api/v1/chat/conversations/{conv['id']}/messages"
+    ids = [chat.call(a, "POST", url, 201, json={"body": f"第{i}条"})["id"] for i in range(12)]
+    newest = chat.call(b, "GET", url, 200, query_string={"num_before": 5})
+    assert [m["id"] for m in newest["messages"]] == ids[-5:] and not newest["found_oldest"]
+    window = {"anchor": ids[3], "num_before": 5, "num_after": 2}
+    around = chat.call(b, "GET", url, 200, query_string=window)
+    assert [m["id"] for m in around["messages"]] == ids[:5]
+    assert around["found_oldest"] and around["found_anchor"] and not around["found_newest"]
+    read_url = f"/api/v1/chat/conversations/{conv['id']}/read"
+    chat.call(b, "POST", read_url, 200, json={"message_id": ids[5]})
+    rest = {"anchor": "first_unread", "num_after": 100, "num_before": 0}
+    unread = chat.call(b, "GET", url, 200, query_string=rest)
+    assert [m["id"] for m in unread["messages"]] == ids[6:]
+    assert chat.call(b, "GET", "/api/v1/chat/conversations", 200)[0]["unread_count"] == 6
+    # edits and deletions by the sender only; a tombstone stays
+    chat.call(b, "PATCH", f"/api/v1/chat/messages/{ids[0]}", 403, json={"body": "改别人的"})
+    chat.call(b, "DELETE", f"/api/v1/chat/messages/{ids[1]}", 403)
+    chat.call(a, "DELETE", f"/api/v1/chat/messages/{ids[1]}", 204)
+    first = chat.call(a, "GET", url, 200, query_string={"anchor": ids[0], "num_after": 2,
+                                                         "num_before": 0})["messages"]  # fmt: skip
+    assert first[1]["deleted"] is True and first[1]["html"] == ""
+
+
+def test_direct_messages_push_and_reading_withdraws(chat, client, auth_headers, make_member):
+    a, b = make_member(), make_member()
+    conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
+    url = f"/api/v1/chat/conversations/{conv['id']}/messages"
+    sent = [chat.call(a, "POST", url, 201, json={"body": f"在吗{i}"})["id"] for i in range(3)]
+    inbox = client.get("/api/v1/notifications", headers=auth_headers(b)).get_json()["items"]
+    assert [(n["kind"], n["count"]) for n in inbox] == [("chat.message", 3)]
+    chat.call(b, "POST", f"/api/v1/chat/conversations/{conv['id']}/read", 200,
+              json={"message_id": sent[-1]})  # fmt: skip
+    count = client.get("/api/v1/notifications/unread-count", headers=auth_headers(b)).get_json()
+    assert count == {"unread": 0}
+
+
+def test_conversation_list_runs_the_same_queries_whatever_its_size(
+    chat, client, auth_headers, make_member, count_queries
+):
+    me = make_member()
+    others = [make_member() for _ in range(6)]
+    for other in others[:2]:
+        conv = chat.call(other, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [me.id]})
+        chat.call(other, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
+                  json={"body": "你好"})  # fmt: skip
+    headers = auth_headers(me)
+    with count_queries() as small:
+        assert len(client.get("/api/v1/chat/conversations", headers=headers).get_json()) == 2
+    for other in others[2:]:
+        conv = chat.call(other, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [me.id]})
+        chat.call(other, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
+                  json={"body": "你好"})  # fmt: skip
+    with count_queries() as big:
+        convs = client.get("/api/v1/chat/conversations", headers=headers).get_json()
+    assert len(convs) == 6 and all(c["unread_count"] == 1 for c in convs)
+    assert small.count == big.count
