@@ -1,7 +1,8 @@
 """The ``/chat`` Socket.IO namespace: thin handlers over ``service``.
 
 Connect with ``auth={"token": "<access token>"}`` (the Socket.IO docs' convention); a missing,
-expired, revoked or invalid token is refused with ``{"code", "message"}`` as the error's data.
+expired, revoked or invalid token is refused: the client's ``connect_error`` has the message
+as ``message`` and the error shape ``{"code", "status", "message"}`` as ``data``.
 A connected member is in the room of every conversation they follow (and joins others they may
 read with ``join``). Client events: ``send`` (acknowledged with the stored message, or with
 ``{"error": {…}}``), ``typing``, ``read``, ``join``. Server events: ``message``,
@@ -61,7 +62,9 @@ class ChatNamespace(Namespace):
         try:
             member = member_for_token(token)
         except DomainError as exc:
-            raise ConnectionRefusedError(_error(exc)) from None
+            # the client's connect_error: message = the text, data = the error shape
+            error = _error(exc)
+            raise ConnectionRefusedError(error["message"], error) from None
         session["member_id"] = member.id
         join_room(f"member:{member.id}")
         for conversation_id in service.conversation_ids_of(member.id):

@@ -1,0 +1,129 @@
+"""Real servers for Socket.IO tests: the production command (gunicorn, gevent worker) in a
+subprocess, on a migrated SQLite file of the test's own, optionally sharing events through
+Redis. Members are made and signed in over HTTP, as an app would."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PASSWORD = "live-test-password-2026"  # noqa: S105 - throwaway accounts
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def environment(database: Path, redis_url: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "TEST_"))}
+    for key in ("DATABASE_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI", "JOBS_BACKEND"):
+        env.pop(key, None)
+    env.update(
+        JIAYUAN_ENV="development",
+        DATABASE_URL=f"sqlite:///{database}",
+        SECRET_KEY=secrets.token_urlsafe(40),
+        JWT_SECRET_KEY=secrets.token_urlsafe(40),
+        SOCKETIO_ASYNC_MODE="gevent",
+        JOBS_BACKEND="memory",
+        JOBS_IN_PROCESS="0",
+        ALLIANCE_CREATORS="members",
+        ARGON2_TIME_COST="1",
+        ARGON2_MEMORY_COST="1024",
+        ARGON2_PARALLELISM="1",
+        LOG_LEVEL="WARNING",
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+
+class HttpError(Exception):
+    def __init__(self, code: int, body: Any) -> None:
+        super().__init__(code, body)
+        self.code, self.body = code, body
+
+
+class LiveServer:
+    """``gunicorn -k gevent -w 1 wsgi:app``, stopped for sure when the block ends."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log, self.port = env, log, free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{self.port}",
+                 "--log-level", "warning", "wsgi:app"],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log.read_text(errors="replace")[-3000:])
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError("the server did not start:\n" + self.log.read_text(errors="replace"))
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                raw = r.read()
+                return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as err:
+            with err:  # closes the response it holds
+                raise HttpError(err.code, json.loads(err.read() or b"null")) from None
+
+    def member(self, handle: str) -> tuple[int, str]:
+        """Register ``handle`` and sign it in: (member id, access token)."""
+        tokens = self.call("POST", "/api/v1/auth/register", {
+            "email": f"{handle}@example.com", "password": PASSWORD, "display_name": handle,
+            "username": handle, "privacy_policy_version": "2026-11-01",
+        })  # fmt: skip
+        me = self.call("GET", "/api/v1/me", token=tokens["access_token"])
+        return me["id"], tokens["access_token"]
