@@ -45,6 +45,8 @@ def environment(database: Path, redis_url: str | None = None) -> dict[str, str]:
         ARGON2_MEMORY_COST="1024",
         ARGON2_PARALLELISM="1",
         LOG_LEVEL="WARNING",
+        # limits per process: a shared Redis would carry one run's sign-ups into the next
+        RATELIMIT_STORAGE_URI="memory://",
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
