@@ -12,8 +12,10 @@ if TYPE_CHECKING:
 
 
 def register(app: Flask, api: Api) -> None:
+    from server.chat import personal_data
     from server.chat.routes import blp
     from server.chat.sockets import ChatNamespace
+    from server.common import privacy
     from server.extensions import socketio
     from server.notifications.kinds import Kind, register_kind
 
@@ -38,3 +40,4 @@ def register(app: Flask, api: Api) -> None:
     )
     api.register_blueprint(blp)
     socketio.on_namespace(ChatNamespace("/chat"))
+    privacy.register("chat", exporter=personal_data.export, eraser=personal_data.erase, order=120)

@@ -171,3 +171,21 @@ def test_conversation_list_runs_the_same_queries_whatever_its_size(
         convs = client.get("/api/v1/chat/conversations", headers=headers).get_json()
     assert len(convs) == 6 and all(c["unread_count"] == 1 for c in convs)
     assert small.count == big.count
+
+
+def test_export_and_erasure(chat, client, auth_headers, make_member):
+    from tests.conftest import PASSWORD
+    from tests.members.test_routes import _all_text_in_database
+
+    leaving, staying = make_member(), make_member()
+    conv = chat.call(leaving, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [staying.id]})
+    url = f"/api/v1/chat/conversations/{conv['id']}/messages"
+    chat.call(leaving, "POST", url, 201, json={"body": "私人聊天标记甲甲甲"})
+    chat.call(staying, "POST", url, 201, json={"body": "留下的人说的话"})
+    data = client.get("/api/v1/me/export", headers=auth_headers(leaving)).get_json()
+    assert [m["body"] for m in data["sections"]["chat"]["messages"]] == ["私人聊天标记甲甲甲"]
+    r = client.delete("/api/v1/me", headers=auth_headers(leaving), json={"password": PASSWORD})
+    assert r.status_code == 204
+    assert "私人聊天标记甲甲甲" not in _all_text_in_database(chat.client.application)
+    history = chat.call(staying, "GET", url, 200)["messages"]
+    assert [(m["deleted"], m["html"] != "") for m in history] == [(True, False), (False, True)]
