@@ -23,6 +23,8 @@ from server.chat.schemas import (
     MessageEditSchema,
     MessageSchema,
     MessageSendSchema,
+    PresenceArgs,
+    PresenceSchema,
 )
 from server.extensions import limiter
 
@@ -159,3 +161,13 @@ class Reaction(MethodView):
     def delete(self, message_id: int, reaction: str) -> Any:
         """Take a reaction back"""
         return service.react(current_member(), message_id, reaction, False)
+
+
+@blp.route("/presence")
+class Presence(MethodView):
+    @blp.auth()
+    @blp.arguments(PresenceArgs, location="query")
+    @blp.response(200, PresenceSchema(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """online / away / offline of members who share a conversation with the caller"""
+        return service.presence_of(current_member(), args["member_ids"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from webargs.fields import DelimitedList
 
 from server.common.fields import LocalDateTime, Text, WebURL
 from server.members.schemas import MemberCardSchema
@@ -95,3 +96,14 @@ class ChatReactionSchema(ma.Schema):
     member_id = ma.fields.Integer()
     reaction = ma.fields.String()
     on = ma.fields.Boolean()
+
+
+class PresenceArgs(ma.Schema):
+    member_ids = DelimitedList(
+        ma.fields.Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 100)
+    )
+
+
+class PresenceSchema(ma.Schema):
+    member_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"description": "online, away or offline"})

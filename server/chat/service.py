@@ -101,6 +101,27 @@ def load(member: Member, conversation_id: int) -> Access:
     return Access(conversation, membership, manager)
 
 
+def presence_of(member: Member, member_ids: list[int]) -> list[dict[str, Any]]:
+    """Presence of those of ``member_ids`` who share a conversation with ``member``."""
+    from server.chat import presence
+
+    mine = sa.select(ConversationMember.conversation_id).where(
+        ConversationMember.member_id == member.id
+    )
+    visible = set(
+        db.session.execute(
+            sa.select(ConversationMember.member_id)
+            .where(
+                ConversationMember.member_id.in_(member_ids),
+                ConversationMember.conversation_id.in_(mine),
+            )
+            .distinct()
+        ).scalars()
+    )
+    known = presence.statuses([m for m in member_ids if m in visible])
+    return [{"member_id": m, "status": s} for m, s in known.items()]
+
+
 def conversation_ids_of(member_id: int) -> list[int]:
     return list(
         db.session.execute(

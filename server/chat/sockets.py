@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import session
+from flask import request, session
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 from limits import parse_many
 
-from server.chat import service
+from server.chat import presence, service
 from server.errors import DomainError, message_for
 from server.extensions import db
 from server.members.models import Member
@@ -54,6 +54,24 @@ def _check_send_rate(member: Member) -> None:
             raise DomainError("rate_limited", 429)
 
 
+def _broadcast_presence(member_id: int) -> str:
+    """Tell the member's conversations how they are now (online, away, offline)."""
+    status = presence.statuses([member_id])[member_id]
+    payload = {"member_id": member_id, "status": status}
+    for conversation_id in service.conversation_ids_of(member_id):
+        emit("presence", payload, to=service.room(conversation_id), namespace=service.NAMESPACE)
+    return status
+
+
+def _presence(member_id: int, status: str) -> str:
+    before = presence.statuses([member_id])[member_id]
+    presence.report(member_id, request.sid, status)  # type: ignore[attr-defined]
+    after = presence.statuses([member_id])[member_id]
+    if after != before:
+        _broadcast_presence(member_id)
+    return after
+
+
 class ChatNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
         from server.auth.tokens import member_for_token
@@ -69,6 +87,18 @@ class ChatNamespace(Namespace):
         join_room(f"member:{member.id}")
         for conversation_id in service.conversation_ids_of(member.id):
             join_room(service.room(conversation_id))
+        _presence(member.id, "active")
+
+    def on_presence(self, data: Any) -> dict[str, Any]:
+        """A heartbeat: ``{"status": "active" | "idle"}`` at least every minute."""
+        status = data.get("status") if isinstance(data, dict) else None
+        if status not in ("active", "idle"):
+            return {"error": _error(DomainError("validation_error", 422))}
+        try:
+            member = _member()
+        except DomainError as exc:
+            return {"error": _error(exc)}
+        return {"status": _presence(member.id, status)}
 
     def on_join(self, data: Any) -> dict[str, Any]:
         try:
@@ -117,4 +147,8 @@ class ChatNamespace(Namespace):
         return {"last_read_id": last}
 
     def on_disconnect(self, reason: Any = None) -> None:
-        del reason  # rooms are left by the server; nothing is kept per connection
+        del reason  # rooms are left by the server
+        member_id = session.get("member_id")
+        if member_id:
+            presence.gone(member_id, request.sid)  # type: ignore[attr-defined]
+            _broadcast_presence(member_id)

@@ -33,7 +33,7 @@ def _redis_answers() -> bool:
 def _client(url: str, token: str | None) -> tuple[socketio.Client, queue.Queue]:
     events: queue.Queue = queue.Queue()
     client = socketio.Client(reconnection=False)
-    for name in ("message", "typing", "read", "message_deleted", "reaction"):
+    for name in ("message", "typing", "read", "message_deleted", "reaction", "presence"):
         client.on(name, lambda data, name=name: events.put((name, data)), namespace="/chat")
     client.connect(url, auth={"token": token} if token else None, namespaces=["/chat"],
                    transports=["websocket"], wait_timeout=10)  # fmt: skip
@@ -180,3 +180,31 @@ def test_two_processes_share_events_through_redis(tmp_path):
         finally:
             sender.disconnect()
             listener.disconnect()
+
+
+def _presence(events: queue.Queue, member_id: int) -> str:
+    while True:
+        data = _next(events, "presence")
+        if data["member_id"] == member_id:
+            return data["status"]
+
+
+def test_presence_online_away_offline(world):
+    server = world["server"]
+    member_id, member_token = world["member"]
+    owner, events = _client(server.url, world["owner"][1])
+    try:
+        member, _ = _client(server.url, member_token)
+        assert _presence(events, member_id) == "online"
+        query = f"/api/v1/chat/presence?member_ids={member_id},{world['outsider'][0]}"
+        seen = server.call("GET", query, token=world["owner"][1])
+        assert seen == [{"member_id": member_id, "status": "online"}]  # the outsider: not shared
+        assert member.call("presence", {"status": "idle"}, namespace="/chat", timeout=5) == {
+            "status": "away"
+        }
+        assert _presence(events, member_id) == "away"
+        member.disconnect()
+        assert _presence(events, member_id) == "offline"
+        assert server.call("GET", query, token=world["owner"][1])[0]["status"] == "offline"
+    finally:
+        owner.disconnect()
