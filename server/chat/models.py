@@ -104,3 +104,42 @@ class MessageReaction(db.Model):
     )
     reaction: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatMute(db.Model):
+    """A member may read an alliance's channels but not send in them until ``until``."""
+
+    __tablename__ = "chat_mutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alliance_id: Mapped[int] = mapped_column(sa.ForeignKey("alliances.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.Index("ix_chat_mutes_member", "alliance_id", "member_id"),)
+
+
+class ChatModerationAction(db.Model):
+    """An alliance's chat audit log: reports by members, deletions and mutes by its admins."""
+
+    __tablename__ = "chat_moderation_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alliance_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("alliances.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(sa.String(16))  # report | delete | mute | unmute
+    target_type: Mapped[str] = mapped_column(sa.String(8))  # message | member
+    target_id: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[Member | None] = relationship(lazy="raise")

@@ -9,11 +9,12 @@ from flask.views import MethodView
 
 from server.api import Blueprint, current_member
 from server.auth.limits import member_key
-from server.chat import service
+from server.chat import moderation, service
 from server.chat.schemas import (
     ChannelCreateSchema,
     ChatHistoryArgs,
     ChatHistorySchema,
+    ChatLogEntrySchema,
     ChatReactionSchema,
     ChatReadSchema,
     ChatReadStateSchema,
@@ -23,9 +24,12 @@ from server.chat.schemas import (
     MessageEditSchema,
     MessageSchema,
     MessageSendSchema,
+    MuteSchema,
     PresenceArgs,
     PresenceSchema,
+    ReportSchema,
 )
+from server.common.pagination import PageArgs, page_schema
 from server.extensions import limiter
 
 blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="Chat")
@@ -171,3 +175,52 @@ class Presence(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """online / away / offline of members who share a conversation with the caller"""
         return service.presence_of(current_member(), args["member_ids"])
+
+
+@blp.route("/messages/<id:message_id>/reports")
+class Reports(MethodView):
+    decorators = [limiter.limit("20/hour", key_func=member_key)]
+
+    @blp.auth()
+    @blp.arguments(ReportSchema)
+    @blp.response(204)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, data: dict[str, Any], message_id: int) -> None:
+        """Report a message of an alliance channel to its admins (the chat audit log)"""
+        moderation.report(current_member(), message_id, data["reason"])
+
+
+@blp.route("/alliances/<id:alliance_id>/mutes")
+class Mutes(MethodView):
+    @blp.auth()
+    @blp.arguments(MuteSchema)
+    @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, data: dict[str, Any], alliance_id: int) -> None:
+        """Mute a member in the alliance's chat for some hours (owner and admins; logged)"""
+        moderation.mute(current_member(), alliance_id, data)
+
+
+@blp.route("/alliances/<id:alliance_id>/mutes/<id:member_id>")
+class Mute(MethodView):
+    @blp.auth()
+    @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(409, response="CONFLICT")
+    def delete(self, alliance_id: int, member_id: int) -> None:
+        """Lift a mute (logged)"""
+        moderation.unmute(current_member(), alliance_id, member_id)
+
+
+@blp.route("/alliances/<id:alliance_id>/log")
+class ChatLog(MethodView):
+    @blp.auth()
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(ChatLogEntrySchema))
+    @blp.alt_response(403, response="FORBIDDEN")
+    def get(self, args: dict[str, Any], alliance_id: int) -> Any:
+        """The alliance's chat audit log: reports, deletions, mutes (owner and admins)"""
+        return moderation.audit_log(
+            current_member(), alliance_id, limit=args["limit"], cursor=args["cursor"]
+        )

@@ -107,3 +107,24 @@ class PresenceArgs(ma.Schema):
 class PresenceSchema(ma.Schema):
     member_id = ma.fields.Integer()
     status = ma.fields.String(metadata={"description": "online, away or offline"})
+
+
+class ReportSchema(ma.Schema):
+    reason = Text(required=True, min_length=1, max_length=500, multiline=True)
+
+
+class MuteSchema(ma.Schema):
+    member_id = ma.fields.Integer(required=True, validate=_ID)
+    hours = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 24 * 365))
+    reason = Text(max_length=500, multiline=True, load_default="")
+
+
+class ChatLogEntrySchema(ma.Schema):
+    id = ma.fields.Integer()
+    action = ma.fields.String()
+    actor = ma.fields.Nested(MemberCardSchema, allow_none=True)
+    target_type = ma.fields.String()
+    target_id = ma.fields.Integer()
+    reason = ma.fields.String()
+    data = ma.fields.Dict(keys=ma.fields.String())
+    created_at = LocalDateTime()

@@ -280,10 +280,13 @@ def message_payload(message: Message) -> dict[str, Any]:
 
 def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Message:
     """Post a message; its room hears it after commit; direct messages and mentions push."""
+    from server.chat.moderation import check_not_muted
+
     access = load(member, conversation_id)
     if access.membership is None:
         raise Forbidden("chat_not_joined")
     conversation = access.conversation
+    check_not_muted(member, conversation.alliance_id)
     reply_to = data.get("reply_to_id")
     if reply_to is not None:
         target = db.session.get(Message, reply_to)
@@ -383,6 +386,11 @@ def delete(member: Member, message_id: int) -> None:
     message, access = _own_message(member, message_id)
     if message.sender_id != member.id and not access.manager:
         raise Forbidden()
+    if message.sender_id != member.id and access.conversation.alliance_id is not None:
+        from server.chat.moderation import log
+
+        where = {"conversation_id": message.conversation_id, "sender_id": message.sender_id}
+        log(access.conversation.alliance_id, member.id, "delete", "message", message.id, data=where)
     message.body, message.html, message.deleted_at = "", "", utcnow()
     message.attachments = []
     db.session.execute(sa.delete(MessageReaction).where(MessageReaction.message_id == message.id))

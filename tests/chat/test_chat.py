@@ -189,3 +189,41 @@ def test_export_and_erasure(chat, client, auth_headers, make_member):
     assert "私人聊天标记甲甲甲" not in _all_text_in_database(chat.client.application)
     history = chat.call(staying, "GET", url, 200)["messages"]
     assert [(m["deleted"], m["html"] != "") for m in history] == [(True, False), (False, True)]
+
+
+def test_alliance_admins_moderate_their_chat_and_it_is_logged(chat, make_member, alliance):
+    owner, aid = alliance
+    admin, member, other = make_member(), make_member(), make_member()
+    for m in (admin, member, other):
+        chat.call(m, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    chat.call(owner, "PATCH", f"/api/v1/alliances/{aid}/members/{admin.id}", 200,
+              json={"role": "admin"})  # fmt: skip
+    cid = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                    json={"alliance_id": aid, "name": "大厅"})["id"]  # fmt: skip
+    for m in (admin, member, other):
+        chat.call(m, "POST", f"/api/v1/chat/conversations/{cid}/join", 200)
+    url = f"/api/v1/chat/conversations/{cid}/messages"
+    spam = chat.call(member, "POST", url, 201, json={"body": "加我微信领红包"})
+    chat.call(other, "POST", f"/api/v1/chat/messages/{spam['id']}/reports", 204,
+              json={"reason": "广告"})  # fmt: skip
+    chat.call(other, "DELETE", f"/api/v1/chat/messages/{spam['id']}", 403)
+    chat.call(admin, "DELETE", f"/api/v1/chat/messages/{spam['id']}", 204)
+    mutes = f"/api/v1/chat/alliances/{aid}/mutes"
+    chat.call(other, "POST", mutes, 403, json={"member_id": member.id, "hours": 1})
+    chat.call(admin, "POST", mutes, 403, json={"member_id": owner.id, "hours": 1})
+    chat.call(
+        admin, "POST", mutes, 204, json={"member_id": member.id, "hours": 24, "reason": "广告"}
+    )
+    muted = chat.call(member, "POST", url, 403, json={"body": "我还能说话吗"})
+    assert muted["code"] == "chat_muted"
+    chat.call(admin, "DELETE", f"{mutes}/{member.id}", 204)
+    chat.call(member, "POST", url, 201, json={"body": "解除禁言了"})
+    chat.call(member, "GET", f"/api/v1/chat/alliances/{aid}/log", 403)
+    log = chat.call(owner, "GET", f"/api/v1/chat/alliances/{aid}/log", 200)["items"]
+    assert [(e["action"], e["actor"]["id"], e["target_id"]) for e in log] == [
+        ("unmute", admin.id, member.id),
+        ("mute", admin.id, member.id),
+        ("delete", admin.id, spam["id"]),
+        ("report", other.id, spam["id"]),
+    ]
+    assert log[3]["reason"] == "广告" and log[3]["data"]["sender_id"] == member.id

@@ -1,0 +1,145 @@
+"""Chat moderation inside an alliance: members report messages, the alliance's owner and
+admins delete messages and mute members for some hours; all of it goes to the alliance's chat
+audit log (who, what, which message or member, why)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from server.alliances import service as alliances
+from server.chat.models import ChatModerationAction, ChatMute, Message
+from server.chat.service import load
+from server.common.pagination import Page, SortKey, keyset_page
+from server.common.time import utcnow
+from server.common.tx import commit
+from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
+from server.extensions import db
+from server.members.models import Member
+
+register_messages(
+    {
+        "chat_muted": {
+            "zh-Hans": "你在该联盟的聊天中被禁言。",
+            "zh-Hant": "你在該聯盟的聊天中被禁言。",
+            "en": "You are muted in this alliance's chat.",
+        },
+        "chat_not_in_alliance": {
+            "zh-Hans": "只有联盟内的消息可以举报或禁言。",
+            "zh-Hant": "只有聯盟內的訊息可以檢舉或禁言。",
+            "en": "Only alliance conversations are moderated here.",
+        },
+    }
+)
+
+
+def log(
+    alliance_id: int, actor_id: int | None, action: str, target_type: str, target_id: int,
+    reason: str = "", data: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    db.session.add(
+        ChatModerationAction(
+            alliance_id=alliance_id,
+            actor_id=actor_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            reason=reason,
+            data=data or {},
+            created_at=utcnow(),
+        )  # fmt: skip
+    )
+
+
+def check_not_muted(member: Member, alliance_id: int | None) -> None:
+    if alliance_id is None:
+        return
+    muted = db.session.execute(
+        sa.select(ChatMute.id).where(
+            ChatMute.alliance_id == alliance_id,
+            ChatMute.member_id == member.id,
+            ChatMute.lifted_at.is_(None),
+            ChatMute.until > utcnow(),
+        )
+    ).first()
+    if muted:
+        raise Forbidden("chat_muted")
+
+
+def report(member: Member, message_id: int, reason: str) -> None:
+    """Any reader reports a message of an alliance channel to its admins' log."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.deleted_at is not None:
+        raise NotFound("chat_message_not_found")
+    access = load(member, message.conversation_id)
+    alliance_id = access.conversation.alliance_id
+    if alliance_id is None:
+        raise DomainError("chat_not_in_alliance", 422)
+    log(alliance_id, member.id, "report", "message", message.id, reason,
+        {"conversation_id": message.conversation_id, "sender_id": message.sender_id})  # fmt: skip
+    commit()
+
+
+def mute(member: Member, alliance_id: int, data: Mapping[str, Any]) -> None:
+    """Owner and admins mute a member (not the owner, not admins unless the owner asks)."""
+    role = alliances.role_in(member.id, alliance_id)
+    if role not in alliances.MANAGERS:
+        raise Forbidden()
+    target_role = alliances.role_in(data["member_id"], alliance_id)
+    if target_role is None:
+        raise NotFound("alliance_not_a_member")
+    if target_role == "owner" or (target_role == "admin" and role != "owner"):
+        raise Forbidden()
+    until = utcnow() + timedelta(hours=data["hours"])
+    db.session.add(
+        ChatMute(
+            alliance_id=alliance_id,
+            member_id=data["member_id"],
+            until=until,
+            reason=data.get("reason", ""),
+            moderator_id=member.id,
+        )  # fmt: skip
+    )
+    log(alliance_id, member.id, "mute", "member", data["member_id"], data.get("reason", ""),
+        {"until": until.isoformat()})  # fmt: skip
+    commit()
+
+
+def unmute(member: Member, alliance_id: int, target_id: int) -> None:
+    if not alliances.is_admin(member.id, alliance_id):
+        raise Forbidden()
+    lifted = db.session.execute(
+        sa.update(ChatMute)
+        .where(
+            ChatMute.alliance_id == alliance_id,
+            ChatMute.member_id == target_id,
+            ChatMute.lifted_at.is_(None),
+            ChatMute.until > utcnow(),
+        )  # fmt: skip
+        .values(lifted_at=utcnow())
+    ).rowcount
+    if not lifted:
+        raise Conflict("conflict")
+    log(alliance_id, member.id, "unmute", "member", target_id)
+    commit()
+
+
+def audit_log(
+    member: Member, alliance_id: int, *, limit: int, cursor: str | None
+) -> Page[ChatModerationAction]:
+    """The alliance's chat log, newest first (owner and admins)."""
+    if not alliances.is_admin(member.id, alliance_id):
+        raise Forbidden()
+    stmt = (
+        sa.select(ChatModerationAction)
+        .options(joinedload(ChatModerationAction.actor))
+        .where(ChatModerationAction.alliance_id == alliance_id)
+    )
+    return keyset_page(
+        stmt, [SortKey(ChatModerationAction.id)], name=f"chat.log.{alliance_id}",
+        limit=limit, cursor=cursor,
+    )  # fmt: skip
