@@ -69,8 +69,11 @@ class HttpError(Exception):
 class LiveServer:
     """``gunicorn -k gevent -w 1 wsgi:app``, stopped for sure when the block ends."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, app_spec: str = "wsgi:app", cwd: Path = ROOT
+    ) -> None:
         self.env, self.log, self.port = env, log, free_port()
+        self.app_spec, self.cwd = app_spec, cwd
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,8 +84,8 @@ class LiveServer:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{self.port}",
-                 "--log-level", "warning", "wsgi:app"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                 "--log-level", "warning", self.app_spec],
+                cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 30
