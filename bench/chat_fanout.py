@@ -7,8 +7,8 @@ Run from the project root::
     .venv/bin/python bench/chat_fanout.py [--clients 1000] [--seconds 20] [--interval 0.1]
                                           [--client-procs 3]
 
-Both servers run the production command (``gunicorn -k gevent -w 1``) on a migrated SQLite
-file. The clients are lean: asyncio + aiohttp websockets speaking Engine.IO 4 / Socket.IO 5
+Both servers run the production command (``gunicorn -k gevent -w 1 --worker-connections
+10000``) on a migrated SQLite file. The clients are lean: asyncio + aiohttp websockets speaking Engine.IO 4 / Socket.IO 5
 directly (python-socketio's client costs more CPU per delivery than the server, so it would
 measure itself), spread over ``--client-procs`` processes. The sender stamps each message
 with its send time; each client records ``receive - send`` for every message it sees.
@@ -148,7 +148,8 @@ async def _listen(ws: Any, latencies: list[float], stop: float) -> None:
             msg = await asyncio.wait_for(ws.receive_str(), timeout=max(0.1, stop - time.time()))
         except TimeoutError:
             break
-        except Exception:  # noqa: BLE001 - a closed socket ends this listener
+        except Exception as exc:  # noqa: BLE001 - a closed socket ends this listener
+            print(f"listener ended: {exc!r}", file=sys.stderr)
             break
         if msg == "2":
             await ws.send_str("3")

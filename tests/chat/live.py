@@ -84,6 +84,7 @@ class LiveServer:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{self.port}",
+                 "--worker-connections", "10000",
                  "--log-level", "warning", self.app_spec],
                 cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
