@@ -9,9 +9,10 @@ Run from the project root::
 
 Both servers run the production command (``gunicorn -k gevent -w 1 --worker-connections
 10000``) on a migrated SQLite file. The clients are lean: asyncio + aiohttp websockets
-speaking Engine.IO 4 / Socket.IO 5 directly (python-socketio's client costs more CPU per delivery than the server, so it would
-measure itself), spread over ``--client-procs`` processes. The sender stamps each message
-with its send time; each client records ``receive - send`` for every message it sees.
+speaking Engine.IO 4 / Socket.IO 5 directly (python-socketio's client costs more CPU per
+delivery than the server, so it would measure itself), spread over ``--client-procs``
+processes. The sender stamps each message with its send time; each client records
+``receive - send`` for every message it sees.
 Memory per connection is the server's RSS with all clients connected minus its RSS before,
 divided by the number of clients.
 """
