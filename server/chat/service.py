@@ -335,6 +335,11 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
             )
     # Busy channels do not push every message: channels push mentions, direct ones push all.
     push_to = (members - {member.id}) if conversation.kind == "direct" else set(mentioned)
+    if push_to:  # members active in a client right now see it there: no push (as Zulip)
+        from server.chat import presence
+
+        online = presence.statuses(push_to)
+        push_to = {m for m in push_to if online[m] != "online"}
     if push_to:
         text = plain_text(data["body"])
         notifications.notify(

@@ -227,3 +227,26 @@ def test_alliance_admins_moderate_their_chat_and_it_is_logged(chat, make_member,
         ("report", other.id, spam["id"]),
     ]
     assert log[3]["reason"] == "广告" and log[3]["data"]["sender_id"] == member.id
+
+
+def test_members_active_in_a_client_get_no_push(app, chat, client, auth_headers, make_member):
+    from server.chat import presence
+
+    a, b = make_member(), make_member()
+    conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
+    url = f"/api/v1/chat/conversations/{conv['id']}/messages"
+    with app.app_context():
+        presence.report(b.id, "sid-of-b", "active")
+    try:
+        chat.call(a, "POST", url, 201, json={"body": "你在线，不推送"})
+        assert (
+            client.get("/api/v1/notifications", headers=auth_headers(b)).get_json()["items"] == []
+        )
+        with app.app_context():
+            presence.report(b.id, "sid-of-b", "idle")  # away: pushed again
+        chat.call(a, "POST", url, 201, json={"body": "你离开了，推送"})
+        inbox = client.get("/api/v1/notifications", headers=auth_headers(b)).get_json()["items"]
+        assert [n["kind"] for n in inbox] == ["chat.message"]
+    finally:
+        with app.app_context():
+            presence.gone(b.id, "sid-of-b")
