@@ -30,6 +30,7 @@ from server.alliances.models import (
 )
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.search import fold, like_escape
+from server.common.text import clean_tags
 from server.common.time import utcnow
 from server.common.tx import commit
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
@@ -167,7 +168,7 @@ def _require_manager(member: Member, view: AllianceView) -> None:
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
-    return list(dict.fromkeys(t.strip().lower() for t in tags if t.strip()))[:5]
+    return clean_tags(tags)[:5]
 
 
 def _set_tags(alliance: Alliance, tags: list[str]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.alliances import service as alliances
 from server.chat.models import (
@@ -26,7 +27,7 @@ from server.chat.models import (
 )
 from server.common.text import extract_mentions, plain_text, render_markdown
 from server.common.time import utcnow
-from server.common.tx import commit, on_commit
+from server.common.tx import commit, insert_ignore, on_commit
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db, socketio
 from server.members.models import Member
@@ -305,7 +306,7 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
     db.session.flush()
     conversation.last_message_id = message.id
     access.membership.last_read_id = message.id
-    set_committed_sender(message, member)
+    _load_sender(message, member)
     members = set(
         db.session.execute(
             sa.select(ConversationMember.member_id).where(
@@ -359,12 +360,6 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
     return message
 
 
-def set_committed_sender(message: Message, member: Member) -> None:
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    set_committed_value(message, "sender", member)
-
-
 def _own_message(member: Member, message_id: int) -> tuple[Message, Access]:
     message = db.session.get(Message, message_id)
     if message is None:
@@ -407,21 +402,22 @@ def delete(member: Member, message_id: int) -> None:
     commit()
 
 
-def _load_sender(message: Message) -> None:
+def _load_sender(message: Message, sender: Member | None = None) -> None:
+    """Attach the sender (given, or one primary-key load) so the schema can dump it."""
     if "sender" not in message.__dict__:
-        sender = db.session.get(Member, message.sender_id) if message.sender_id else None
-        from sqlalchemy.orm.attributes import set_committed_value
-
+        if sender is None and message.sender_id:
+            sender = db.session.get(Member, message.sender_id)
         set_committed_value(message, "sender", sender)
 
 
 def react(member: Member, message_id: int, reaction: str, on: bool) -> dict[str, Any]:
     message, _access = _own_message(member, message_id)
     if on:
-        if db.session.get(MessageReaction, (message.id, member.id, reaction)) is None:
-            db.session.add(
-                MessageReaction(message_id=message.id, member_id=member.id, reaction=reaction)
-            )
+        insert_ignore(
+            MessageReaction,
+            {"message_id": message.id, "member_id": member.id, "reaction": reaction,
+             "created_at": utcnow()},
+        )  # fmt: skip
     else:
         db.session.execute(
             sa.delete(MessageReaction).where(

@@ -93,3 +93,25 @@ def plain_text(text: str) -> str:
                 elif child.type == "image":
                     parts.append(child.content)
     return " ".join(p.strip() for p in parts if p.strip())
+
+
+MAX_TAG_CHARS = 30
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    """Tags as stored: NFKC, trimmed, lower case, without repeats; each checked *after*
+    folding (İ lower-cases to two characters), so a column of 30 never overflows."""
+    import unicodedata
+
+    from server.errors import DomainError
+
+    cleaned = list(
+        dict.fromkeys(unicodedata.normalize("NFKC", t).strip().lower() for t in tags if t.strip())
+    )
+    if any(len(t) > MAX_TAG_CHARS for t in cleaned):
+        raise DomainError(
+            "validation_error",
+            422,
+            errors={"tags": [f"Longer than maximum length {MAX_TAG_CHARS}."]},
+        )
+    return cleaned

@@ -7,7 +7,7 @@ Services call ``on_commit(fn)`` while they work and ``commit()`` when they are d
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -35,6 +35,17 @@ def commit() -> None:
             fn()
         except Exception:  # one failing side effect must not hide the committed state
             log.exception("after-commit callback failed")
+
+
+def insert_ignore(model: type[Any], values: Mapping[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite or PostgreSQL; True when a row was added
+    (idempotent writes that two requests may race to make)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
 
 
 @event.listens_for(Session, "after_rollback")

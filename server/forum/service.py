@@ -9,7 +9,6 @@ caller's own state is one outer join). Notifications are written in the acting t
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,9 +21,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from server.common import search
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.text import plain_text, render_markdown
+from server.common.text import clean_tags, plain_text, render_markdown
 from server.common.time import utcnow
-from server.common.tx import commit
+from server.common.tx import commit, insert_ignore
 from server.errors import DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum import access, notices
@@ -139,22 +138,11 @@ def require_visible(member: Member, thread: ForumThread, category: ForumCategory
         raise NotFound("forum_thread_not_found")
 
 
-def _insert_ignore(model: type[Any], values: Mapping[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was added."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
-
-
 def state_of(member_id: int, thread_id: int) -> ForumThreadState:
     """The member's state row for the thread, made on first use."""
     state = db.session.get(ForumThreadState, (member_id, thread_id))
     if state is None:
-        _insert_ignore(ForumThreadState, {"member_id": member_id, "thread_id": thread_id})
+        insert_ignore(ForumThreadState, {"member_id": member_id, "thread_id": thread_id})
         state = db.session.get(ForumThreadState, (member_id, thread_id))
         assert state is not None
     return state
@@ -192,16 +180,9 @@ def refresh_thread(thread: ForumThread) -> None:
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
-    """Tags compare by NFKC lower case; checked again after folding (İ lower-cases to two)."""
-    cleaned = list(
-        dict.fromkeys(unicodedata.normalize("NFKC", t).strip().lower() for t in tags if t.strip())
-    )
+    cleaned = clean_tags(tags)
     if len(cleaned) > MAX_TAGS:
         raise DomainError("forum_too_many_tags", 422)
-    if any(len(t) > 30 for t in cleaned):
-        raise DomainError(
-            "validation_error", 422, errors={"tags": ["Longer than maximum length 30."]}
-        )
     return cleaned
 
 
@@ -821,7 +802,7 @@ def react(member: Member, post_id: int, reaction: str, on: bool) -> PostView:
         raise DomainError("forum_cannot_react_to_own_post", 422)
     access.check_not_silenced(member)
     if on:
-        changed = _insert_ignore(
+        changed = insert_ignore(
             ForumReaction,
             {
                 "post_id": post.id,

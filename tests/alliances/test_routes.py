@@ -235,3 +235,8 @@ def test_export_and_erasure(api, organiser, make_member, client, auth_headers):
     assert (after["my_role"], after["member_count"]) == ("owner", 3)
     assert api.call(admin, "GET", f"/{aid}", 200)["my_role"] == "admin"
     assert api.call(organiser, "GET", f"/{private['id']}/requests", 200)["items"] == []
+
+
+def test_tags_are_checked_after_folding(api, organiser):
+    body = api.call(organiser, "POST", "", 422, json={"name": "标签联盟", "tags": ["İ" * 30]})
+    assert body["code"] == "validation_error" and "tags" in body["errors"]

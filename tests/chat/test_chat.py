@@ -250,3 +250,14 @@ def test_members_active_in_a_client_get_no_push(app, chat, client, auth_headers,
     finally:
         with app.app_context():
             presence.gone(b.id, "sid-of-b")
+
+
+def test_reacting_twice_is_harmless(chat, make_member):
+    a, b = make_member(), make_member()
+    conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
+    sent = chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
+                     json={"body": "点个赞"})  # fmt: skip
+    for _ in range(2):
+        reacted = chat.call(b, "PUT", f"/api/v1/chat/messages/{sent['id']}/reactions/like", 200)
+        assert reacted == {"message_id": sent["id"], "conversation_id": conv["id"],
+                           "member_id": b.id, "reaction": "like", "on": True}  # fmt: skip
