@@ -5,14 +5,16 @@ Jiayuan server and, in the same run, a bare Flask-SocketIO server doing the same
 Run from the project root::
 
     .venv/bin/python bench/chat_fanout.py [--clients 1000] [--seconds 20] [--interval 0.1]
-                                          [--client-procs 3]
+                                          [--client-procs 3] [--burst 100]
 
 Both servers run the production command (``gunicorn -k gevent -w 1 --worker-connections
 10000``) on a migrated SQLite file. The clients are lean: asyncio + aiohttp websockets
 speaking Engine.IO 4 / Socket.IO 5 directly (python-socketio's client costs more CPU per
 delivery than the server, so it would measure itself), spread over ``--client-procs``
 processes. The sender stamps each message with its send time; each client records
-``receive - send`` for every message it sees.
+``receive - send`` for every message it sees. Then a burst: ``--burst`` messages back to
+back (each sent when the previous one is acknowledged); burst deliveries/s = deliveries of
+the burst / (last delivery - first send).
 Memory per connection is the server's RSS with all clients connected minus its RSS before,
 divided by the number of clients.
 """
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.chat.live import LiveServer, environment, migrate  # noqa: E402
 
-STAMP = re.compile(r"t=([0-9.]+)")
+STAMP = re.compile(r"([tb])=([0-9.]+)")  # t= a steady message, b= one of the burst
 
 
 def rss_kib(pid: int) -> int:
@@ -119,9 +121,19 @@ def connect(auth=None):
 
 @socketio.on("send", namespace="/chat")
 def send(data):
+    if data["body"] == "pause":
+        return {}
     message = {"id": 1, "html": "<p>" + data["body"] + "</p>\\n"}
     emit("message", message, to="room", namespace="/chat")
     return {"message": message}
+"""
+
+
+CEILING_GC = """
+import gc
+
+gc.freeze()
+gc.set_threshold(50_000, 20, 10)
 """
 
 
@@ -143,7 +155,7 @@ async def _connect(session: Any, url: str, token: str) -> Any:
             raise RuntimeError("refused: " + reply)
 
 
-async def _listen(ws: Any, latencies: list[float], stop: float) -> None:
+async def _listen(ws: Any, latencies: list[float], burst: list[float], stop: float) -> None:
     while time.time() < stop:
         try:
             msg = await asyncio.wait_for(ws.receive_str(), timeout=max(0.1, stop - time.time()))
@@ -157,7 +169,11 @@ async def _listen(ws: Any, latencies: list[float], stop: float) -> None:
         elif msg.startswith('42/chat,["message"'):
             found = STAMP.search(msg)
             if found:
-                latencies.append(time.time() - float(found.group(1)))
+                now = time.time()
+                if found.group(1) == "t":
+                    latencies.append(now - float(found.group(2)))
+                else:
+                    burst.append(now)
 
 
 def client_process(url: str, tokens: list[str], start: float, stop: float, out: Any) -> None:
@@ -165,46 +181,56 @@ def client_process(url: str, tokens: list[str], start: float, stop: float, out: 
 
     async def main() -> None:
         latencies: list[float] = []
+        burst: list[float] = []
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
             sockets = []
             for token in tokens:
                 sockets.append(await _connect(session, url, token))
             out.put(("connected", len(sockets)))
-            await asyncio.gather(*(_listen(ws, latencies, stop) for ws in sockets))
+            await asyncio.gather(*(_listen(ws, latencies, burst, stop) for ws in sockets))
             for ws in sockets:
                 await ws.close()
-        out.put(("latencies", latencies))
+        out.put(("latencies", (latencies, burst)))
 
     asyncio.run(main())
 
 
-async def _sender(url: str, token: str, channel: int, seconds: float, interval: float) -> int:
+async def _sender(
+    url: str, token: str, channel: int, args: argparse.Namespace
+) -> tuple[int, float, int]:
+    """Steady messages every ``interval`` for ``seconds``; then, after a pause, ``burst``
+    messages back to back (each sent on its ack). Returns (steady sent, burst start, burst
+    sent)."""
     import aiohttp
+
+    async def send(ws: Any, ack_id: int, body: str, wait_ack: bool, until: float) -> None:
+        await ws.send_str(
+            f"42/chat,{ack_id}" + json.dumps(["send", {"conversation_id": channel, "body": body}])
+        )
+        while time.time() < until:
+            try:
+                msg = await asyncio.wait_for(ws.receive_str(), timeout=until - time.time())
+            except TimeoutError:
+                break
+            if msg == "2":
+                await ws.send_str("3")
+            elif wait_ack and msg.startswith(f"43/chat,{ack_id}["):
+                return
 
     sent = 0
     async with aiohttp.ClientSession() as session:
         ws = await _connect(session, url, token)
-        end = time.time() + seconds
-        ack_id = 0
+        end = time.time() + args.seconds
         while time.time() < end:
-            body = f"t={time.time():.6f}"
-            await ws.send_str(
-                f"42/chat,{ack_id}"
-                + json.dumps(["send", {"conversation_id": channel, "body": body}])
-            )
-            ack_id += 1
+            await send(ws, sent, f"t={time.time():.6f}", False, time.time() + args.interval)
             sent += 1
-            next_at = time.time() + interval
-            while time.time() < next_at:
-                try:
-                    msg = await asyncio.wait_for(ws.receive_str(), timeout=next_at - time.time())
-                except TimeoutError:
-                    break
-                if msg == "2":
-                    await ws.send_str("3")
+        await send(ws, sent, "pause", True, time.time() + 3)  # let the steady part drain
+        burst_start = time.time()
+        for i in range(args.burst):
+            await send(ws, sent + 1 + i, f"b={time.time():.6f}", True, time.time() + 10)
         await ws.close()
-    return sent
+    return sent, burst_start, args.burst
 
 
 def run(label: str, url: str, pid: int, tokens: list[str], channel: int,
@@ -212,7 +238,7 @@ def run(label: str, url: str, pid: int, tokens: list[str], channel: int,
     before = rss_kib(pid)
     queue: Any = multiprocessing.Queue()
     start = time.time()
-    stop = start + 60 + args.seconds  # connecting takes a while; listeners stop after sending
+    stop = start + 90 + args.seconds  # connecting takes a while; listeners stop after sending
     chunks = [tokens[i :: args.client_procs] for i in range(args.client_procs)]
     procs = [
         multiprocessing.Process(target=client_process, args=(url, chunk, start, stop, queue))
@@ -228,15 +254,17 @@ def run(label: str, url: str, pid: int, tokens: list[str], channel: int,
     connect_seconds = time.time() - start
     time.sleep(1)
     with_clients = rss_kib(pid)
-    sent = asyncio.run(_sender(url, tokens[-1] if label == "jiayuan" else "x", channel,
-                               args.seconds, args.interval))  # fmt: skip
+    sender_token = tokens[-1] if label == "jiayuan" else "x"
+    sent, burst_start, burst_sent = asyncio.run(_sender(url, sender_token, channel, args))
     # let the listeners drain and stop
     latencies: list[float] = []
+    burst: list[float] = []
     for _ in procs:
         while True:
             kind, value = queue.get(timeout=stop - time.time() + 60)
             if kind == "latencies":
-                latencies += value
+                latencies += value[0]
+                burst += value[1]
                 break
     for p in procs:
         p.join(timeout=10)
@@ -251,6 +279,11 @@ def run(label: str, url: str, pid: int, tokens: list[str], channel: int,
         "deliveries_per_s": round(len(latencies) / args.seconds),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
+        "burst_messages": burst_sent,
+        "burst_delivered_ratio": round(len(burst) / (burst_sent * len(tokens)), 4)
+        if burst_sent
+        else 0,
+        "burst_deliveries_per_s": round(len(burst) / (max(burst) - burst_start)) if burst else 0,
         "connect_seconds": round(connect_seconds, 1),
         "rss_before_mb": round(before / 1024, 1),
         "rss_connected_mb": round(with_clients / 1024, 1),
@@ -264,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--client-procs", type=int, default=3)
+    parser.add_argument("--burst", type=int, default=100, help="messages sent back to back")
+    parser.add_argument(
+        "--ceiling-gc", action="store_true", help="give the bare server wsgi.py's GC settings"
+    )
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="jiayuan-fanout-") as tmp_name:
@@ -283,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
                                args))  # fmt: skip
         ceiling_dir = tmp / "ceiling"
         ceiling_dir.mkdir()
-        (ceiling_dir / "ceiling_chat.py").write_text(CEILING)
+        (ceiling_dir / "ceiling_chat.py").write_text(
+            CEILING + (CEILING_GC if args.ceiling_gc else "")
+        )
         with LiveServer(dict(env), tmp / "ceiling.log", "ceiling_chat:app", ceiling_dir) as bare:
             results.append(run("bare Flask-SocketIO", bare.url, bare.proc.pid, tokens[:-1],
                                seeded["channel"], args))  # fmt: skip

@@ -186,6 +186,10 @@ def load_config(
         "FORUM_SEARCH_LIMIT": setting("FORUM_SEARCH_LIMIT", "60/minute"),
         # Alliances: who may start one, organisers (and admins) or any member.
         "ALLIANCE_CREATORS": setting("ALLIANCE_CREATORS", "organisers"),
+        # Chat: presence events go to conversations up to this size; clients of larger ones poll
+        # GET /chat/presence with their heartbeat (Zulip's limit: pushing every arrival to
+        # every member is quadratic work when a big channel comes online together).
+        "CHAT_PRESENCE_PUSH_LIMIT": _int(env, "CHAT_PRESENCE_PUSH_LIMIT", 100),
         "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),
         "LOG_LEVEL": setting("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),

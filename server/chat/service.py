@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -128,6 +129,25 @@ def conversation_ids_of(member_id: int) -> list[int]:
         db.session.execute(
             sa.select(ConversationMember.conversation_id).where(
                 ConversationMember.member_id == member_id
+            )
+        ).scalars()
+    )
+
+
+def presence_audience(member_id: int) -> list[int]:
+    """The member's conversations that hear their presence changes: those with at most
+    ``CHAT_PRESENCE_PUSH_LIMIT`` members (larger ones poll ``GET /chat/presence``)."""
+    others = sa.orm.aliased(ConversationMember)
+    size = (
+        sa.select(sa.func.count())
+        .where(others.conversation_id == ConversationMember.conversation_id)
+        .scalar_subquery()
+    )
+    return list(
+        db.session.execute(
+            sa.select(ConversationMember.conversation_id).where(
+                ConversationMember.member_id == member_id,
+                size <= current_app.config["CHAT_PRESENCE_PUSH_LIMIT"],
             )
         ).scalars()
     )
@@ -307,25 +327,21 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
     conversation.last_message_id = message.id
     access.membership.last_read_id = message.id
     _load_sender(message, member)
-    members = set(
-        db.session.execute(
-            sa.select(ConversationMember.member_id).where(
-                ConversationMember.conversation_id == conversation_id
-            )
-        ).scalars()
-    )
     handles = extract_mentions(data["body"])[:10]
-    mentioned = []
-    if handles:
-        mentioned = [
-            m
-            for m in db.session.execute(
-                sa.select(Member.id).where(
-                    Member.username.in_(handles), Member.deleted_at.is_(None)
+    mentioned: list[int] = []
+    if handles:  # members of this conversation named in the text (not the sender)
+        mentioned = list(
+            db.session.execute(
+                sa.select(Member.id)
+                .join(ConversationMember, ConversationMember.member_id == Member.id)
+                .where(
+                    ConversationMember.conversation_id == conversation_id,
+                    Member.username.in_(handles),
+                    Member.deleted_at.is_(None),
+                    Member.id != member.id,
                 )
             ).scalars()
-            if m in members and m != member.id
-        ]
+        )
         if mentioned:
             db.session.execute(
                 sa.insert(MessageMention),
@@ -335,7 +351,16 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
                 ],
             )
     # Busy channels do not push every message: channels push mentions, direct ones push all.
-    push_to = (members - {member.id}) if conversation.kind == "direct" else set(mentioned)
+    push_to = set(mentioned)
+    if conversation.kind == "direct":
+        push_to = set(
+            db.session.execute(
+                sa.select(ConversationMember.member_id).where(
+                    ConversationMember.conversation_id == conversation_id,
+                    ConversationMember.member_id != member.id,
+                )
+            ).scalars()
+        )
     if push_to:  # members active in a client right now see it there: no push (as Zulip)
         from server.chat import presence
 

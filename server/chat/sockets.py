@@ -57,10 +57,11 @@ def _check_send_rate(member: Member) -> None:
 
 
 def _broadcast_presence(member_id: int) -> str:
-    """Tell the member's conversations how they are now (online, away, offline)."""
+    """Tell the member's conversations how they are now (online, away, offline); big ones
+    are not told (their clients poll ``GET /chat/presence``)."""
     status = presence.statuses([member_id])[member_id]
     payload = {"member_id": member_id, "status": status}
-    for conversation_id in service.conversation_ids_of(member_id):
+    for conversation_id in service.presence_audience(member_id):
         emit("presence", payload, to=service.room(conversation_id), namespace=service.NAMESPACE)
     return status
 

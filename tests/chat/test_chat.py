@@ -261,3 +261,41 @@ def test_reacting_twice_is_harmless(chat, make_member):
         reacted = chat.call(b, "PUT", f"/api/v1/chat/messages/{sent['id']}/reactions/like", 200)
         assert reacted == {"message_id": sent["id"], "conversation_id": conv["id"],
                            "member_id": b.id, "reaction": "like", "on": True}  # fmt: skip
+
+
+def test_presence_events_reach_small_conversations_and_big_ones_poll(
+    app, chat, auth_headers, make_member, alliance
+):
+    """Zulip's rule: arrivals are pushed where few listen; a big channel's clients poll."""
+    owner, aid = alliance
+    app.config["CHAT_PRESENCE_PUSH_LIMIT"] = 2
+    friend = make_member(display_name="小林")
+    chat.call(friend, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    direct = chat.call(owner, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [friend.id]})
+    crowd = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                      json={"alliance_id": aid, "name": "大厅"})  # fmt: skip
+    for m in (friend, make_member(), make_member()):
+        if m is not friend:
+            chat.call(m, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+        chat.call(m, "POST", f"/api/v1/chat/conversations/{crowd['id']}/join", 200)
+    listener = socketio.test_client(
+        app, namespace="/chat", auth={"token": _token(auth_headers, owner)}
+    )
+    try:
+        listener.get_received("/chat")
+        arriving = socketio.test_client(
+            app, namespace="/chat", auth={"token": _token(auth_headers, friend)}
+        )
+        arriving.disconnect(namespace="/chat")
+        # the direct conversation (2 members) heard the arrival and the leaving, once each;
+        # the 4-member channel did not (each would have doubled them)
+        seen = _events(listener, "presence")
+        assert seen == [
+            {"member_id": friend.id, "status": "online"},
+            {"member_id": friend.id, "status": "offline"},
+        ], (seen, direct)
+        # the channel's clients ask instead
+        got = chat.call(owner, "GET", f"/api/v1/chat/presence?member_ids={friend.id}", 200)
+        assert got == [{"member_id": friend.id, "status": "offline"}]
+    finally:
+        listener.disconnect(namespace="/chat")
