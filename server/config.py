@@ -190,6 +190,9 @@ def load_config(
         # GET /chat/presence with their heartbeat (Zulip's limit: pushing every arrival to
         # every member is quadratic work when a big channel comes online together).
         "CHAT_PRESENCE_PUSH_LIMIT": _int(env, "CHAT_PRESENCE_PUSH_LIMIT", 100),
+        # Read receipts (who read how far; live `read` events to the others) in conversations up
+        # to this size; in bigger ones a member's reading goes to their own devices only.
+        "CHAT_RECEIPTS_LIMIT": _int(env, "CHAT_RECEIPTS_LIMIT", 100),
         "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),
         "LOG_LEVEL": setting("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),

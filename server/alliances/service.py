@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -111,6 +111,18 @@ def exists(alliance_id: int) -> bool:
             sa.select(Alliance.id).where(Alliance.id == alliance_id, Alliance.deleted_at.is_(None))
         ).first()
         is not None
+    )
+
+
+def member_ids_in(alliance_id: int | None, member_ids: list[int]) -> set[int]:
+    """Those of ``member_ids`` who belong to the alliance."""
+    return set(
+        db.session.execute(
+            sa.select(AllianceMember.member_id).where(
+                AllianceMember.alliance_id == alliance_id,
+                AllianceMember.member_id.in_(member_ids),
+            )
+        ).scalars()
     )
 
 
@@ -281,6 +293,15 @@ def _add_member(alliance: Alliance, member_id: int, role: str = "member") -> Non
     )
 
 
+_LEFT_HOOKS: dict[str, Callable[[int, int], None]] = {}
+
+
+def on_member_left(name: str, hook: Callable[[int, int], None]) -> None:
+    """``hook(alliance_id, member_id)`` runs in the transaction in which a member leaves, is
+    removed or banned: features drop what membership gave (chat: the alliance's channels)."""
+    _LEFT_HOOKS[name] = hook
+
+
 def _drop_member(alliance: Alliance, member_id: int) -> None:
     gone = db.session.execute(
         sa.delete(AllianceMember).where(
@@ -293,6 +314,8 @@ def _drop_member(alliance: Alliance, member_id: int) -> None:
             .where(Alliance.id == alliance.id)
             .values(member_count=Alliance.member_count - 1)
         )
+        for hook in _LEFT_HOOKS.values():
+            hook(alliance.id, member_id)
 
 
 def join(member: Member, alliance_id: int, message: str = "") -> AllianceView:

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 
 def register(app: Flask, api: Api) -> None:
-    from server.chat import personal_data
+    from server.alliances import service as alliances
+    from server.chat import personal_data, service
     from server.chat.routes import blp
     from server.chat.sockets import ChatNamespace
     from server.common import privacy
@@ -38,6 +39,7 @@ def register(app: Flask, api: Api) -> None:
             link_keys=("conversation_id", "message_id"),
         )
     )
+    alliances.on_member_left("chat", service.on_alliance_left)
     api.register_blueprint(blp)
     socketio.on_namespace(ChatNamespace("/chat"))
     privacy.register("chat", exporter=personal_data.export, eraser=personal_data.erase, order=120)

@@ -58,6 +58,48 @@ def gone(member_id: int, sid: str) -> None:
         _local.get(member_id, {}).pop(sid, None)
 
 
+# --- which sockets a member has open (to take them out of a room they may no longer hear) ---
+
+SOCKETS_TTL = 24 * 3600  # a set left behind by a dead process goes within a day
+
+
+def _sockets_key(member_id: int) -> str:
+    return f"jiayuan:chat:sockets:{member_id}"
+
+
+_sockets: dict[int, set[str]] = {}
+
+
+def socket_opened(member_id: int, sid: str) -> None:
+    client = _redis()
+    if client is not None:
+        pipe = client.pipeline()
+        pipe.sadd(_sockets_key(member_id), sid)
+        pipe.expire(_sockets_key(member_id), SOCKETS_TTL)
+        pipe.execute()
+        return
+    with _lock:
+        _sockets.setdefault(member_id, set()).add(sid)
+
+
+def socket_closed(member_id: int, sid: str) -> None:
+    client = _redis()
+    if client is not None:
+        client.srem(_sockets_key(member_id), sid)
+        return
+    with _lock:
+        _sockets.get(member_id, set()).discard(sid)
+
+
+def sockets_of(member_id: int) -> list[str]:
+    """The member's open sockets, in every process when ``REDIS_URL`` is set."""
+    client = _redis()
+    if client is not None:
+        return [sid.decode() for sid in client.smembers(_sockets_key(member_id))]
+    with _lock:
+        return sorted(_sockets.get(member_id, ()))
+
+
 def statuses(member_ids: Iterable[int]) -> dict[int, str]:
     ids = list(dict.fromkeys(member_ids))
     now = time.time()

@@ -12,12 +12,16 @@ from server.auth.limits import member_key
 from server.chat import moderation, service
 from server.chat.schemas import (
     ChannelCreateSchema,
+    ChatChannelArgs,
+    ChatChannelSchema,
     ChatHistoryArgs,
     ChatHistorySchema,
     ChatLogEntrySchema,
+    ChatMembersAddSchema,
     ChatReactionSchema,
     ChatReadSchema,
     ChatReadStateSchema,
+    ChatReceiptSchema,
     ConversationSchema,
     CreatedConversationSchema,
     DirectCreateSchema,
@@ -53,6 +57,13 @@ class Conversations(MethodView):
 @blp.route("/channels")
 class Channels(MethodView):
     @blp.auth()
+    @blp.arguments(ChatChannelArgs, location="query")
+    @blp.response(200, page_schema(ChatChannelSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Channels of the caller's alliances: `joined=false` lists the ones they could join"""
+        return service.channels(current_member(), **args)
+
+    @blp.auth()
     @blp.arguments(ChannelCreateSchema)
     @blp.response(201, CreatedConversationSchema)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -79,6 +90,29 @@ class Join(MethodView):
     def post(self, conversation_id: int) -> Any:
         """Follow a public channel of one's alliance"""
         return service.join(current_member(), conversation_id)
+
+
+@blp.route("/conversations/<id:conversation_id>/members")
+class ChannelMembers(MethodView):
+    @blp.auth()
+    @blp.arguments(ChatMembersAddSchema)
+    @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, data: dict[str, Any], conversation_id: int) -> None:
+        """Put members of the alliance in a channel, private ones included (owner and admins)"""
+        service.add_members(current_member(), conversation_id, data["member_ids"])
+
+
+@blp.route("/conversations/<id:conversation_id>/members/<id:member_id>")
+class ChannelMember(MethodView):
+    @blp.auth()
+    @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    def delete(self, conversation_id: int, member_id: int) -> None:
+        """Take a member out of a channel (owner and admins)"""
+        service.remove_member(current_member(), conversation_id, member_id)
 
 
 @blp.route("/conversations/<id:conversation_id>/leave")
@@ -125,6 +159,19 @@ class Read(MethodView):
         """Read up to a message (never moves back)"""
         last = service.mark_read(current_member(), conversation_id, data["message_id"])
         return {"last_read_id": last}
+
+
+@blp.route("/conversations/<id:conversation_id>/receipts")
+class Receipts(MethodView):
+    @blp.auth()
+    @blp.response(200, ChatReceiptSchema(many=True))
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def get(self, conversation_id: int) -> Any:
+        """Read receipts: how far each other member has read (conversations of up to
+        `CHAT_RECEIPTS_LIMIT` members, 100 by default; live as `read` events)"""
+        return service.receipts(current_member(), conversation_id)
 
 
 @blp.route("/messages/<id:message_id>")

@@ -47,6 +47,32 @@ class ConversationSchema(ma.Schema):
     last_message = ma.fields.Nested(MessageSchema, allow_none=True)
 
 
+class ChatMembersAddSchema(ma.Schema):
+    member_ids = ma.fields.List(
+        ma.fields.Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 100)
+    )
+
+
+class ChatChannelArgs(ma.Schema):
+    alliance_id = ma.fields.Integer(validate=_ID, load_default=None)
+    joined = ma.fields.Boolean(
+        load_default=None,
+        metadata={"description": "false: the channels one could join; true: the ones one follows"},
+    )
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=512))
+
+
+class ChatChannelSchema(ma.Schema):
+    id = ma.fields.Integer(attribute="conversation.id")
+    alliance_id = ma.fields.Integer(attribute="conversation.alliance_id")
+    name = ma.fields.String(attribute="conversation.name")
+    private = ma.fields.Boolean(attribute="conversation.private")
+    joined = ma.fields.Boolean()
+    member_count = ma.fields.Integer()
+    last_message_id = ma.fields.Integer(attribute="conversation.last_message_id", allow_none=True)
+
+
 class CreatedConversationSchema(ma.Schema):
     id = ma.fields.Integer()
     kind = ma.fields.String()
@@ -88,6 +114,11 @@ class ChatReadSchema(ma.Schema):
 
 class ChatReadStateSchema(ma.Schema):
     last_read_id = ma.fields.Integer()
+
+
+class ChatReceiptSchema(ma.Schema):
+    member = ma.fields.Nested(MemberCardSchema)
+    last_read_id = ma.fields.Integer(metadata={"description": "Read up to this message id"})
 
 
 class ChatReactionSchema(ma.Schema):

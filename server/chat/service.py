@@ -26,6 +26,7 @@ from server.chat.models import (
     MessageMention,
     MessageReaction,
 )
+from server.common.pagination import Page, SortKey, keyset_page
 from server.common.text import extract_mentions, plain_text, render_markdown
 from server.common.time import utcnow
 from server.common.tx import commit, insert_ignore, on_commit
@@ -58,6 +59,11 @@ register_messages(
             "zh-Hant": "請先加入該頻道。",
             "en": "Join the channel first.",
         },
+        "chat_receipts_unavailable": {
+            "zh-Hans": "该会话人数较多，不提供已读回执。",
+            "zh-Hant": "該對話人數較多，不提供已讀回條。",
+            "en": "Read receipts are kept for small conversations only.",
+        },
         "chat_invalid_members": {
             "zh-Hans": "私信对象无效。",
             "zh-Hant": "私訊對象無效。",
@@ -71,8 +77,56 @@ def room(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 
 
+def member_room(member_id: int) -> str:
+    """Every socket of a member is in it: events for the member alone."""
+    return f"member:{member_id}"
+
+
 def _emit(event: str, payload: dict[str, Any], conversation_id: int) -> None:
     on_commit(lambda: socketio.emit(event, payload, to=room(conversation_id), namespace=NAMESPACE))
+
+
+def _follow_rooms(member_ids: list[int], conversation_ids: list[int], *, enter: bool) -> None:
+    """After commit, put the members' open sockets (in every process) into these
+    conversations' rooms, or take them out so they hear nothing more, and tell them
+    (``conversation_added`` / ``conversation_removed``): no reconnect needed either way."""
+    from server.chat import presence
+
+    def run() -> None:
+        server = socketio.server
+        for member_id in member_ids:
+            for sid in presence.sockets_of(member_id):
+                for conversation_id in conversation_ids:
+                    if enter:
+                        server.enter_room(sid, room(conversation_id), namespace=NAMESPACE)
+                    else:
+                        server.leave_room(sid, room(conversation_id), namespace=NAMESPACE)
+            for conversation_id in conversation_ids:
+                socketio.emit(
+                    "conversation_added" if enter else "conversation_removed",
+                    {"conversation_id": conversation_id},
+                    to=member_room(member_id),
+                    namespace=NAMESPACE,
+                )
+
+    if member_ids and conversation_ids:
+        on_commit(run)
+
+
+def on_alliance_left(alliance_id: int, member_id: int) -> None:
+    """A member left or was removed from an alliance: they stop following its channels."""
+    channels = sa.select(Conversation.id).where(Conversation.alliance_id == alliance_id)
+    dropped = list(
+        db.session.execute(
+            sa.delete(ConversationMember)
+            .where(
+                ConversationMember.member_id == member_id,
+                ConversationMember.conversation_id.in_(channels),
+            )
+            .returning(ConversationMember.conversation_id)
+        ).scalars()
+    )
+    _follow_rooms([member_id], dropped, enter=False)
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -93,9 +147,10 @@ def load(member: Member, conversation_id: int) -> Access:
     membership = db.session.get(ConversationMember, (conversation_id, member.id))
     manager = False
     if conversation.kind == "channel" and conversation.alliance_id is not None:
+        # a channel is its alliance's: whoever is no longer in the alliance reads nothing
         role = alliances.role_in(member.id, conversation.alliance_id)
         manager = role in alliances.MANAGERS
-        readable = membership is not None or (role is not None and not conversation.private)
+        readable = role is not None and (membership is not None or not conversation.private)
     else:
         readable = membership is not None
     if not readable:
@@ -171,8 +226,53 @@ def create_channel(member: Member, data: Mapping[str, Any]) -> Conversation:
     db.session.add(conversation)
     db.session.flush()
     db.session.add(ConversationMember(conversation_id=conversation.id, member_id=member.id))
+    _follow_rooms([member.id], [conversation.id], enter=True)
     commit()
     return conversation
+
+
+@dataclass
+class ChannelView:
+    conversation: Conversation
+    joined: bool
+    member_count: int
+
+
+def channels(
+    member: Member, *, alliance_id: int | None, joined: bool | None, limit: int, cursor: str | None
+) -> Page[ChannelView]:
+    """The channels of the caller's alliances they may see: public ones (``joined=false``:
+    the ones they could join) and private ones they are in; newest first, one query a page."""
+    mine = alliances.alliance_ids_of(member.id)
+    if alliance_id is not None:
+        mine &= {alliance_id}
+    following = (
+        sa.exists()
+        .where(
+            ConversationMember.conversation_id == Conversation.id,
+            ConversationMember.member_id == member.id,
+        )
+        .correlate(Conversation)
+    )
+    others = sa.orm.aliased(ConversationMember)
+    size = (
+        sa.select(sa.func.count())
+        .where(others.conversation_id == Conversation.id)
+        .correlate(Conversation)
+        .scalar_subquery()
+    )
+    stmt = sa.select(Conversation, following.label("joined"), size.label("member_count")).where(
+        Conversation.kind == "channel",
+        Conversation.alliance_id.in_(mine),
+        sa.or_(Conversation.private.is_(False), following),
+    )
+    if joined is not None:
+        stmt = stmt.where(following if joined else ~following)
+    page = keyset_page(
+        stmt, [SortKey(Conversation.id)], name="chat.channels", limit=limit, cursor=cursor,
+        key_of=lambda row: [row[0].id], scalars=False,
+    )  # fmt: skip
+    return Page([ChannelView(c, bool(j), n) for c, j, n in page.items], page.next_cursor)
 
 
 def open_direct(member: Member, member_ids: list[int]) -> Conversation:
@@ -190,7 +290,12 @@ def open_direct(member: Member, member_ids: list[int]) -> Conversation:
         existing = db.session.execute(
             sa.select(Conversation).where(Conversation.direct_key == key)
         ).scalar_one_or_none()
-        if existing is not None:
+        if existing is not None:  # one who had left it is back in it
+            for m in (member.id, others[0]):
+                back = {"conversation_id": existing.id, "member_id": m}
+                if insert_ignore(ConversationMember, back):
+                    _follow_rooms([m], [existing.id], enter=True)
+            commit()
             return existing
     conversation = Conversation(kind="direct", direct_key=key, created_by_id=member.id)
     db.session.add(conversation)
@@ -199,6 +304,7 @@ def open_direct(member: Member, member_ids: list[int]) -> Conversation:
         sa.insert(ConversationMember),
         [{"conversation_id": conversation.id, "member_id": m} for m in [member.id, *others]],
     )
+    _follow_rooms([member.id, *others], [conversation.id], enter=True)
     commit()
     return conversation
 
@@ -208,8 +314,48 @@ def join(member: Member, conversation_id: int) -> Conversation:
     access = load(member, conversation_id)
     if access.membership is None:
         db.session.add(ConversationMember(conversation_id=conversation_id, member_id=member.id))
+        _follow_rooms([member.id], [conversation_id], enter=True)
         commit()
     return access.conversation
+
+
+def _channel_to_manage(member: Member, conversation_id: int) -> Access:
+    access = load(member, conversation_id)
+    if access.conversation.kind != "channel" or not access.manager:
+        raise Forbidden()
+    return access
+
+
+def add_members(member: Member, conversation_id: int, member_ids: list[int]) -> None:
+    """The alliance's owner and admins put members of the alliance in a channel (how a private
+    channel gets its members); their open sockets join its room."""
+    access = _channel_to_manage(member, conversation_id)
+    wanted = sorted(set(member_ids))
+    in_alliance = alliances.member_ids_in(access.conversation.alliance_id, wanted)
+    if len(in_alliance) != len(wanted):
+        raise DomainError("chat_invalid_members", 422)
+    added = [
+        m
+        for m in wanted
+        if insert_ignore(ConversationMember, {"conversation_id": conversation_id, "member_id": m})
+    ]
+    _follow_rooms(added, [conversation_id], enter=True)
+    commit()
+
+
+def remove_member(member: Member, conversation_id: int, target_id: int) -> None:
+    """The alliance's owner and admins take a member out of a channel."""
+    _channel_to_manage(member, conversation_id)
+    gone = db.session.execute(
+        sa.delete(ConversationMember).where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.member_id == target_id,
+        )
+    ).rowcount
+    if not gone:
+        raise NotFound("chat_conversation_not_found")
+    _follow_rooms([target_id], [conversation_id], enter=False)
+    commit()
 
 
 def leave(member: Member, conversation_id: int) -> None:
@@ -217,6 +363,7 @@ def leave(member: Member, conversation_id: int) -> None:
     if access.membership is None:
         raise Conflict("chat_not_joined")
     db.session.delete(access.membership)
+    _follow_rooms([member.id], [conversation_id], enter=False)
     commit()
 
 
@@ -506,8 +653,22 @@ def history(
     return History(messages, found_anchor, found_oldest, found_newest)
 
 
+def _small(conversation_id: int) -> bool:
+    """At most ``CHAT_RECEIPTS_LIMIT`` members: their reading is shared with each other."""
+    limit = current_app.config["CHAT_RECEIPTS_LIMIT"]
+    first = (
+        sa.select(ConversationMember.member_id)
+        .where(ConversationMember.conversation_id == conversation_id)
+        .limit(limit + 1)
+        .subquery()
+    )
+    return db.session.execute(sa.select(sa.func.count()).select_from(first)).scalar_one() <= limit
+
+
 def mark_read(member: Member, conversation_id: int, message_id: int) -> int:
-    """Read up to ``message_id``; pushes about what is now read are withdrawn everywhere."""
+    """Read up to ``message_id``; pushes about what is now read are withdrawn everywhere.
+    The ``read`` event goes to the conversation if it is small (read receipts), else to the
+    member's own devices."""
     access = load(member, conversation_id)
     if access.membership is None:
         raise Conflict("chat_not_joined")
@@ -518,14 +679,39 @@ def mark_read(member: Member, conversation_id: int, message_id: int) -> int:
             member.id,
             [n for n, _s in notifications.unread_subjects(member.id, f"chat:{conversation_id}")],
         )
-    _emit(
-        "read",
-        {
-            "conversation_id": conversation_id,
-            "member_id": member.id,
-            "last_read_id": access.membership.last_read_id,
-        },
-        conversation_id,
-    )
+    payload = {
+        "conversation_id": conversation_id,
+        "member_id": member.id,
+        "last_read_id": access.membership.last_read_id,
+    }
+    if _small(conversation_id):
+        _emit("read", payload, conversation_id)
+    else:
+        on_commit(
+            lambda: socketio.emit("read", payload, to=member_room(member.id), namespace=NAMESPACE)
+        )
     commit()
     return access.membership.last_read_id
+
+
+def receipts(member: Member, conversation_id: int) -> list[ConversationMember]:
+    """How far each other member of a small conversation has read (409 in a big one)."""
+    access = load(member, conversation_id)
+    if access.membership is None:
+        raise Forbidden("chat_not_joined")
+    limit = current_app.config["CHAT_RECEIPTS_LIMIT"]
+    rows = list(
+        db.session.execute(
+            sa.select(ConversationMember)
+            .options(joinedload(ConversationMember.member))
+            .where(
+                ConversationMember.conversation_id == conversation_id,
+                ConversationMember.member_id != member.id,
+            )
+            .order_by(ConversationMember.last_read_id.desc(), ConversationMember.member_id)
+            .limit(limit)
+        ).scalars()
+    )
+    if len(rows) >= limit:  # with the caller, more than the limit
+        raise Conflict("chat_receipts_unavailable")
+    return rows

@@ -87,7 +87,8 @@ class ChatNamespace(Namespace):
             error = _error(exc)
             raise ConnectionRefusedError(error["message"], error) from None
         session["member_id"] = member.id
-        join_room(f"member:{member.id}")
+        presence.socket_opened(member.id, request.sid)  # type: ignore[attr-defined]
+        join_room(service.member_room(member.id))
         for conversation_id in service.conversation_ids_of(member.id):
             join_room(service.room(conversation_id))
         _presence(member.id, "active")
@@ -153,5 +154,6 @@ class ChatNamespace(Namespace):
         del reason  # rooms are left by the server
         member_id = session.get("member_id")
         if member_id:
+            presence.socket_closed(member_id, request.sid)  # type: ignore[attr-defined]
             presence.gone(member_id, request.sid)  # type: ignore[attr-defined]
             _broadcast_presence(member_id)

@@ -33,7 +33,8 @@ def _redis_answers() -> bool:
 def _client(url: str, token: str | None) -> tuple[socketio.Client, queue.Queue]:
     events: queue.Queue = queue.Queue()
     client = socketio.Client(reconnection=False)
-    for name in ("message", "typing", "read", "message_deleted", "reaction", "presence"):
+    for name in ("message", "typing", "read", "message_deleted", "reaction", "presence",
+                 "conversation_added", "conversation_removed"):  # fmt: skip
         client.on(name, lambda data, name=name: events.put((name, data)), namespace="/chat")
     client.connect(url, auth={"token": token} if token else None, namespaces=["/chat"],
                    transports=["websocket"], wait_timeout=10)  # fmt: skip
@@ -177,6 +178,25 @@ def test_two_processes_share_events_through_redis(tmp_path):
             sent = two.call("POST", f"/api/v1/chat/conversations/{conv['id']}/messages",
                             {"body": "REST 也跨进程"}, a_token)  # fmt: skip
             assert _next(events, "message", timeout=10)["id"] == sent["id"]
+            # rooms follow membership across processes: a new conversation made on two reaches
+            # b's socket on one; leaving on two takes that socket out of the room
+            c, c_token = one.member("redisc")
+            group = two.call("POST", "/api/v1/chat/direct", {"member_ids": [b, c]}, a_token)
+            assert _next(events, "conversation_added", timeout=10) == {
+                "conversation_id": group["id"]
+            }
+            first = two.call("POST", f"/api/v1/chat/conversations/{group['id']}/messages",
+                             {"body": "三人群"}, c_token)  # fmt: skip
+            assert _next(events, "message", timeout=10)["id"] == first["id"]
+            two.call("POST", f"/api/v1/chat/conversations/{group['id']}/leave", None, b_token)
+            assert _next(events, "conversation_removed", timeout=10) == {
+                "conversation_id": group["id"]
+            }
+            two.call("POST", f"/api/v1/chat/conversations/{group['id']}/messages",
+                     {"body": "b 听不到"}, c_token)  # fmt: skip
+            marker = two.call("POST", f"/api/v1/chat/conversations/{conv['id']}/messages",
+                              {"body": "b 还在这里"}, a_token)  # fmt: skip
+            assert _next(events, "message", timeout=10)["id"] == marker["id"]
         finally:
             sender.disconnect()
             listener.disconnect()

@@ -1,0 +1,242 @@
+"""Who hears what, and who sees how far others read: rooms follow membership without a
+reconnect, read receipts in small conversations, the channels one could join."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.extensions import socketio
+from tests.chat.test_chat import Chat, _events, _token
+
+
+@pytest.fixture
+def chat(client, auth_headers):
+    return Chat(client, auth_headers)
+
+
+@pytest.fixture
+def world(chat, make_member):
+    owner = make_member(role="organiser", display_name="盟主")
+    aid = chat.call(owner, "POST", "/api/v1/alliances", 201, json={"name": "摄影师联盟"})["id"]
+    member = make_member(display_name="阿杰")
+    chat.call(member, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    channel = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                        json={"alliance_id": aid, "name": "外拍"})["id"]  # fmt: skip
+    chat.call(member, "POST", f"/api/v1/chat/conversations/{channel}/join", 200)
+    return owner, member, aid, channel
+
+
+def _socket(app, auth_headers, member):
+    client = socketio.test_client(
+        app, namespace="/chat", auth={"token": _token(auth_headers, member)}
+    )
+    assert client.is_connected("/chat")
+    client.get_received("/chat")
+    return client
+
+
+def test_removed_from_the_alliance_hears_nothing_more_of_its_channels(
+    app, chat, auth_headers, world
+):
+    owner, member, aid, channel = world
+    sock = _socket(app, auth_headers, member)
+    try:
+        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+                  json={"body": "周六外拍"})  # fmt: skip
+        assert [m["html"] for m in _events(sock, "message")] == ["<p>周六外拍</p>\n"]
+        chat.call(owner, "DELETE", f"/api/v1/alliances/{aid}/members/{member.id}", 204)
+        assert _events(sock, "conversation_removed") == [{"conversation_id": channel}]
+        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+                  json={"body": "只给成员看"})  # fmt: skip
+        assert _events(sock, "message") == []  # the open socket left the room too
+        # and the REST side: no history, no sending, not in the list
+        chat.call(member, "GET", f"/api/v1/chat/conversations/{channel}/messages", 404)
+        chat.call(member, "POST", f"/api/v1/chat/conversations/{channel}/messages", 404,
+                  json={"body": "还在吗"})  # fmt: skip
+        assert chat.call(member, "GET", "/api/v1/chat/conversations", 200) == []
+        sock.emit("join", {"conversation_id": channel}, namespace="/chat")
+        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+                  json={"body": "第三条"})  # fmt: skip
+        assert _events(sock, "message") == []
+    finally:
+        sock.disconnect(namespace="/chat")
+
+
+def test_private_channels_get_members_from_admins_and_lose_them_at_once(
+    app, chat, auth_headers, make_member, world
+):
+    owner, member, aid, _channel = world
+    made = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                     json={"alliance_id": aid, "name": "管理组", "private": True})  # fmt: skip
+    private = made["id"]
+    outsider = make_member()
+    chat.call(member, "POST", f"/api/v1/chat/conversations/{private}/join", 404)
+    # only the alliance's owner and admins add, and only members of the alliance
+    chat.call(member, "POST", f"/api/v1/chat/conversations/{private}/members", 404,
+              json={"member_ids": [member.id]})  # fmt: skip
+    bad = chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/members", 422,
+                    json={"member_ids": [member.id, outsider.id]})  # fmt: skip
+    assert bad["code"] == "chat_invalid_members"
+    sock = _socket(app, auth_headers, member)
+    try:
+        chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/members", 204,
+                  json={"member_ids": [member.id]})  # fmt: skip
+        assert _events(sock, "conversation_added") == [{"conversation_id": private}]
+        sent = chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/messages", 201,
+                         json={"body": "下周的安排"})  # fmt: skip
+        assert _events(sock, "message") == [sent]
+        # a plain member cannot take anyone out
+        chat.call(member, "DELETE", f"/api/v1/chat/conversations/{private}/members/{owner.id}", 403)
+        chat.call(owner, "DELETE", f"/api/v1/chat/conversations/{private}/members/{member.id}", 204)
+        assert _events(sock, "conversation_removed") == [{"conversation_id": private}]
+        chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/messages", 201,
+                  json={"body": "不再给你看"})  # fmt: skip
+        assert _events(sock, "message") == []
+        chat.call(member, "GET", f"/api/v1/chat/conversations/{private}/messages", 404)
+        chat.call(owner, "DELETE", f"/api/v1/chat/conversations/{private}/members/{member.id}", 404)
+    finally:
+        sock.disconnect(namespace="/chat")
+    # leaving it: the admin too reads it no more (private means its members, as in Zulip)
+    chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/leave", 204)
+    chat.call(owner, "GET", f"/api/v1/chat/conversations/{private}/messages", 404)
+
+
+def test_a_new_direct_conversation_reaches_an_open_socket(app, chat, auth_headers, make_member):
+    a, b = make_member(display_name="甲"), make_member(display_name="乙")
+    sock = _socket(app, auth_headers, b)
+    try:
+        conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
+        assert _events(sock, "conversation_added") == [{"conversation_id": conv["id"]}]
+        sent = chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
+                         json={"body": "在吗？"})  # fmt: skip
+        assert _events(sock, "message") == [sent]
+        # b leaves; a writes again: b's socket is out of the room
+        chat.call(b, "POST", f"/api/v1/chat/conversations/{conv['id']}/leave", 204)
+        chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
+                  json={"body": "人呢"})  # fmt: skip
+        assert _events(sock, "message") == []
+        # opening it again brings b back, in the room, with the history
+        again = chat.call(b, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [a.id]})
+        assert again["id"] == conv["id"]
+        assert _events(sock, "conversation_added") == [{"conversation_id": conv["id"]}]
+        history = chat.call(b, "GET", f"/api/v1/chat/conversations/{conv['id']}/messages", 200)
+        assert [m["html"] for m in history["messages"]] == ["<p>在吗？</p>\n", "<p>人呢</p>\n"]
+        chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
+                  json={"body": "回来了"})  # fmt: skip
+        assert [m["html"] for m in _events(sock, "message")] == ["<p>回来了</p>\n"]
+    finally:
+        sock.disconnect(namespace="/chat")
+
+
+def test_read_receipts_in_small_conversations(
+    app, chat, auth_headers, make_member, count_queries, client
+):
+    a, b, c = (make_member(display_name=n) for n in ("甲", "乙", "丙"))
+    outsider = make_member()
+    conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id, c.id]})
+    cid = conv["id"]
+    first = chat.call(a, "POST", f"/api/v1/chat/conversations/{cid}/messages", 201,
+                      json={"body": "第一条"})  # fmt: skip
+    second = chat.call(a, "POST", f"/api/v1/chat/conversations/{cid}/messages", 201,
+                       json={"body": "第二条"})  # fmt: skip
+    sock = _socket(app, auth_headers, a)
+    try:
+        chat.call(b, "POST", f"/api/v1/chat/conversations/{cid}/read", 200,
+                  json={"message_id": first["id"]})  # fmt: skip
+        assert _events(sock, "read") == [
+            {"conversation_id": cid, "member_id": b.id, "last_read_id": first["id"]}
+        ]
+    finally:
+        sock.disconnect(namespace="/chat")
+    with count_queries() as two:
+        got = chat.call(a, "GET", f"/api/v1/chat/conversations/{cid}/receipts", 200)
+    assert [(r["member"]["id"], r["last_read_id"]) for r in got] == [(b.id, first["id"]), (c.id, 0)]
+    assert set(got[0]) == {"member", "last_read_id"}
+    assert set(got[0]["member"]) == {"id", "username", "display_name", "avatar_url"}
+    # the sender has read what they sent
+    got = chat.call(b, "GET", f"/api/v1/chat/conversations/{cid}/receipts", 200)
+    assert [(r["member"]["id"], r["last_read_id"]) for r in got] == [
+        (a.id, second["id"]),
+        (c.id, 0),
+    ]
+    chat.call(outsider, "GET", f"/api/v1/chat/conversations/{cid}/receipts", 404)
+    # the same queries with more members
+    many = chat.call(a, "POST", "/api/v1/chat/direct", 200,
+                     json={"member_ids": [make_member().id for _ in range(6)]})  # fmt: skip
+    with count_queries() as seven:
+        got = chat.call(a, "GET", f"/api/v1/chat/conversations/{many['id']}/receipts", 200)
+    assert len(got) == 6 and two.count == seven.count
+
+
+def test_big_conversations_keep_reading_to_ones_own_devices(
+    app, chat, auth_headers, make_member, world
+):
+    owner, member, aid, channel = world
+    app.config["CHAT_RECEIPTS_LIMIT"] = 1
+    sent = chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+                     json={"body": "大家好"})  # fmt: skip
+    theirs = _socket(app, auth_headers, owner)
+    mine = _socket(app, auth_headers, member)  # the member's other device
+    try:
+        chat.call(member, "POST", f"/api/v1/chat/conversations/{channel}/read", 200,
+                  json={"message_id": sent["id"]})  # fmt: skip
+        assert _events(mine, "read") == [
+            {"conversation_id": channel, "member_id": member.id, "last_read_id": sent["id"]}
+        ]
+        assert _events(theirs, "read") == []
+    finally:
+        theirs.disconnect(namespace="/chat")
+        mine.disconnect(namespace="/chat")
+    body = chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}/receipts", 409)
+    assert body["code"] == "chat_receipts_unavailable"
+    # a public channel's reader who has not joined sees no receipts either
+    app.config["CHAT_RECEIPTS_LIMIT"] = 100
+    lurker = make_member()
+    chat.call(lurker, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    chat.call(lurker, "GET", f"/api/v1/chat/conversations/{channel}/messages", 200)
+    body = chat.call(lurker, "GET", f"/api/v1/chat/conversations/{channel}/receipts", 403)
+    assert body["code"] == "chat_not_joined"
+
+
+def test_channels_one_could_join(chat, make_member, world, count_queries):
+    owner, member, aid, channel = world
+    newcomer = make_member()
+    chat.call(newcomer, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    second = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                       json={"alliance_id": aid, "name": "器材"})["id"]  # fmt: skip
+    made = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                     json={"alliance_id": aid, "name": "管理组", "private": True})  # fmt: skip
+    private = made["id"]
+    elsewhere_owner = make_member(role="organiser")
+    other = chat.call(elsewhere_owner, "POST", "/api/v1/alliances", 201, json={"name": "别的联盟"})
+    chat.call(elsewhere_owner, "POST", "/api/v1/chat/channels", 201,
+              json={"alliance_id": other["id"], "name": "别处"})  # fmt: skip
+
+    page = chat.call(newcomer, "GET", "/api/v1/chat/channels?joined=false", 200)
+    assert [(c["id"], c["joined"], c["member_count"]) for c in page["items"]] == [
+        (second, False, 1),
+        (channel, False, 2),
+    ]
+    assert page["next_cursor"] is None
+    chat.call(newcomer, "POST", f"/api/v1/chat/conversations/{second}/join", 200)
+    page = chat.call(newcomer, "GET", "/api/v1/chat/channels?joined=false", 200)
+    assert [c["id"] for c in page["items"]] == [channel]
+    page = chat.call(newcomer, "GET", f"/api/v1/chat/channels?alliance_id={aid}", 200)
+    assert [(c["id"], c["joined"]) for c in page["items"]] == [(second, True), (channel, False)]
+    # the owner sees the private channel they are in, the newcomer never does
+    page = chat.call(owner, "GET", "/api/v1/chat/channels?joined=true&limit=2", 200)
+    assert [c["id"] for c in page["items"]] == [private, second] and page["next_cursor"]
+    after = f"/api/v1/chat/channels?joined=true&limit=2&cursor={page['next_cursor']}"
+    with count_queries() as queries:
+        rest = chat.call(owner, "GET", after, 200)
+    assert [c["id"] for c in rest["items"]] == [channel]
+    with count_queries() as first_page:
+        chat.call(owner, "GET", "/api/v1/chat/channels?joined=true&limit=2", 200)
+    assert queries.count == first_page.count
+    # an outsider of the alliance sees none of it, and asking for it changes nothing
+    outsider = make_member()
+    assert (
+        chat.call(outsider, "GET", f"/api/v1/chat/channels?alliance_id={aid}", 200)["items"] == []
+    )
+    bad = chat.call(newcomer, "GET", "/api/v1/chat/channels?cursor=nonsense", 400)
+    assert bad["code"] == "invalid_cursor"
