@@ -35,32 +35,7 @@ def _key(member_id: int) -> str:
     return f"jiayuan:presence:{member_id}"
 
 
-def report(member_id: int, sid: str, status: str) -> None:
-    """A connection says it is ``active`` or ``idle`` (or has just connected: active)."""
-    now = time.time()
-    client = _redis()
-    if client is not None:
-        pipe = client.pipeline()
-        pipe.hset(_key(member_id), sid, f"{status}:{now}")
-        pipe.expire(_key(member_id), TIMEOUT)
-        pipe.execute()
-        return
-    with _lock:
-        _local.setdefault(member_id, {})[sid] = (status, now)
-
-
-def gone(member_id: int, sid: str) -> None:
-    client = _redis()
-    if client is not None:
-        client.hdel(_key(member_id), sid)
-        return
-    with _lock:
-        _local.get(member_id, {}).pop(sid, None)
-
-
-# --- which sockets a member has open (to take them out of a room they may no longer hear) ---
-
-SOCKETS_TTL = 24 * 3600  # a set left behind by a dead process goes within a day
+SOCKETS_TTL = 24 * 3600  # a member's set of open sockets, refreshed by every heartbeat
 
 
 def _sockets_key(member_id: int) -> str:
@@ -70,24 +45,35 @@ def _sockets_key(member_id: int) -> str:
 _sockets: dict[int, set[str]] = {}
 
 
-def socket_opened(member_id: int, sid: str) -> None:
+def report(member_id: int, sid: str, status: str) -> None:
+    """A connection says it is ``active`` or ``idle`` (or has just connected: active). Its sid
+    is kept among the member's open sockets, so that rooms can follow their memberships."""
+    now = time.time()
     client = _redis()
     if client is not None:
         pipe = client.pipeline()
+        pipe.hset(_key(member_id), sid, f"{status}:{now}")
+        pipe.expire(_key(member_id), TIMEOUT)
         pipe.sadd(_sockets_key(member_id), sid)
         pipe.expire(_sockets_key(member_id), SOCKETS_TTL)
         pipe.execute()
         return
     with _lock:
+        _local.setdefault(member_id, {})[sid] = (status, now)
         _sockets.setdefault(member_id, set()).add(sid)
 
 
-def socket_closed(member_id: int, sid: str) -> None:
+def gone(member_id: int, sid: str) -> None:
+    """A connection closed."""
     client = _redis()
     if client is not None:
-        client.srem(_sockets_key(member_id), sid)
+        pipe = client.pipeline()
+        pipe.hdel(_key(member_id), sid)
+        pipe.srem(_sockets_key(member_id), sid)
+        pipe.execute()
         return
     with _lock:
+        _local.get(member_id, {}).pop(sid, None)
         _sockets.get(member_id, set()).discard(sid)
 
 

@@ -87,11 +87,12 @@ class ChatNamespace(Namespace):
             error = _error(exc)
             raise ConnectionRefusedError(error["message"], error) from None
         session["member_id"] = member.id
-        presence.socket_opened(member.id, request.sid)  # type: ignore[attr-defined]
         join_room(service.member_room(member.id))
+        # registered (by its presence) before its rooms are read: a membership change from
+        # now on finds this socket and moves it
+        _presence(member.id, "active")
         for conversation_id in service.conversation_ids_of(member.id):
             join_room(service.room(conversation_id))
-        _presence(member.id, "active")
 
     def on_presence(self, data: Any) -> dict[str, Any]:
         """A heartbeat: ``{"status": "active" | "idle"}`` at least every minute."""
@@ -154,6 +155,5 @@ class ChatNamespace(Namespace):
         del reason  # rooms are left by the server
         member_id = session.get("member_id")
         if member_id:
-            presence.socket_closed(member_id, request.sid)  # type: ignore[attr-defined]
             presence.gone(member_id, request.sid)  # type: ignore[attr-defined]
             _broadcast_presence(member_id)
