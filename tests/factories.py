@@ -12,8 +12,13 @@ from server.notifications.models import Device
 
 def insert_members(count: int, prefix: str = "bulk") -> list[int]:
     """``count`` members in one statement (no password: they never sign in); their ids."""
+    rows = member_rows(count, prefix)
+    return list(db.session.execute(sa.insert(Member).returning(Member.id), rows).scalars())
+
+
+def member_rows(count: int, prefix: str = "bulk") -> list[dict[str, object]]:
     now = utcnow()
-    rows = [
+    return [
         {
             "email": f"{prefix}{i}@example.com",
             "username": f"{prefix}{i}",
@@ -30,7 +35,6 @@ def insert_members(count: int, prefix: str = "bulk") -> list[int]:
         }
         for i in range(count)
     ]
-    return list(db.session.execute(sa.insert(Member).returning(Member.id), rows).scalars())
 
 
 def insert_devices(member_ids: list[int], prefix: str = "bulk-token") -> None:

@@ -114,6 +114,16 @@ def exists(alliance_id: int) -> bool:
     )
 
 
+def belongs(alliance_id: Any, member_id: Any) -> sa.ColumnElement[bool]:
+    """SQL: the member (a column or value) is in the alliance (a column or value), for features
+    to filter their own rows by it in one query."""
+    return (
+        sa.exists()
+        .where(AllianceMember.alliance_id == alliance_id, AllianceMember.member_id == member_id)
+        .correlate_except(AllianceMember)
+    )
+
+
 def member_ids_in(alliance_id: int | None, member_ids: list[int]) -> set[int]:
     """Those of ``member_ids`` who belong to the alliance."""
     return set(

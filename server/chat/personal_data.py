@@ -44,6 +44,9 @@ def export(member_id: int) -> dict[str, Any]:
 
 
 def erase(member_id: int) -> None:
+    from server.chat.service import disconnect_member
+
+    disconnect_member(member_id)
     db.session.execute(
         sa.update(Message)
         .where(Message.sender_id == member_id)

@@ -86,36 +86,68 @@ def _emit(event: str, payload: dict[str, Any], conversation_id: int) -> None:
     on_commit(lambda: socketio.emit(event, payload, to=room(conversation_id), namespace=NAMESPACE))
 
 
-def _follow_rooms(member_ids: list[int], conversation_ids: list[int], *, enter: bool) -> None:
-    """After commit, put the members' open sockets (in every process) into these
-    conversations' rooms, or take them out so they hear nothing more, and tell them
-    (``conversation_added`` / ``conversation_removed``): no reconnect needed either way."""
+def _sync_rooms(
+    member_ids: list[int], conversation_ids: list[int], *, announce: list[int] | None = None
+) -> None:
+    """After commit, put the members' open sockets (in every process) into the rooms of those
+    of these conversations they follow now, and take them out of the others, so no reconnect
+    is needed either way; tell them (``conversation_added`` / ``conversation_removed``) about
+    the ``announce`` ones (default: all). Each run reads the memberships as they are then, so
+    two changes whose runs come in the other order still leave the rooms right."""
     from server.chat import presence
 
     def run() -> None:
+        following = {
+            (m, c)
+            for m, c in db.session.execute(
+                sa.select(ConversationMember.member_id, ConversationMember.conversation_id).where(
+                    ConversationMember.member_id.in_(member_ids),
+                    ConversationMember.conversation_id.in_(conversation_ids),
+                    _followed(),
+                )
+            )
+        }
         server = socketio.server
         for member_id in member_ids:
-            for sid in presence.sockets_of(member_id):
-                for conversation_id in conversation_ids:
-                    if enter:
+            sids = presence.sockets_of(member_id)
+            for conversation_id in conversation_ids:
+                inside = (member_id, conversation_id) in following
+                for sid in sids:
+                    if inside:
                         server.enter_room(sid, room(conversation_id), namespace=NAMESPACE)
                     else:
                         server.leave_room(sid, room(conversation_id), namespace=NAMESPACE)
-            for conversation_id in conversation_ids:
-                socketio.emit(
-                    "conversation_added" if enter else "conversation_removed",
-                    {"conversation_id": conversation_id},
-                    to=member_room(member_id),
-                    namespace=NAMESPACE,
-                )
+                if announce is None or conversation_id in announce:
+                    socketio.emit(
+                        "conversation_added" if inside else "conversation_removed",
+                        {"conversation_id": conversation_id},
+                        to=member_room(member_id),
+                        namespace=NAMESPACE,
+                    )
 
     if member_ids and conversation_ids:
         on_commit(run)
 
 
+def disconnect_member(member_id: int) -> None:
+    """After commit, close the member's open sockets in every process (an erased account)."""
+    from server.chat import presence
+
+    def run() -> None:
+        for sid in presence.sockets_of(member_id):
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+    on_commit(run)
+
+
 def on_alliance_left(alliance_id: int, member_id: int) -> None:
-    """A member left or was removed from an alliance: they stop following its channels."""
-    channels = sa.select(Conversation.id).where(Conversation.alliance_id == alliance_id)
+    """A member left or was removed from an alliance: they stop following its channels, and
+    their sockets leave every room of it (also those entered with ``join``, without following)."""
+    channels = list(
+        db.session.execute(
+            sa.select(Conversation.id).where(Conversation.alliance_id == alliance_id)
+        ).scalars()
+    )
     dropped = list(
         db.session.execute(
             sa.delete(ConversationMember)
@@ -126,7 +158,7 @@ def on_alliance_left(alliance_id: int, member_id: int) -> None:
             .returning(ConversationMember.conversation_id)
         ).scalars()
     )
-    _follow_rooms([member_id], dropped, enter=False)
+    _sync_rooms([member_id], channels, announce=dropped)
 
 
 # --- access ---------------------------------------------------------------------------------
@@ -158,19 +190,32 @@ def load(member: Member, conversation_id: int) -> Access:
     return Access(conversation, membership, manager)
 
 
+def _followed(membership: Any = ConversationMember) -> sa.ColumnElement[bool]:
+    """SQL over ``ConversationMember`` (or an alias of it): a membership that still counts —
+    of a direct conversation, or of a channel whose alliance the member is (still) in."""
+    conversation = sa.orm.aliased(Conversation)
+    return sa.exists().where(
+        conversation.id == membership.conversation_id,
+        sa.or_(
+            conversation.alliance_id.is_(None),
+            alliances.belongs(conversation.alliance_id, membership.member_id),
+        ),
+    )
+
+
 def presence_of(member: Member, member_ids: list[int]) -> list[dict[str, Any]]:
     """Presence of those of ``member_ids`` who share a conversation with ``member``."""
     from server.chat import presence
 
-    mine = sa.select(ConversationMember.conversation_id).where(
-        ConversationMember.member_id == member.id
-    )
+    own = sa.orm.aliased(ConversationMember)
+    mine = sa.select(own.conversation_id).where(own.member_id == member.id, _followed(own))
     visible = set(
         db.session.execute(
             sa.select(ConversationMember.member_id)
             .where(
                 ConversationMember.member_id.in_(member_ids),
                 ConversationMember.conversation_id.in_(mine),
+                _followed(),
             )
             .distinct()
         ).scalars()
@@ -183,7 +228,7 @@ def conversation_ids_of(member_id: int) -> list[int]:
     return list(
         db.session.execute(
             sa.select(ConversationMember.conversation_id).where(
-                ConversationMember.member_id == member_id
+                ConversationMember.member_id == member_id, _followed()
             )
         ).scalars()
     )
@@ -191,18 +236,19 @@ def conversation_ids_of(member_id: int) -> list[int]:
 
 def presence_audience(member_id: int) -> list[int]:
     """The member's conversations that hear their presence changes: those with at most
-    ``CHAT_PRESENCE_PUSH_LIMIT`` members (larger ones poll ``GET /chat/presence``)."""
+    ``CHAT_PRESENCE_PUSH_LIMIT`` members (larger ones poll ``GET /chat/presence``); a count
+    that stops at the limit, whatever a channel's size."""
     others = sa.orm.aliased(ConversationMember)
-    size = (
-        sa.select(sa.func.count())
+    too_big = sa.exists(
+        sa.select(others.member_id)
         .where(others.conversation_id == ConversationMember.conversation_id)
-        .scalar_subquery()
+        .offset(current_app.config["CHAT_PRESENCE_PUSH_LIMIT"])
+        .limit(1)
     )
     return list(
         db.session.execute(
             sa.select(ConversationMember.conversation_id).where(
-                ConversationMember.member_id == member_id,
-                size <= current_app.config["CHAT_PRESENCE_PUSH_LIMIT"],
+                ConversationMember.member_id == member_id, _followed(), ~too_big
             )
         ).scalars()
     )
@@ -226,7 +272,7 @@ def create_channel(member: Member, data: Mapping[str, Any]) -> Conversation:
     db.session.add(conversation)
     db.session.flush()
     db.session.add(ConversationMember(conversation_id=conversation.id, member_id=member.id))
-    _follow_rooms([member.id], [conversation.id], enter=True)
+    _sync_rooms([member.id], [conversation.id])
     commit()
     return conversation
 
@@ -290,12 +336,11 @@ def open_direct(member: Member, member_ids: list[int]) -> Conversation:
         existing = db.session.execute(
             sa.select(Conversation).where(Conversation.direct_key == key)
         ).scalar_one_or_none()
-        if existing is not None:  # one who had left it is back in it
-            for m in (member.id, others[0]):
-                back = {"conversation_id": existing.id, "member_id": m}
-                if insert_ignore(ConversationMember, back):
-                    _follow_rooms([m], [existing.id], enter=True)
-            commit()
+        if existing is not None:  # the caller may have left it: back in it (not the other)
+            back = {"conversation_id": existing.id, "member_id": member.id}
+            if insert_ignore(ConversationMember, back):
+                _sync_rooms([member.id], [existing.id])
+                commit()
             return existing
     conversation = Conversation(kind="direct", direct_key=key, created_by_id=member.id)
     db.session.add(conversation)
@@ -304,7 +349,7 @@ def open_direct(member: Member, member_ids: list[int]) -> Conversation:
         sa.insert(ConversationMember),
         [{"conversation_id": conversation.id, "member_id": m} for m in [member.id, *others]],
     )
-    _follow_rooms([member.id, *others], [conversation.id], enter=True)
+    _sync_rooms([member.id, *others], [conversation.id])
     commit()
     return conversation
 
@@ -312,26 +357,31 @@ def open_direct(member: Member, member_ids: list[int]) -> Conversation:
 def join(member: Member, conversation_id: int) -> Conversation:
     """Follow a public channel of an alliance one belongs to."""
     access = load(member, conversation_id)
-    if access.membership is None:
-        db.session.add(ConversationMember(conversation_id=conversation_id, member_id=member.id))
-        _follow_rooms([member.id], [conversation_id], enter=True)
+    joining = {"conversation_id": conversation_id, "member_id": member.id}
+    if access.membership is None and insert_ignore(ConversationMember, joining):
+        _sync_rooms([member.id], [conversation_id])
         commit()
     return access.conversation
 
 
-def _channel_to_manage(member: Member, conversation_id: int) -> Access:
-    access = load(member, conversation_id)
-    if access.conversation.kind != "channel" or not access.manager:
-        raise Forbidden()
-    return access
+def _channel_to_manage(member: Member, conversation_id: int) -> tuple[Conversation, str]:
+    """The channel and the caller's role in its alliance, if they are its owner or an admin
+    (private channels they are not in included); 404 if they may not see it, else 403."""
+    conversation = db.session.get(Conversation, conversation_id)
+    if conversation is not None and conversation.alliance_id is not None:
+        role = alliances.role_in(member.id, conversation.alliance_id)
+        if role in alliances.MANAGERS:
+            return conversation, role
+    load(member, conversation_id)
+    raise Forbidden()
 
 
 def add_members(member: Member, conversation_id: int, member_ids: list[int]) -> None:
     """The alliance's owner and admins put members of the alliance in a channel (how a private
     channel gets its members); their open sockets join its room."""
-    access = _channel_to_manage(member, conversation_id)
+    conversation, _role = _channel_to_manage(member, conversation_id)
     wanted = sorted(set(member_ids))
-    in_alliance = alliances.member_ids_in(access.conversation.alliance_id, wanted)
+    in_alliance = alliances.member_ids_in(conversation.alliance_id, wanted)
     if len(in_alliance) != len(wanted):
         raise DomainError("chat_invalid_members", 422)
     added = [
@@ -339,13 +389,19 @@ def add_members(member: Member, conversation_id: int, member_ids: list[int]) -> 
         for m in wanted
         if insert_ignore(ConversationMember, {"conversation_id": conversation_id, "member_id": m})
     ]
-    _follow_rooms(added, [conversation_id], enter=True)
+    _sync_rooms(added, [conversation_id])
     commit()
 
 
 def remove_member(member: Member, conversation_id: int, target_id: int) -> None:
-    """The alliance's owner and admins take a member out of a channel."""
-    _channel_to_manage(member, conversation_id)
+    """The alliance's owner and admins take a member out of a channel; only the owner takes
+    out an admin, and nobody the owner (as in the alliance itself)."""
+    conversation, role = _channel_to_manage(member, conversation_id)
+    target_role = alliances.role_in(target_id, conversation.alliance_id or 0)
+    if target_id != member.id and target_role in alliances.MANAGERS and role != "owner":
+        raise Forbidden()
+    if target_role == "owner" and target_id != member.id:
+        raise Forbidden()
     gone = db.session.execute(
         sa.delete(ConversationMember).where(
             ConversationMember.conversation_id == conversation_id,
@@ -354,7 +410,7 @@ def remove_member(member: Member, conversation_id: int, target_id: int) -> None:
     ).rowcount
     if not gone:
         raise NotFound("chat_conversation_not_found")
-    _follow_rooms([target_id], [conversation_id], enter=False)
+    _sync_rooms([target_id], [conversation_id])
     commit()
 
 
@@ -363,7 +419,7 @@ def leave(member: Member, conversation_id: int) -> None:
     if access.membership is None:
         raise Conflict("chat_not_joined")
     db.session.delete(access.membership)
-    _follow_rooms([member.id], [conversation_id], enter=False)
+    _sync_rooms([member.id], [conversation_id])
     commit()
 
 
@@ -382,7 +438,7 @@ def list_conversations(member: Member) -> list[ConversationView]:
     rows = db.session.execute(
         sa.select(Conversation, ConversationMember.last_read_id)
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(ConversationMember.member_id == member.id)
+        .where(ConversationMember.member_id == member.id, _followed())
         .order_by(Conversation.last_message_id.desc().nulls_last(), Conversation.id.desc())
         .limit(MAX_CONVERSATIONS)
     ).all()

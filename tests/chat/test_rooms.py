@@ -240,3 +240,110 @@ def test_channels_one_could_join(chat, make_member, world, count_queries):
     )
     bad = chat.call(newcomer, "GET", "/api/v1/chat/channels?cursor=nonsense", 400)
     assert bad["code"] == "invalid_cursor"
+
+
+def test_a_socket_that_only_looked_in_hears_nothing_after_removal(
+    app, chat, auth_headers, make_member, world
+):
+    """``join`` over the socket puts it in a public channel's room without following it;
+    removal from the alliance takes it out all the same (no conversation_removed: it never
+    followed)."""
+    owner, _member, aid, channel = world
+    lurker = make_member()
+    chat.call(lurker, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    sock = _socket(app, auth_headers, lurker)
+    try:
+        assert sock.emit("join", {"conversation_id": channel}, namespace="/chat",
+                         callback=True) == {"ok": True}  # fmt: skip
+        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+                  json={"body": "看得到"})  # fmt: skip
+        assert len(_events(sock, "message")) == 1
+        chat.call(owner, "POST", f"/api/v1/alliances/{aid}/bans", 204,
+                  json={"member_id": lurker.id, "reason": "广告"})  # fmt: skip
+        assert _events(sock, "conversation_removed") == []
+        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+                  json={"body": "看不到"})  # fmt: skip
+        assert _events(sock, "message") == []
+    finally:
+        sock.disconnect(namespace="/chat")
+
+
+def test_a_membership_left_behind_gives_nothing(app, chat, auth_headers, world):
+    """Rows from before leaving an alliance dropped its channels (or a race) count for nothing:
+    not listed, no room on connect, no presence."""
+    import sqlalchemy as sa
+
+    from server.alliances.models import AllianceMember
+    from server.extensions import db
+
+    owner, member, aid, channel = world
+    with app.app_context():
+        db.session.execute(
+            sa.delete(AllianceMember).where(
+                AllianceMember.alliance_id == aid, AllianceMember.member_id == member.id
+            )
+        )
+        db.session.commit()
+    assert chat.call(member, "GET", "/api/v1/chat/conversations", 200) == []
+    seen = chat.call(owner, "GET", f"/api/v1/chat/presence?member_ids={member.id}", 200)
+    assert seen == []
+    sock = _socket(app, auth_headers, member)
+    try:
+        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+                  json={"body": "成员才看得到"})  # fmt: skip
+        assert _events(sock, "message") == []
+    finally:
+        sock.disconnect(namespace="/chat")
+
+
+def test_an_erased_account_is_disconnected(app, chat, auth_headers, client, world):
+    owner, member, _aid, channel = world
+    sock = _socket(app, auth_headers, member)
+    try:
+        r = client.delete("/api/v1/me", headers=auth_headers(member),
+                          json={"password": "correct horse battery"})  # fmt: skip
+        assert r.status_code == 204, r.get_json()
+        assert not sock.is_connected("/chat")
+    finally:
+        if sock.is_connected("/chat"):
+            sock.disconnect(namespace="/chat")
+
+
+def test_reopening_a_conversation_does_not_pull_the_other_back(
+    app, chat, auth_headers, make_member
+):
+    a, b = make_member(), make_member()
+    conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
+    chat.call(b, "POST", f"/api/v1/chat/conversations/{conv['id']}/leave", 204)
+    sock = _socket(app, auth_headers, b)
+    try:
+        again = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
+        assert again["id"] == conv["id"]
+        chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
+                  json={"body": "还在吗"})  # fmt: skip
+        assert _events(sock, "message") == [] and _events(sock, "conversation_added") == []
+        chat.call(b, "GET", f"/api/v1/chat/conversations/{conv['id']}/messages", 404)
+    finally:
+        sock.disconnect(namespace="/chat")
+
+
+def test_channel_membership_by_rank(chat, make_member, world):
+    owner, member, aid, _channel = world
+    admin, other_admin = make_member(), make_member()
+    for m in (admin, other_admin):
+        chat.call(m, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+        chat.call(owner, "PATCH", f"/api/v1/alliances/{aid}/members/{m.id}", 200,
+                  json={"role": "admin"})  # fmt: skip
+    made = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                     json={"alliance_id": aid, "name": "盟主小组", "private": True})  # fmt: skip
+    private = made["id"]
+    # an admin manages a private channel without being in it (and still cannot read it)
+    chat.call(admin, "POST", f"/api/v1/chat/conversations/{private}/members", 204,
+              json={"member_ids": [member.id, other_admin.id]})  # fmt: skip
+    chat.call(admin, "GET", f"/api/v1/chat/conversations/{private}/messages", 404)
+    chat.call(admin, "DELETE", f"/api/v1/chat/conversations/{private}/members/{member.id}", 204)
+    # but takes out neither the owner nor another admin; the owner takes out anyone
+    chat.call(admin, "DELETE", f"/api/v1/chat/conversations/{private}/members/{owner.id}", 403)
+    path = f"/api/v1/chat/conversations/{private}/members/{other_admin.id}"
+    chat.call(admin, "DELETE", path, 403)
+    chat.call(owner, "DELETE", path, 204)
