@@ -35,7 +35,7 @@ def _key(member_id: int) -> str:
     return f"jiayuan:presence:{member_id}"
 
 
-SOCKETS_TTL = 24 * 3600  # a member's set of open sockets, refreshed by every heartbeat
+SOCKETS_TTL = 24 * 3600  # a member's open sockets: each refreshed by its heartbeats
 
 
 def _sockets_key(member_id: int) -> str:
@@ -54,7 +54,7 @@ def report(member_id: int, sid: str, status: str) -> None:
         pipe = client.pipeline()
         pipe.hset(_key(member_id), sid, f"{status}:{now}")
         pipe.expire(_key(member_id), TIMEOUT)
-        pipe.sadd(_sockets_key(member_id), sid)
+        pipe.hset(_sockets_key(member_id), sid, now)
         pipe.expire(_sockets_key(member_id), SOCKETS_TTL)
         pipe.execute()
         return
@@ -69,7 +69,7 @@ def gone(member_id: int, sid: str) -> None:
     if client is not None:
         pipe = client.pipeline()
         pipe.hdel(_key(member_id), sid)
-        pipe.srem(_sockets_key(member_id), sid)
+        pipe.hdel(_sockets_key(member_id), sid)
         pipe.execute()
         return
     with _lock:
@@ -81,7 +81,13 @@ def sockets_of(member_id: int) -> list[str]:
     """The member's open sockets, in every process when ``REDIS_URL`` is set."""
     client = _redis()
     if client is not None:
-        return [sid.decode() for sid in client.smembers(_sockets_key(member_id))]
+        # sid -> last heard of; a process that died leaves its sids behind: they go after a day
+        heard = client.hgetall(_sockets_key(member_id))
+        cutoff = time.time() - SOCKETS_TTL
+        stale = [sid for sid, seen in heard.items() if float(seen) < cutoff]
+        if stale:
+            client.hdel(_sockets_key(member_id), *stale)
+        return sorted(sid.decode() for sid, seen in heard.items() if float(seen) >= cutoff)
     with _lock:
         return sorted(_sockets.get(member_id, ()))
 

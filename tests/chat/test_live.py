@@ -228,3 +228,35 @@ def test_presence_online_away_offline(world):
         assert server.call("GET", query, token=world["owner"][1])[0]["status"] == "offline"
     finally:
         owner.disconnect()
+
+
+def test_open_sockets_kept_in_redis_forget_a_dead_process(app):
+    """The registry rooms follow is shared by all processes; a process that died without
+    closing its sockets leaves sids that go after a day without a heartbeat."""
+    if not _redis_answers():
+        if IN_CI:
+            pytest.fail(f"no Redis at {REDIS_URL}")
+        pytest.skip(f"no Redis at {REDIS_URL} (CI always has one)")
+    import redis
+
+    from server.chat import presence
+
+    app.config["REDIS_URL"] = REDIS_URL
+    app.extensions.pop("presence_redis", None)
+    try:
+        with app.app_context():
+            presence.report(424242, "live-sid", "active")
+            presence.report(424242, "dead-sid", "active")
+            key = "jiayuan:chat:sockets:424242"
+            with redis.Redis.from_url(REDIS_URL) as direct:
+                direct.hset(key, "dead-sid", 0)  # last heard of in 1970
+                assert presence.sockets_of(424242) == ["live-sid"]
+                assert direct.hkeys(key) == [b"live-sid"]
+            presence.gone(424242, "live-sid")
+            assert presence.sockets_of(424242) == []
+    finally:
+        app.config["REDIS_URL"] = None
+        client = app.extensions.pop("presence_redis", None)
+        if client is not None:
+            client.delete("jiayuan:chat:sockets:424242", "jiayuan:presence:424242")
+            client.close()
