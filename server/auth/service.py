@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -77,6 +78,21 @@ RESET_MAIL = {
 }
 
 
+_REVOKED_HOOKS: dict[str, Callable[[int], None]] = {}
+
+
+def on_sessions_revoked(name: str, hook: Callable[[int], None]) -> None:
+    """``hook(member_id)`` runs in the transaction that revokes any of the member's sessions
+    (sign-out, sign-out everywhere, a new password, a reused refresh token): features close
+    what those sessions opened (chat: the member's sockets, which reconnect with live tokens)."""
+    _REVOKED_HOOKS[name] = hook
+
+
+def _revoked(member_id: int) -> None:
+    for hook in _REVOKED_HOOKS.values():
+        hook(member_id)
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -109,6 +125,7 @@ def _cap_sessions(member_id: int) -> None:
             .where(AuthSession.id.in_(live))
             .values(revoked_at=utcnow(), revoked_reason="too_many_sessions")
         )
+        _revoked(member_id)
 
 
 def sign_in(member: Member, user_agent: str = "") -> TokenPair:
@@ -185,6 +202,7 @@ def refresh(claims: dict[str, Any]) -> TokenPair:
     if claims["jti"] != session.refresh_jti:
         session.revoked_at = utcnow()
         session.revoked_reason = "refresh_reused"
+        _revoked(session.member_id)
         commit()
         raise DomainError("refresh_token_reused", 401)
     tokens = issue_tokens(session)
@@ -195,11 +213,14 @@ def refresh(claims: dict[str, Any]) -> TokenPair:
 
 def logout(session_id: str) -> None:
     """Revoke the caller's session: its access and refresh tokens stop working now."""
-    db.session.execute(
+    revoked = db.session.execute(
         sa.update(AuthSession)
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason="logout")
-    )
+        .returning(AuthSession.member_id)
+    ).scalar_one_or_none()
+    if revoked is not None:
+        _revoked(revoked)
     commit()
 
 
@@ -212,6 +233,7 @@ def _revoke_all(member_id: int, reason: str, *, keep: str | None = None) -> None
     if keep:
         stmt = stmt.where(AuthSession.id != keep)
     db.session.execute(stmt)
+    _revoked(member_id)
 
 
 def _spend_reset_tokens(member_id: int) -> None:

@@ -157,6 +157,10 @@ def member_for_token(encoded: object) -> Member:
         raise DomainError("invalid_token", 401) from None
     if payload.get("type") != "access":
         raise DomainError("invalid_token", 401)
+    # decode_token checks the signature and expiry, not the blocklist: a signed-out session's
+    # token would still get in
+    if _is_revoked({}, payload):
+        raise DomainError("token_revoked", 401)
     member = _current_member({}, payload)
     if member is None:
         raise DomainError("invalid_token", 401)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 def register(app: Flask, api: Api) -> None:
     from server.alliances import service as alliances
+    from server.auth import service as auth
     from server.chat import personal_data, service
     from server.chat.routes import blp
     from server.chat.sockets import ChatNamespace
@@ -40,6 +41,7 @@ def register(app: Flask, api: Api) -> None:
         )
     )
     alliances.on_member_left("chat", service.on_alliance_left)
+    auth.on_sessions_revoked("chat", service.disconnect_member)
     api.register_blueprint(blp)
     socketio.on_namespace(ChatNamespace("/chat"))
     privacy.register("chat", exporter=personal_data.export, eraser=personal_data.erase, order=120)

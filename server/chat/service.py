@@ -130,7 +130,9 @@ def _sync_rooms(
 
 
 def disconnect_member(member_id: int) -> None:
-    """After commit, close the member's open sockets in every process (an erased account)."""
+    """After commit, close the member's open sockets in every process: an erased account, or
+    a session revoked (its socket cannot be told from the others: all reconnect, and only
+    live tokens get back in)."""
     from server.chat import presence
 
     def run() -> None:

@@ -347,3 +347,26 @@ def test_channel_membership_by_rank(chat, make_member, world):
     path = f"/api/v1/chat/conversations/{private}/members/{other_admin.id}"
     chat.call(admin, "DELETE", path, 403)
     chat.call(owner, "DELETE", path, 204)
+
+
+def test_signing_out_closes_the_sockets_and_only_live_tokens_get_back(
+    app, client, auth_headers, make_member
+):
+    member = make_member()
+    phone, laptop = auth_headers(member), auth_headers(member)
+    on_phone = socketio.test_client(app, namespace="/chat",
+                                    auth={"token": phone["Authorization"].split()[1]})  # fmt: skip
+    assert on_phone.is_connected("/chat")
+    try:
+        assert client.post("/api/v1/auth/logout", headers=phone).status_code == 204
+        assert not on_phone.is_connected("/chat")
+        again = socketio.test_client(app, namespace="/chat",
+                                     auth={"token": phone["Authorization"].split()[1]})  # fmt: skip
+        assert not again.is_connected("/chat")  # the signed-out token is refused
+        back = socketio.test_client(app, namespace="/chat",
+                                    auth={"token": laptop["Authorization"].split()[1]})  # fmt: skip
+        assert back.is_connected("/chat")  # the other device reconnects
+        back.disconnect(namespace="/chat")
+    finally:
+        if on_phone.is_connected("/chat"):
+            on_phone.disconnect(namespace="/chat")
