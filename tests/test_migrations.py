@@ -10,6 +10,8 @@ from alembic.migration import MigrationContext
 from server.common.search import include_in_autogenerate
 from server.extensions import db
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_models_and_migrations_agree(app):
     with app.app_context():
@@ -25,64 +27,41 @@ def test_models_and_migrations_agree(app):
     assert diff == []
 
 
-def test_0008_drops_channel_memberships_of_members_no_longer_in_the_alliance(tmp_path):
-    """Before 0008 leaving an alliance left its channels' memberships behind."""
-    import sqlalchemy as sa
-    from flask_migrate import upgrade
+def test_0008_drops_channel_memberships_of_members_no_longer_in_the_alliance(app, make_member):
+    """Before 0008 leaving an alliance left its channels' memberships behind: its statement,
+    on this run's database, deletes exactly those."""
+    import importlib.util
 
-    from server import create_app
+    import sqlalchemy as sa
+
     from server.alliances.models import Alliance, AllianceMember
     from server.chat.models import Conversation, ConversationMember
-    from server.members.models import Member
-    from tests.factories import member_rows
 
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    app = create_app({"JIAYUAN_ENV": "test", "DATABASE_URL": url, "LOG_LEVEL": "WARNING",
-                      "SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40})  # fmt: skip
-    migrations = str(Path(__file__).resolve().parents[1] / "migrations")
-    engine = sa.create_engine(url)  # its own: the tests' session is bound to their database
-    try:
-        with app.app_context():
-            upgrade(directory=migrations, revision="0007_chat_moderation")
-        with engine.begin() as conn:
-            ids = conn.execute(sa.insert(Member).returning(Member.id), member_rows(3, "mig"))
-            stays, left, friend = ids.scalars().all()
-            alliance = conn.execute(
-                sa.insert(Alliance).returning(Alliance.id),
-                {"name": "旧联盟", "name_key": "旧联盟", "member_count": 1},
-            ).scalar_one()
-            conn.execute(
-                sa.insert(AllianceMember),
-                {"alliance_id": alliance, "member_id": stays, "role": "owner"},
-            )
-            channel, direct = (
-                conn.execute(
-                    sa.insert(Conversation).returning(
-                        Conversation.id, sort_by_parameter_order=True
-                    ),
-                    [
-                        {"kind": "channel", "alliance_id": alliance, "direct_key": None},
-                        {"kind": "direct", "alliance_id": None, "direct_key": f"{left}:{friend}"},
-                    ],
+    path = ROOT / "migrations" / "versions" / "0008_chat_channel_members.py"
+    spec = importlib.util.spec_from_file_location("migration_0008", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stays, left, friend = (make_member().id for _ in range(3))
+    with app.app_context():
+        alliance = Alliance(name="旧联盟", name_key="旧联盟", member_count=1)
+        db.session.add(alliance)
+        db.session.flush()
+        db.session.add(AllianceMember(alliance_id=alliance.id, member_id=stays, role="owner"))
+        channel = Conversation(kind="channel", alliance_id=alliance.id, name="大厅")
+        direct = Conversation(kind="direct", direct_key=f"{left}:{friend}")
+        db.session.add_all([channel, direct])
+        db.session.flush()
+        rows = [(channel.id, stays), (channel.id, left), (direct.id, left), (direct.id, friend)]
+        db.session.execute(
+            sa.insert(ConversationMember),
+            [{"conversation_id": c, "member_id": m} for c, m in rows],
+        )
+        db.session.execute(sa.text(module.DROP_LEFTOVERS))
+        after = set(
+            db.session.execute(
+                sa.select(ConversationMember.conversation_id, ConversationMember.member_id).where(
+                    ConversationMember.conversation_id.in_([channel.id, direct.id])
                 )
-                .scalars()
-                .all()
-            )
-            rows = [(channel, stays), (channel, left), (direct, left), (direct, friend)]
-            conn.execute(
-                sa.insert(ConversationMember),
-                [{"conversation_id": c, "member_id": m} for c, m in rows],
-            )
-        with app.app_context():
-            upgrade(directory=migrations)
-        with engine.connect() as conn:
-            after = set(
-                conn.execute(
-                    sa.select(ConversationMember.conversation_id, ConversationMember.member_id)
-                ).all()
-            )
-    finally:
-        engine.dispose()
-        with app.app_context():
-            db.engine.dispose()
-    assert after == {(channel, stays), (direct, left), (direct, friend)}
+            ).all()
+        )
+        assert after == {(channel.id, stays), (direct.id, left), (direct.id, friend)}

@@ -17,13 +17,12 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
-    op.execute(
-        """
+DROP_LEFTOVERS = """
         DELETE FROM chat_conversation_members
-        WHERE conversation_id IN (
-            SELECT c.id FROM chat_conversations c
-            WHERE c.alliance_id IS NOT NULL
+        WHERE EXISTS (
+            SELECT 1 FROM chat_conversations c
+            WHERE c.id = chat_conversation_members.conversation_id
+              AND c.alliance_id IS NOT NULL
               AND NOT EXISTS (
                 SELECT 1 FROM alliance_members am
                 WHERE am.alliance_id = c.alliance_id
@@ -31,7 +30,10 @@ def upgrade():
               )
         )
         """
-    )
+
+
+def upgrade():
+    op.execute(DROP_LEFTOVERS)
 
 
 def downgrade():

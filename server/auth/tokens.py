@@ -71,6 +71,23 @@ def _load_session(payload: dict[str, Any]) -> AuthSession | None:
     return session
 
 
+def live_session_member(session_id: Any, member_id: Any) -> Member | None:
+    """The member of a session that is still live (read afresh, never from ``g``): for
+    long-lived connections that authenticated once, to check they still may."""
+    if not isinstance(session_id, str) or not isinstance(member_id, int):
+        return None
+    return db.session.execute(
+        sa.select(Member)
+        .join(AuthSession, AuthSession.member_id == Member.id)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.member_id == member_id,
+            AuthSession.revoked_at.is_(None),
+            Member.deleted_at.is_(None),
+        )
+    ).scalar_one_or_none()
+
+
 def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
     session = _load_session(payload)
     return (

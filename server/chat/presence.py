@@ -35,7 +35,7 @@ def _key(member_id: int) -> str:
     return f"jiayuan:presence:{member_id}"
 
 
-SOCKETS_TTL = 24 * 3600  # a member's open sockets: each refreshed by its heartbeats
+SOCKETS_TTL = 24 * 3600  # a socket not heard of for this long is closed when next looked up
 
 
 def _sockets_key(member_id: int) -> str:
@@ -54,8 +54,7 @@ def report(member_id: int, sid: str, status: str) -> None:
         pipe = client.pipeline()
         pipe.hset(_key(member_id), sid, f"{status}:{now}")
         pipe.expire(_key(member_id), TIMEOUT)
-        pipe.hset(_sockets_key(member_id), sid, now)
-        pipe.expire(_sockets_key(member_id), SOCKETS_TTL)
+        pipe.hset(_sockets_key(member_id), sid, now)  # no expiry: see sockets_of
         pipe.execute()
         return
     with _lock:
@@ -81,11 +80,17 @@ def sockets_of(member_id: int) -> list[str]:
     """The member's open sockets, in every process when ``REDIS_URL`` is set."""
     client = _redis()
     if client is not None:
-        # sid -> last heard of; a process that died leaves its sids behind: they go after a day
+        # sid -> last heard of. A sid not heard of for a day is a socket of a process that died,
+        # or one that never sends heartbeats: it is closed (wherever it is) and forgotten, never
+        # just forgotten, so no open socket escapes a membership change or a sign-out.
         heard = client.hgetall(_sockets_key(member_id))
         cutoff = time.time() - SOCKETS_TTL
         stale = [sid for sid, seen in heard.items() if float(seen) < cutoff]
         if stale:
+            from server.extensions import socketio
+
+            for sid in stale:
+                socketio.server.disconnect(sid.decode(), namespace="/chat")
             client.hdel(_sockets_key(member_id), *stale)
         return sorted(sid.decode() for sid, seen in heard.items() if float(seen) >= cutoff)
     with _lock:

@@ -541,6 +541,7 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
                 .join(ConversationMember, ConversationMember.member_id == Member.id)
                 .where(
                     ConversationMember.conversation_id == conversation_id,
+                    _followed(),
                     Member.username.in_(handles),
                     Member.deleted_at.is_(None),
                     Member.id != member.id,
@@ -716,7 +717,7 @@ def _small(conversation_id: int) -> bool:
     limit = current_app.config["CHAT_RECEIPTS_LIMIT"]
     first = (
         sa.select(ConversationMember.member_id)
-        .where(ConversationMember.conversation_id == conversation_id)
+        .where(ConversationMember.conversation_id == conversation_id, _followed())
         .limit(limit + 1)
         .subquery()
     )
@@ -765,6 +766,7 @@ def receipts(member: Member, conversation_id: int) -> list[ConversationMember]:
             .where(
                 ConversationMember.conversation_id == conversation_id,
                 ConversationMember.member_id != member.id,
+                _followed(),
             )
             .order_by(ConversationMember.last_read_id.desc(), ConversationMember.member_id)
             .limit(limit)

@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, session
-from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
+from flask import g, request, session
+from flask_socketio import (
+    ConnectionRefusedError,
+    Namespace,
+    disconnect,
+    emit,
+    join_room,
+    leave_room,
+)
 from limits import parse_many
 
 from server.chat import presence, service
@@ -28,10 +35,14 @@ def _error(exc: DomainError) -> dict[str, Any]:
 
 
 def _member() -> Member:
-    member_id = session.get("member_id")
-    member = db.session.get(Member, member_id) if member_id else None
-    if member is None or member.deleted_at is not None:
-        raise DomainError("authentication_required", 401)
+    """The socket's member, as long as the session it connected with is live (one query); a
+    socket whose session was revoked is closed."""
+    from server.auth.tokens import live_session_member
+
+    member = live_session_member(session.get("auth_session"), session.get("member_id"))
+    if member is None:
+        disconnect()
+        raise DomainError("token_revoked", 401)
     return member
 
 
@@ -77,7 +88,7 @@ def _presence(member_id: int, status: str) -> str:
 
 class ChatNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> None:
-        from server.auth.tokens import member_for_token
+        from server.auth.tokens import live_session_member, member_for_token
 
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
@@ -86,13 +97,26 @@ class ChatNamespace(Namespace):
             # the client's connect_error: message = the text, data = the error shape
             error = _error(exc)
             raise ConnectionRefusedError(error["message"], error) from None
+        auth_session_id = g.auth_session.id
         session["member_id"] = member.id
+        session["auth_session"] = auth_session_id
         join_room(service.member_room(member.id))
-        # registered (by its presence) before its rooms are read: a membership change from
-        # now on finds this socket and moves it
+        # registered (by its presence) before its rooms are read: a membership change or a
+        # sign-out from now on finds this socket
         _presence(member.id, "active")
-        for conversation_id in service.conversation_ids_of(member.id):
+        joined = service.conversation_ids_of(member.id)
+        for conversation_id in joined:
             join_room(service.room(conversation_id))
+        # what committed while this ran and did not find the socket yet: read afresh
+        member_id = member.id
+        db.session.rollback()
+        if live_session_member(auth_session_id, member_id) is None:
+            presence.gone(member_id, request.sid)  # type: ignore[attr-defined]
+            _broadcast_presence(member_id)
+            error = _error(DomainError("token_revoked", 401))
+            raise ConnectionRefusedError(error["message"], error)
+        for conversation_id in set(joined) - set(service.conversation_ids_of(member_id)):
+            leave_room(service.room(conversation_id))
 
     def on_presence(self, data: Any) -> dict[str, Any]:
         """A heartbeat: ``{"status": "active" | "idle"}`` at least every minute."""
@@ -107,10 +131,17 @@ class ChatNamespace(Namespace):
 
     def on_join(self, data: Any) -> dict[str, Any]:
         try:
-            access = service.load(_member(), _int(data, "conversation_id"))
+            member = _member()
+            access = service.load(member, _int(data, "conversation_id"))
         except DomainError as exc:
             return {"error": _error(exc)}
         join_room(service.room(access.conversation.id))
+        db.session.rollback()  # a removal that committed meanwhile did not see this room yet
+        try:
+            service.load(member, access.conversation.id)
+        except DomainError as exc:
+            leave_room(service.room(access.conversation.id))
+            return {"error": _error(exc)}
         return {"ok": True}
 
     def on_send(self, data: Any) -> dict[str, Any]:

@@ -294,6 +294,12 @@ def test_a_membership_left_behind_gives_nothing(app, chat, auth_headers, world):
         assert _events(sock, "message") == []
     finally:
         sock.disconnect(namespace="/chat")
+    # offline now, and named: not mentioned (no inbox entry, no push with the text), and not
+    # among the receipts
+    chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+              json={"body": f"@{member.username} 你还在吗"})  # fmt: skip
+    assert chat.call(member, "GET", "/api/v1/notifications", 200)["items"] == []
+    assert chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}/receipts", 200) == []
 
 
 def test_an_erased_account_is_disconnected(app, chat, auth_headers, client, world):
@@ -370,3 +376,32 @@ def test_signing_out_closes_the_sockets_and_only_live_tokens_get_back(
     finally:
         if on_phone.is_connected("/chat"):
             on_phone.disconnect(namespace="/chat")
+
+
+def test_a_socket_whose_session_was_revoked_cannot_act(app, chat, auth_headers, world):
+    """Even if the closing of its socket was lost, a revoked session's socket does nothing."""
+    import sqlalchemy as sa
+
+    from server.auth.models import AuthSession
+    from server.common.time import utcnow
+    from server.extensions import db
+
+    owner, member, _aid, channel = world
+    sock = _socket(app, auth_headers, member)
+    try:
+        with app.app_context():
+            db.session.execute(
+                sa.update(AuthSession)
+                .where(AuthSession.member_id == member.id)
+                .values(revoked_at=utcnow(), revoked_reason="logout")
+            )
+            db.session.commit()
+        ack = sock.emit("send", {"conversation_id": channel, "body": "还能发吗"},
+                        namespace="/chat", callback=True)  # fmt: skip
+        assert ack["error"]["code"] == "token_revoked"
+        assert not sock.is_connected("/chat")
+        history = chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}/messages", 200)
+        assert history["messages"] == []
+    finally:
+        if sock.is_connected("/chat"):
+            sock.disconnect(namespace="/chat")
