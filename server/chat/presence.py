@@ -42,9 +42,6 @@ def _sockets_key(member_id: int) -> str:
     return f"jiayuan:chat:sockets:{member_id}"
 
 
-_sockets: dict[int, set[str]] = {}
-
-
 def report(member_id: int, sid: str, status: str) -> None:
     """A connection says it is ``active`` or ``idle`` (or has just connected: active). Its sid
     is kept among the member's open sockets, so that rooms can follow their memberships."""
@@ -59,7 +56,6 @@ def report(member_id: int, sid: str, status: str) -> None:
         return
     with _lock:
         _local.setdefault(member_id, {})[sid] = (status, now)
-        _sockets.setdefault(member_id, set()).add(sid)
 
 
 def gone(member_id: int, sid: str) -> None:
@@ -73,7 +69,6 @@ def gone(member_id: int, sid: str) -> None:
         return
     with _lock:
         _local.get(member_id, {}).pop(sid, None)
-        _sockets.get(member_id, set()).discard(sid)
 
 
 def sockets_of(member_id: int) -> list[str]:
@@ -93,8 +88,8 @@ def sockets_of(member_id: int) -> list[str]:
                 socketio.server.disconnect(sid.decode(), namespace="/chat")
             client.hdel(_sockets_key(member_id), *stale)
         return sorted(sid.decode() for sid, seen in heard.items() if float(seen) >= cutoff)
-    with _lock:
-        return sorted(_sockets.get(member_id, ()))
+    with _lock:  # in one process its presence records are its open sockets
+        return sorted(_local.get(member_id, {}))
 
 
 def statuses(member_ids: Iterable[int]) -> dict[int, str]:
