@@ -6,6 +6,7 @@ import marshmallow as ma
 from webargs.fields import DelimitedList
 
 from server.common.fields import LocalDateTime, Text, WebURL
+from server.common.pagination import PageArgs
 from server.members.schemas import MemberCardSchema
 
 _ID = ma.validate.Range(1, 2**31 - 1)
@@ -53,14 +54,12 @@ class ChatMembersAddSchema(ma.Schema):
     )
 
 
-class ChatChannelArgs(ma.Schema):
+class ChatChannelArgs(PageArgs):
     alliance_id = ma.fields.Integer(validate=_ID, load_default=None)
     joined = ma.fields.Boolean(
         load_default=None,
         metadata={"description": "false: the channels one could join; true: the ones one follows"},
     )
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=512))
 
 
 class ChatChannelSchema(ma.Schema):
