@@ -14,9 +14,12 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from flask_jwt_extended import current_user, get_current_user, verify_jwt_in_request
-from webargs.flaskparser import FlaskParser
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
 
+from server.common import jsonio
+from server.common.fields import Integer
 from server.errors import DomainError, Forbidden, register_error_handlers
 
 BEARER = [{"bearerAuth": []}]
@@ -34,7 +37,7 @@ class ErrorSchema(ma.Schema):
     code = ma.fields.String(
         required=True, metadata={"description": "Stable snake_case code to switch on"}
     )
-    status = ma.fields.Integer(required=True, metadata={"description": "HTTP status"})
+    status = Integer(required=True, metadata={"description": "HTTP status"})
     message = ma.fields.String(
         required=True, metadata={"description": "Human message in the caller's language"}
     )
@@ -71,23 +74,23 @@ class Api(flask_smorest.Api):
         )
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 class Parser(FlaskParser):
-    """webargs, refusing NUL characters anywhere in a JSON body or query string: PostgreSQL
-    cannot store or even compare them (SQLite can), so they are refused alike everywhere."""
+    """webargs, reading JSON bodies with the one strict reader (``server.common.jsonio``):
+    malformed, too deep, lone surrogates or numbers beyond a double → 400 ``invalid_json``;
+    a body that is not JSON on an operation that takes JSON → 415; NUL characters anywhere
+    in a body or query string → 422 (PostgreSQL cannot store or even compare them, SQLite
+    can, so they are refused alike everywhere)."""
 
     def _raw_load_json(self, req: Any) -> Any:
-        data = super()._raw_load_json(req)
-        if _has_nul(data):
+        raw = req.get_data(cache=True)
+        if not is_json_request(req):
+            if raw:
+                raise DomainError("unsupported_media_type", 415)
+            return core.missing
+        if not raw.strip():
+            return core.missing
+        data = jsonio.loads(raw)
+        if jsonio.has_nul(data):
             raise DomainError("validation_error", 422, errors={"json": [NUL_MESSAGE]})
         return data
 

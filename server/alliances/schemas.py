@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from server.alliances.models import ROLES, VISIBILITIES
-from server.common.fields import LocalDateTime, Text, WebURL
+from server.common.fields import Integer, LocalDateTime, Text, WebURL
 from server.common.pagination import PageArgs
 from server.members.schemas import MemberCardSchema
 
@@ -32,14 +32,14 @@ class AllianceUpdateSchema(AllianceCreateSchema):
 
 
 class AllianceSchema(ma.Schema):
-    id = ma.fields.Integer(attribute="alliance.id")
+    id = Integer(attribute="alliance.id")
     name = ma.fields.String(attribute="alliance.name")
     description = ma.fields.String(attribute="alliance.description")
     avatar_url = ma.fields.String(attribute="alliance.avatar_url", allow_none=True)
     city = ma.fields.String(attribute="alliance.city", allow_none=True)
     tags = ma.fields.List(ma.fields.String(), attribute="alliance.tags")
     visibility = ma.fields.String(attribute="alliance.visibility")
-    member_count = ma.fields.Integer(attribute="alliance.member_count")
+    member_count = Integer(attribute="alliance.member_count")
     created_at = LocalDateTime(attribute="alliance.created_at")
     my_role = ma.fields.String(
         allow_none=True, metadata={"description": "owner, admin, member, or null"}
@@ -64,7 +64,7 @@ class AllianceJoinSchema(ma.Schema):
 
 
 class JoinRequestSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     member = ma.fields.Nested(MemberCardSchema)
     message = ma.fields.String()
     status = ma.fields.String()
@@ -76,17 +76,17 @@ class JoinDecisionSchema(ma.Schema):
 
 
 class AllianceInviteCreateSchema(ma.Schema):
-    expires_in_hours = ma.fields.Integer(
+    expires_in_hours = Integer(
         load_default=7 * 24, validate=ma.validate.Range(1, 30 * 24)
     )
-    max_uses = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, 10_000))
+    max_uses = Integer(allow_none=True, validate=ma.validate.Range(1, 10_000))
 
 
 class AllianceInviteSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     expires_at = LocalDateTime()
-    max_uses = ma.fields.Integer(allow_none=True)
-    uses = ma.fields.Integer()
+    max_uses = Integer(allow_none=True)
+    uses = Integer()
     created_at = LocalDateTime()
 
 
@@ -110,5 +110,5 @@ class AllianceRoleSchema(ma.Schema):
 
 
 class AllianceBanSchema(ma.Schema):
-    member_id = ma.fields.Integer(required=True, validate=_ID)
+    member_id = Integer(required=True, validate=_ID)
     reason = Text(max_length=500, multiline=True, load_default="")

@@ -12,21 +12,21 @@ from typing import Any
 from flask import request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter.util import get_remote_address
-from webargs.core import parse_json
 
 from server.auth.service import normalise_email
+from server.common import jsonio
 from server.extensions import limiter
 
 
 def _account() -> str | None:
     """The account named in the body, hashed (keys stay small).
 
-    The body is parsed exactly as webargs parses it for the view, so a body the key cannot
-    read is a body the view cannot read either (no NaN or duplicate-key tricks).
+    The body is parsed by the reader webargs uses for the view, so a body the key cannot
+    read is a body the view cannot read either (no NaN, depth or duplicate-key tricks).
     """
     try:
-        data = parse_json(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError):
+        data = jsonio.loads(request.get_data(cache=True))
+    except ValueError:
         return None
     email = data.get("email") if isinstance(data, dict) else None
     if not isinstance(email, str) or not email.strip():
@@ -43,7 +43,9 @@ def account_ip_key() -> str:
 
 
 def failed_sign_in(response: Any) -> bool:
-    return response.status_code == 401
+    """Every refused sign-in counts: a wrong password (401) and a body that is not a sign-in
+    (400, 413, 415, 422: hostile bodies must not be a free way to probe)."""
+    return 400 <= response.status_code < 500 and response.status_code != 429
 
 
 def _wrong_password(response: Any) -> bool:

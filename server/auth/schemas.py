@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from server.common.fields import Handle, Text
+from server.common.fields import Handle, Integer, Text
 from server.members.models import LOCALES
 
 
@@ -40,10 +40,10 @@ class TokenSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String(required=True)
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
-    expires_in = ma.fields.Integer(
+    expires_in = Integer(
         required=True, metadata={"description": "Seconds the access token lives"}
     )
-    refresh_expires_in = ma.fields.Integer(
+    refresh_expires_in = Integer(
         required=True, metadata={"description": "Seconds the refresh token lives"}
     )
 

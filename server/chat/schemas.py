@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from server.common.fields import LocalDateTime, Text, WebURL
+from server.common.fields import Integer, LocalDateTime, Text, WebURL
 from server.common.pagination import PageArgs
 from server.members.schemas import MemberCardSchema
 
@@ -13,23 +13,23 @@ _ID = ma.validate.Range(1, 2**31 - 1)
 
 
 class ChannelCreateSchema(ma.Schema):
-    alliance_id = ma.fields.Integer(required=True, validate=_ID)
+    alliance_id = Integer(required=True, validate=_ID)
     name = Text(required=True, min_length=1, max_length=60)
     private = ma.fields.Boolean(load_default=False)
 
 
 class DirectCreateSchema(ma.Schema):
     member_ids = ma.fields.List(
-        ma.fields.Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 8)
+        Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 8)
     )
 
 
 class MessageSchema(ma.Schema):
-    id = ma.fields.Integer()
-    conversation_id = ma.fields.Integer()
+    id = Integer()
+    conversation_id = Integer()
     sender = ma.fields.Nested(MemberCardSchema, allow_none=True)
     html = ma.fields.String()
-    reply_to_id = ma.fields.Integer(allow_none=True)
+    reply_to_id = Integer(allow_none=True)
     attachments = ma.fields.List(ma.fields.String())
     created_at = LocalDateTime()
     edited_at = LocalDateTime(allow_none=True)
@@ -37,25 +37,25 @@ class MessageSchema(ma.Schema):
 
 
 class ConversationSchema(ma.Schema):
-    id = ma.fields.Integer(attribute="conversation.id")
+    id = Integer(attribute="conversation.id")
     kind = ma.fields.String(attribute="conversation.kind")
-    alliance_id = ma.fields.Integer(attribute="conversation.alliance_id", allow_none=True)
+    alliance_id = Integer(attribute="conversation.alliance_id", allow_none=True)
     name = ma.fields.String(attribute="conversation.name")
     private = ma.fields.Boolean(attribute="conversation.private")
-    last_read_id = ma.fields.Integer()
-    unread_count = ma.fields.Integer()
-    mention_count = ma.fields.Integer()
+    last_read_id = Integer()
+    unread_count = Integer()
+    mention_count = Integer()
     last_message = ma.fields.Nested(MessageSchema, allow_none=True)
 
 
 class ChatMembersAddSchema(ma.Schema):
     member_ids = ma.fields.List(
-        ma.fields.Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 100)
+        Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 100)
     )
 
 
 class ChatChannelArgs(PageArgs):
-    alliance_id = ma.fields.Integer(validate=_ID, load_default=None)
+    alliance_id = Integer(validate=_ID, load_default=None)
     joined = ma.fields.Boolean(
         load_default=None,
         metadata={"description": "false: the channels one could join; true: the ones one follows"},
@@ -63,26 +63,26 @@ class ChatChannelArgs(PageArgs):
 
 
 class ChatChannelSchema(ma.Schema):
-    id = ma.fields.Integer(attribute="conversation.id")
-    alliance_id = ma.fields.Integer(attribute="conversation.alliance_id")
+    id = Integer(attribute="conversation.id")
+    alliance_id = Integer(attribute="conversation.alliance_id")
     name = ma.fields.String(attribute="conversation.name")
     private = ma.fields.Boolean(attribute="conversation.private")
     joined = ma.fields.Boolean()
-    member_count = ma.fields.Integer()
-    last_message_id = ma.fields.Integer(attribute="conversation.last_message_id", allow_none=True)
+    member_count = Integer()
+    last_message_id = Integer(attribute="conversation.last_message_id", allow_none=True)
 
 
 class CreatedConversationSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
-    alliance_id = ma.fields.Integer(allow_none=True)
+    alliance_id = Integer(allow_none=True)
     name = ma.fields.String()
     private = ma.fields.Boolean()
 
 
 class MessageSendSchema(ma.Schema):
     body = Text(required=True, min_length=1, max_length=10_000, multiline=True)
-    reply_to_id = ma.fields.Integer(allow_none=True, validate=_ID)
+    reply_to_id = Integer(allow_none=True, validate=_ID)
     attachments = ma.fields.List(WebURL(), validate=ma.validate.Length(max=10))
 
 
@@ -96,8 +96,8 @@ class ChatHistoryArgs(ma.Schema):
         validate=ma.validate.Regexp(r"^(newest|first_unread|[1-9][0-9]{0,17})$"),
         metadata={"description": "A message id, newest, or first_unread"},
     )
-    num_before = ma.fields.Integer(load_default=50, validate=ma.validate.Range(0, 200))
-    num_after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, 200))
+    num_before = Integer(load_default=50, validate=ma.validate.Range(0, 200))
+    num_after = Integer(load_default=0, validate=ma.validate.Range(0, 200))
 
 
 class ChatHistorySchema(ma.Schema):
@@ -108,34 +108,34 @@ class ChatHistorySchema(ma.Schema):
 
 
 class ChatReadSchema(ma.Schema):
-    message_id = ma.fields.Integer(required=True, validate=_ID)
+    message_id = Integer(required=True, validate=_ID)
 
 
 class ChatReadStateSchema(ma.Schema):
-    last_read_id = ma.fields.Integer()
+    last_read_id = Integer()
 
 
 class ChatReceiptSchema(ma.Schema):
     member = ma.fields.Nested(MemberCardSchema)
-    last_read_id = ma.fields.Integer(metadata={"description": "Read up to this message id"})
+    last_read_id = Integer(metadata={"description": "Read up to this message id"})
 
 
 class ChatReactionSchema(ma.Schema):
-    message_id = ma.fields.Integer()
-    conversation_id = ma.fields.Integer()
-    member_id = ma.fields.Integer()
+    message_id = Integer()
+    conversation_id = Integer()
+    member_id = Integer()
     reaction = ma.fields.String()
     on = ma.fields.Boolean()
 
 
 class PresenceArgs(ma.Schema):
     member_ids = DelimitedList(
-        ma.fields.Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 100)
+        Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 100)
     )
 
 
 class PresenceSchema(ma.Schema):
-    member_id = ma.fields.Integer()
+    member_id = Integer()
     status = ma.fields.String(metadata={"description": "online, away or offline"})
 
 
@@ -144,17 +144,17 @@ class ReportSchema(ma.Schema):
 
 
 class MuteSchema(ma.Schema):
-    member_id = ma.fields.Integer(required=True, validate=_ID)
-    hours = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 24 * 365))
+    member_id = Integer(required=True, validate=_ID)
+    hours = Integer(required=True, validate=ma.validate.Range(1, 24 * 365))
     reason = Text(max_length=500, multiline=True, load_default="")
 
 
 class ChatLogEntrySchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     action = ma.fields.String()
     actor = ma.fields.Nested(MemberCardSchema, allow_none=True)
     target_type = ma.fields.String()
-    target_id = ma.fields.Integer()
+    target_id = Integer()
     reason = ma.fields.String()
     data = ma.fields.Dict(keys=ma.fields.String())
     created_at = LocalDateTime()

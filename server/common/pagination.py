@@ -20,6 +20,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
+from server.common.fields import Integer
 from server.errors import DomainError
 from server.extensions import db
 
@@ -30,7 +31,7 @@ MAX_LIMIT = 100
 
 
 class PageArgs(ma.Schema):
-    limit = ma.fields.Integer(
+    limit = Integer(
         load_default=DEFAULT_LIMIT,
         validate=ma.validate.Range(1, MAX_LIMIT),
         metadata={"description": f"Items per page (1–{MAX_LIMIT})"},

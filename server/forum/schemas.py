@@ -7,7 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from server.common.fields import LocalDateTime, Text
+from server.common.fields import Integer, LocalDateTime, Text
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
 from server.forum.models import (
@@ -33,13 +33,13 @@ def _tags() -> ma.fields.List:
 class CategoryFields(ma.Schema):
     name = Text(min_length=1, max_length=60)
     description = Text(max_length=500, multiline=True)
-    parent_id = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
-    position = ma.fields.Integer(validate=ma.validate.Range(-10_000, 10_000))
+    parent_id = Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
+    position = Integer(validate=ma.validate.Range(-10_000, 10_000))
     post_policy = ma.fields.String(
         validate=ma.validate.OneOf(POST_POLICIES),
         metadata={"description": "Who may start threads: everyone, organisers, or a group"},
     )
-    group_id = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
+    group_id = Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
     read_only = ma.fields.Boolean(metadata={"description": "Only staff post (announcements)"})
     members_only = ma.fields.Boolean(
         metadata={"description": "A group category: only its members see it (default true)"}
@@ -51,16 +51,16 @@ class CategoryCreateSchema(CategoryFields):
 
 
 class CategorySchema(ma.Schema):
-    id = ma.fields.Integer(attribute="category.id")
+    id = Integer(attribute="category.id")
     name = ma.fields.String(attribute="category.name")
     description = ma.fields.String(attribute="category.description")
-    parent_id = ma.fields.Integer(attribute="category.parent_id", allow_none=True)
-    position = ma.fields.Integer(attribute="category.position")
+    parent_id = Integer(attribute="category.parent_id", allow_none=True)
+    position = Integer(attribute="category.position")
     post_policy = ma.fields.String(attribute="category.post_policy")
-    group_id = ma.fields.Integer(attribute="category.group_id", allow_none=True)
+    group_id = Integer(attribute="category.group_id", allow_none=True)
     read_only = ma.fields.Boolean(attribute="category.read_only")
     members_only = ma.fields.Boolean(attribute="category.members_only")
-    thread_count = ma.fields.Integer()
+    thread_count = Integer()
     can_post = ma.fields.Boolean(metadata={"description": "The caller may start threads here"})
     subcategories = ma.fields.List(ma.fields.Nested(lambda: CategorySchema()))
 
@@ -69,7 +69,7 @@ class CategorySchema(ma.Schema):
 
 
 class ThreadCreateSchema(ma.Schema):
-    category_id = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
+    category_id = Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
     title = Text(required=True, **TITLE)
     body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
     tags = _tags()
@@ -91,9 +91,9 @@ class ThreadListArgs(PageArgs):
         validate=ma.validate.OneOf(["day", "week", "month", "year", "all"]),
         metadata={"description": "For sort=top: threads started within this period"},
     )
-    category_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    category_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
     tag = Text(min_length=1, max_length=30)
-    author_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    author_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
     unanswered = ma.fields.Boolean(load_default=False)
     show = ma.fields.String(
         validate=ma.validate.OneOf(["new", "unread", "bookmarked", "watching"]),
@@ -102,8 +102,8 @@ class ThreadListArgs(PageArgs):
 
 
 class _StateFields(ma.Schema):
-    last_read_number = ma.fields.Integer(allow_none=True)
-    unread_count = ma.fields.Integer()
+    last_read_number = Integer(allow_none=True)
+    unread_count = Integer()
     is_new = ma.fields.Boolean()
     bookmarked = ma.fields.Boolean()
     watching = ma.fields.Boolean()
@@ -111,7 +111,7 @@ class _StateFields(ma.Schema):
 
 
 class ThreadStateSchema(_StateFields):
-    thread_id = ma.fields.Integer(attribute="thread.id")
+    thread_id = Integer(attribute="thread.id")
 
 
 UNTITLED = {"zh-Hans": "（标题已删除）", "zh-Hant": "（標題已刪除）", "en": "(title deleted)"}
@@ -123,19 +123,19 @@ def _title(item: Any) -> str:
 
 
 class ThreadItemSchema(_StateFields):
-    id = ma.fields.Integer(attribute="thread.id")
+    id = Integer(attribute="thread.id")
     title = ma.fields.Function(_title, metadata={"type": "string"})
     excerpt = ma.fields.String(attribute="thread.excerpt")
-    category_id = ma.fields.Integer(attribute="thread.category_id")
+    category_id = Integer(attribute="thread.category_id")
     tags = ma.fields.List(ma.fields.String(), attribute="thread.tags")
     author = ma.fields.Nested(MemberCardSchema, attribute="thread.author")
     last_poster = ma.fields.Nested(
         MemberCardSchema, attribute="thread.last_poster", allow_none=True
     )
-    reply_count = ma.fields.Integer(attribute="thread.reply_count")
-    reaction_count = ma.fields.Integer(attribute="thread.reaction_count")
-    view_count = ma.fields.Integer(attribute="thread.view_count")
-    post_count = ma.fields.Integer(
+    reply_count = Integer(attribute="thread.reply_count")
+    reaction_count = Integer(attribute="thread.reaction_count")
+    view_count = Integer(attribute="thread.view_count")
+    post_count = Integer(
         attribute="thread.highest_number", metadata={"description": "Highest post number"}
     )
     pinned = ma.fields.Boolean(attribute="thread.pinned")
@@ -154,21 +154,21 @@ class _Permissions(ma.Schema):
 
 
 class _CategoryRef(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     read_only = ma.fields.Boolean()
 
 
 class ThreadDetailSchema(ThreadItemSchema):
     category = ma.fields.Nested(_CategoryRef)
-    first_unread_number = ma.fields.Integer(
+    first_unread_number = Integer(
         allow_none=True, metadata={"description": "Where to start reading; null if all read"}
     )
     permissions = ma.fields.Nested(_Permissions)
 
 
 class ReadSchema(ma.Schema):
-    number = ma.fields.Integer(
+    number = Integer(
         required=True,
         validate=ma.validate.Range(1, 2**31 - 1),
         metadata={"description": "The highest post number the member has seen"},
@@ -184,7 +184,7 @@ class LevelSchema(ma.Schema):
 
 class PostCreateSchema(ma.Schema):
     body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
-    reply_to_id = ma.fields.Integer(
+    reply_to_id = Integer(
         allow_none=True,
         validate=ma.validate.Range(1, 2**31 - 1),
         metadata={"description": "The post of this thread this one answers"},
@@ -197,7 +197,7 @@ class PostEditSchema(ma.Schema):
 
 
 class PostListArgs(PageArgs):
-    from_number = ma.fields.Integer(
+    from_number = Integer(
         load_default=1,
         validate=ma.validate.Range(1, 2**31 - 1),
         metadata={"description": "Start at this post number (e.g. first_unread_number)"},
@@ -205,21 +205,21 @@ class PostListArgs(PageArgs):
 
 
 class _ReplyTo(ma.Schema):
-    id = ma.fields.Integer()
-    number = ma.fields.Integer()
+    id = Integer()
+    number = Integer()
     author = ma.fields.Nested(MemberCardSchema)
 
 
 class _ReactionCount(ma.Schema):
     reaction = ma.fields.String()
     emoji = ma.fields.String()
-    count = ma.fields.Integer()
+    count = Integer()
 
 
 class PostSchema(ma.Schema):
-    id = ma.fields.Integer(attribute="post.id")
-    thread_id = ma.fields.Integer(attribute="post.thread_id")
-    number = ma.fields.Integer(attribute="post.number")
+    id = Integer(attribute="post.id")
+    thread_id = Integer(attribute="post.thread_id")
+    number = Integer(attribute="post.number")
     author = ma.fields.Nested(MemberCardSchema, attribute="post.author")
     reply_to = ma.fields.Nested(_ReplyTo, allow_none=True)
     html = ma.fields.String(
@@ -230,7 +230,7 @@ class PostSchema(ma.Schema):
     )
     hidden = ma.fields.Boolean()
     deleted = ma.fields.Boolean()
-    version = ma.fields.Integer(attribute="post.version")
+    version = Integer(attribute="post.version")
     reactions = ma.fields.List(ma.fields.Nested(_ReactionCount))
     my_reactions = ma.fields.List(ma.fields.String())
     can_edit = ma.fields.Boolean()
@@ -246,7 +246,7 @@ class PostSchema(ma.Schema):
 
 
 class RevisionSchema(ma.Schema):
-    version = ma.fields.Integer()
+    version = Integer()
     body = ma.fields.String()
     title = ma.fields.String(allow_none=True)
     editor = ma.fields.Nested(MemberCardSchema, allow_none=True)
@@ -263,7 +263,7 @@ class FlagCreateSchema(ma.Schema):
 
 
 class FlagResultSchema(ma.Schema):
-    post_id = ma.fields.Integer()
+    post_id = Integer()
     hidden = ma.fields.Boolean(metadata={"description": "The post is now hidden for review"})
 
 
@@ -283,7 +283,7 @@ class ThreadModerationSchema(ma.Schema):
         required=True,
         validate=ma.validate.OneOf(["lock", "unlock", "pin", "unpin", "move", "delete", "restore"]),
     )
-    category_id = ma.fields.Integer(
+    category_id = Integer(
         validate=ma.validate.Range(1, 2**31 - 1), metadata={"description": "For move"}
     )
     reason = _reason()
@@ -291,20 +291,20 @@ class ThreadModerationSchema(ma.Schema):
 
 class MemberModerationSchema(ma.Schema):
     action = ma.fields.String(required=True, validate=ma.validate.OneOf(["silence", "unsilence"]))
-    hours = ma.fields.Integer(
+    hours = Integer(
         validate=ma.validate.Range(1, 24 * 365), metadata={"description": "For silence"}
     )
     reason = _reason()
 
 
 class SilenceSchema(ma.Schema):
-    member_id = ma.fields.Integer()
+    member_id = Integer()
     silenced_until = LocalDateTime(allow_none=True)
 
 
 class ModeratedPostSchema(ma.Schema):
-    id = ma.fields.Integer()
-    thread_id = ma.fields.Integer()
+    id = Integer()
+    thread_id = Integer()
     hidden = ma.fields.Method("_hidden", metadata={"type": "boolean"})
     deleted = ma.fields.Method("_deleted", metadata={"type": "boolean"})
 
@@ -316,8 +316,8 @@ class ModeratedPostSchema(ma.Schema):
 
 
 class ModeratedThreadSchema(ma.Schema):
-    id = ma.fields.Integer()
-    category_id = ma.fields.Integer()
+    id = Integer()
+    category_id = Integer()
     locked = ma.fields.Boolean()
     pinned = ma.fields.Boolean()
     deleted = ma.fields.Method("_deleted", metadata={"type": "boolean"})
@@ -327,23 +327,23 @@ class ModeratedThreadSchema(ma.Schema):
 
 
 class _FlagSchema(ma.Schema):
-    id = ma.fields.Integer()
-    member_id = ma.fields.Integer()
+    id = Integer()
+    member_id = Integer()
     reason = ma.fields.String()
     note = ma.fields.String()
     created_at = LocalDateTime()
 
 
 class QueueItemSchema(ma.Schema):
-    post_id = ma.fields.Integer(attribute="post.id")
-    thread_id = ma.fields.Integer(attribute="thread.id")
+    post_id = Integer(attribute="post.id")
+    thread_id = Integer(attribute="thread.id")
     thread_title = ma.fields.String(attribute="thread.title")
-    number = ma.fields.Integer(attribute="post.number")
+    number = Integer(attribute="post.number")
     author = ma.fields.Nested(MemberCardSchema, attribute="post.author")
     body = ma.fields.String(attribute="post.body")
     html = ma.fields.String(attribute="post.html")
     hidden = ma.fields.Method("_hidden", metadata={"type": "boolean"})
-    flag_count = ma.fields.Integer()
+    flag_count = Integer()
     flags = ma.fields.List(
         ma.fields.Nested(_FlagSchema), metadata={"description": "The first ten open flags"}
     )
@@ -354,20 +354,20 @@ class QueueItemSchema(ma.Schema):
 
 class AuditArgs(PageArgs):
     target_type = ma.fields.String(validate=ma.validate.OneOf(["post", "thread", "member"]))
-    target_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
-    thread_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
-    moderator_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    target_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    thread_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    moderator_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
 
 
 class AuditEntrySchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     action = ma.fields.String()
     moderator = ma.fields.Nested(
         MemberCardSchema, allow_none=True, metadata={"description": "null: the system (flags)"}
     )
     target_type = ma.fields.String()
-    target_id = ma.fields.Integer()
-    thread_id = ma.fields.Integer(allow_none=True)
+    target_id = Integer()
+    thread_id = Integer(allow_none=True)
     reason = ma.fields.String()
     data = ma.fields.Dict(keys=ma.fields.String())
     created_at = LocalDateTime()
@@ -378,16 +378,16 @@ class AuditEntrySchema(ma.Schema):
 
 class SearchArgs(PageArgs):
     q = Text(required=True, min_length=1, max_length=200)
-    category_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    category_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
     tag = Text(min_length=1, max_length=30)
-    author_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    author_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
 
 
 class SearchResultSchema(ma.Schema):
-    post_id = ma.fields.Integer(attribute="post.id")
-    thread_id = ma.fields.Integer(attribute="thread.id")
-    number = ma.fields.Integer(attribute="post.number")
-    category_id = ma.fields.Integer(attribute="thread.category_id")
+    post_id = Integer(attribute="post.id")
+    thread_id = Integer(attribute="thread.id")
+    number = Integer(attribute="post.number")
+    category_id = Integer(attribute="thread.category_id")
     title = ma.fields.Function(_title, metadata={"type": "string"})
     title_html = ma.fields.String(metadata={"description": "Title, matches in <mark>, escaped"})
     snippet = ma.fields.String(metadata={"description": "Excerpt, matches in <mark>, escaped"})

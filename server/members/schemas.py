@@ -7,7 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from server.common.fields import Handle, LocalDateTime, Text, WebURL
+from server.common.fields import Handle, Integer, LocalDateTime, Text, WebURL
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
 from server.common.time import is_time_zone
@@ -25,7 +25,7 @@ def _validate_time_zone(value: str) -> None:
 class MemberCardSchema(ma.Schema):
     """What anyone signed in may see of any member: enough to show an author."""
 
-    id = ma.fields.Integer()
+    id = Integer()
     username = ma.fields.String()
     display_name = ma.fields.Method("_display_name")
     avatar_url = ma.fields.String(allow_none=True)
@@ -106,5 +106,5 @@ class DeleteAccountSchema(ma.Schema):
 
 class ExportSchema(ma.Schema):
     generated_at = LocalDateTime()
-    member_id = ma.fields.Integer()
+    member_id = Integer()
     sections = ma.fields.Dict(keys=ma.fields.String())

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 
-from server.common.fields import LocalDateTime, Text
+from server.common.fields import Integer, LocalDateTime, Text
 from server.common.i18n import get_locale, pick
 from server.members.models import LOCALES
 from server.members.schemas import MemberCardSchema
@@ -19,11 +19,11 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class NotificationSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     title = ma.fields.Method("_title")
     body = ma.fields.Method("_body")
-    count = ma.fields.Integer(metadata={"description": "Events collapsed into this entry"})
+    count = Integer(metadata={"description": "Events collapsed into this entry"})
     data = ma.fields.Dict(
         keys=ma.fields.String(), metadata={"description": "Ids for the deep link, per kind"}
     )
@@ -51,16 +51,16 @@ class NotificationSchema(ma.Schema):
 
 class InboxArgs(ma.Schema):
     unread = ma.fields.Boolean(load_default=False, metadata={"description": "Only unread"})
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+    limit = Integer(load_default=20, validate=ma.validate.Range(1, 100))
     cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=512))
 
 
 class UnreadCountSchema(ma.Schema):
-    unread = ma.fields.Integer(required=True)
+    unread = Integer(required=True)
 
 
 class MarkedSchema(ma.Schema):
-    marked = ma.fields.Integer(required=True)
+    marked = Integer(required=True)
 
 
 def _clock(value: str) -> None:
@@ -108,7 +108,7 @@ MAX_PUSH_TEXT_BYTES = 3000
 
 
 class AnnouncementSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     title = Text(required=True, min_length=1, max_length=100)
     body = Text(required=True, min_length=1, max_length=1000, multiline=True)
     created_at = LocalDateTime(dump_only=True)

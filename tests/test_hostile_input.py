@@ -1,0 +1,165 @@
+"""Bodies that Python's ``json`` cannot turn into data safely get a 4xx on every operation.
+
+A 50,000-deep ``[`` was a ``RecursionError`` (500) on ``POST /auth/login``; a 5,000-digit
+integer a ``ValueError``; a lone surrogate (``"\\udc00"``) a ``UnicodeEncodeError`` at the
+database write. Integers took ``1.5`` (truncated to 1), and a text/plain or form body on a JSON
+operation was ignored (200, nothing changed). Each is walked over the OpenAPI document, so every
+operation a later feature adds is covered too.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.test_api_contract import (
+    _assert_error_shape,
+    _body_operations,
+    _operations,
+    _send_to_every_body,
+    _url,
+)
+
+HOSTILE = {
+    "deep_arrays": b"[" * 50_000,
+    "deep_objects": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    "deep_but_closed": b"[" * 100 + b"]" * 100,
+    "huge_integer": b'{"email": ' + b"9" * 5_000 + b"}",
+    "lone_surrogate": b'{"email": "\\udc00", "display_name": "\\ud800x"}',
+    "nan": b'{"email": NaN}',
+}
+
+
+@pytest.fixture(scope="module")
+def spec(app):
+    return app.test_client().get("/api/v1/openapi.json").get_json()
+
+
+@pytest.fixture
+def admin_headers(make_member, auth_headers):
+    admin = make_member(role="admin")
+    target = make_member()
+    return {**auth_headers(admin), "Accept-Language": "zh-TW"}, target.id
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_json_is_400_everywhere(client, spec, admin_headers, name):
+    body = {"data": HOSTILE[name], "content_type": "application/json"}
+    for path, r in _send_to_every_body(client, spec, admin_headers, **body):
+        assert _assert_error_shape(r, 400)["code"] == "invalid_json", (path, name)
+
+
+def _properties(spec, op):
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+
+
+def _typed(properties, kind):
+    return [n for n, p in properties.items() if p.get("type") == kind and not p.get("readOnly")]
+
+
+def test_lone_surrogates_in_every_text_field_are_400(client, spec, admin_headers):
+    headers, member_id = admin_headers
+    for path, method, op in _operations(spec):
+        if "requestBody" not in op:
+            continue
+        strings = _typed(_properties(spec, op), "string")
+        if not strings:
+            continue
+        data = json.dumps({name: "ok\udc00" for name in strings})  # escaped: "ok\\udc00"
+        r = client.open(
+            _url(path, member_id),
+            method=method.upper(),
+            headers=headers,
+            data=data,
+            content_type="application/json",
+        )
+        assert _assert_error_shape(r, 400)["code"] == "invalid_json", path
+
+
+def test_integer_fields_refuse_fractions_everywhere(client, spec, admin_headers):
+    headers, member_id = admin_headers
+    checked = 0
+    for path, method, op in _operations(spec):
+        if "requestBody" not in op:
+            continue
+        integers = _typed(_properties(spec, op), "integer")
+        if not integers:
+            continue
+        checked += 1
+        r = client.open(
+            _url(path, member_id),
+            method=method.upper(),
+            headers=headers,
+            json={name: 1.5 for name in integers},
+        )
+        body = _assert_error_shape(r, 422)
+        for name in integers:
+            assert body["errors"][name] == ["不是有效的整數。"], (path, name)
+    assert checked >= 5
+
+
+def test_integers_in_query_strings_are_plain_digits(client, make_member, auth_headers):
+    headers = {**auth_headers(make_member()), "Accept-Language": "en"}
+    for value in ("1.5", " 2", "1_0", "\u0661\u0662", "9" * 5_000, "true"):
+        r = client.get("/api/v1/members", headers=headers, query_string={"limit": value})
+        body = _assert_error_shape(r, 422, "en")
+        assert body["errors"]["limit"] == ["Not a valid integer."], value
+    assert client.get("/api/v1/members?limit=2", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ("display_name=x", "application/x-www-form-urlencoded"),
+        ('{"display_name": "改了"}', "text/plain"),
+        ('{"display_name": "改了"}', None),
+    ],
+)
+def test_a_body_that_is_not_json_is_415_everywhere(client, spec, admin_headers, data, content_type):
+    headers, member_id = admin_headers
+    for path, method in _body_operations(spec):
+        r = client.open(
+            _url(path, member_id),
+            method=method.upper(),
+            headers=headers,
+            data=data.encode(),
+            content_type=content_type,
+        )
+        assert _assert_error_shape(r, 415)["code"] == "unsupported_media_type", path
+
+
+def test_a_form_body_changes_nothing(client, make_member, auth_headers):
+    member = make_member(display_name="原名")
+    headers = auth_headers(member)
+    r = client.patch("/api/v1/me", headers=headers, data={"display_name": "改了"})
+    assert r.status_code == 415
+    assert client.get("/api/v1/me", headers=headers).get_json()["display_name"] == "原名"
+
+
+def test_hostile_sign_in_bodies_count_toward_the_login_limit(client, make_member):
+    """Refused sign-ins of every kind count like wrong passwords: per account and address
+    (10 a minute), and for bodies naming no readable account, under one key for all of them."""
+    from tests.conftest import PASSWORD
+
+    member = make_member()
+    refused = [
+        {"email": member.email, "password": 1.5},
+        {"email": member.email, "password": "x" * 500},
+        {"email": member.email, "password": ["x"]},
+    ]
+    for i in range(10):
+        r = client.post("/api/v1/auth/login", json=refused[i % len(refused)])
+        assert r.status_code == 422, r.get_json()
+    r = client.post("/api/v1/auth/login", json={"email": member.email, "password": PASSWORD})
+    assert r.status_code == 429 and r.get_json()["code"] == "rate_limited"
+
+    unreadable = list(HOSTILE.values())
+    for i in range(10):
+        r = client.post(
+            "/api/v1/auth/login", data=unreadable[i % len(unreadable)], content_type="text/plain"
+        )
+        assert r.status_code in (400, 415), r.get_json()
+    r = client.post("/api/v1/auth/login", data=b"[" * 50_000, content_type="application/json")
+    assert r.status_code == 429 and r.get_json()["code"] == "rate_limited"
