@@ -39,9 +39,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             expose_headers=["ETag", "Retry-After", "X-Request-ID"],
         )
     api.init_app(app)
+    from server.common.socketwire import StrictPacket
+
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        # namespaces with handlers are accepted (/chat); "/" and any other are refused
+        namespaces=["/chat"],
+        serializer=StrictPacket,
         message_queue=app.config["REDIS_URL"],
         cors_allowed_origins=app.config["CORS_ORIGINS"] or [],
     )

@@ -78,19 +78,21 @@ RESET_MAIL = {
 }
 
 
-_REVOKED_HOOKS: dict[str, Callable[[int], None]] = {}
+_REVOKED_HOOKS: dict[str, Callable[[int, list[str]], None]] = {}
 
 
-def on_sessions_revoked(name: str, hook: Callable[[int], None]) -> None:
-    """``hook(member_id)`` runs in the transaction that revokes any of the member's sessions
-    (sign-out, sign-out everywhere, a new password, a reused refresh token): features close
-    what those sessions opened (chat: the member's sockets, which reconnect with live tokens)."""
+def on_sessions_revoked(name: str, hook: Callable[[int, list[str]], None]) -> None:
+    """``hook(member_id, session_ids)`` runs in the transaction that revokes sessions of a
+    member (sign-out, sign-out everywhere, a new password, a reused refresh token, the session
+    cap): features close what those sessions opened (chat: their sockets, told why)."""
     _REVOKED_HOOKS[name] = hook
 
 
-def _revoked(member_id: int) -> None:
+def _revoked(member_id: int, session_ids: list[str]) -> None:
+    if not session_ids:
+        return
     for hook in _REVOKED_HOOKS.values():
-        hook(member_id)
+        hook(member_id, session_ids)
 
 
 def normalise_email(email: str) -> str:
@@ -125,7 +127,7 @@ def _cap_sessions(member_id: int) -> None:
             .where(AuthSession.id.in_(live))
             .values(revoked_at=utcnow(), revoked_reason="too_many_sessions")
         )
-        _revoked(member_id)
+        _revoked(member_id, list(live))
 
 
 def sign_in(member: Member, user_agent: str = "") -> TokenPair:
@@ -202,7 +204,7 @@ def refresh(claims: dict[str, Any]) -> TokenPair:
     if claims["jti"] != session.refresh_jti:
         session.revoked_at = utcnow()
         session.revoked_reason = "refresh_reused"
-        _revoked(session.member_id)
+        _revoked(session.member_id, [session.id])
         commit()
         raise DomainError("refresh_token_reused", 401)
     tokens = issue_tokens(session)
@@ -220,7 +222,7 @@ def logout(session_id: str) -> None:
         .returning(AuthSession.member_id)
     ).scalar_one_or_none()
     if revoked is not None:
-        _revoked(revoked)
+        _revoked(revoked, [session_id])
     commit()
 
 
@@ -229,11 +231,11 @@ def _revoke_all(member_id: int, reason: str, *, keep: str | None = None) -> None
         sa.update(AuthSession)
         .where(AuthSession.member_id == member_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
+        .returning(AuthSession.id)
     )
     if keep:
         stmt = stmt.where(AuthSession.id != keep)
-    db.session.execute(stmt)
-    _revoked(member_id)
+    _revoked(member_id, list(db.session.execute(stmt).scalars()))
 
 
 def _spend_reset_tokens(member_id: int) -> None:

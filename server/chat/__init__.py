@@ -16,7 +16,7 @@ def register(app: Flask, api: Api) -> None:
     from server.auth import service as auth
     from server.chat import personal_data, service
     from server.chat.routes import blp
-    from server.chat.sockets import ChatNamespace
+    from server.chat.sockets import ChatNamespace, on_error
     from server.common import privacy
     from server.extensions import socketio
     from server.notifications.kinds import Kind, register_kind
@@ -41,7 +41,8 @@ def register(app: Flask, api: Api) -> None:
         )
     )
     alliances.on_member_left("chat", service.on_alliance_left)
-    auth.on_sessions_revoked("chat", service.disconnect_member)
+    auth.on_sessions_revoked("chat", service.sessions_revoked)
     api.register_blueprint(blp)
-    socketio.on_namespace(ChatNamespace("/chat"))
+    socketio.on_namespace(ChatNamespace(service.NAMESPACE))
+    socketio.on_error(service.NAMESPACE)(on_error)
     privacy.register("chat", exporter=personal_data.export, eraser=personal_data.erase, order=120)

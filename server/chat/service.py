@@ -129,10 +129,13 @@ def _sync_rooms(
         on_commit(run)
 
 
+def session_room(auth_session_id: str) -> str:
+    """The room of the sockets connected with one sign-in session."""
+    return f"session:{auth_session_id}"
+
+
 def disconnect_member(member_id: int) -> None:
-    """After commit, close the member's open sockets in every process: an erased account, or
-    a session revoked (its socket cannot be told from the others: all reconnect, and only
-    live tokens get back in)."""
+    """After commit, close the member's open sockets in every process (an erased account)."""
     from server.chat import presence
 
     def run() -> None:
@@ -140,6 +143,29 @@ def disconnect_member(member_id: int) -> None:
             socketio.server.disconnect(sid, namespace=NAMESPACE)
 
     on_commit(run)
+
+
+def sessions_revoked(member_id: int, session_ids: list[str]) -> None:
+    """After commit, the sockets of revoked sessions are told why (``session_revoked`` with
+    the error shape, code ``token_revoked``: sign in again, do not retry), then the member's
+    sockets are closed in every process. A socket's session is not known outside its process,
+    so sockets of the member's live sessions close too, untold: they reconnect at once with
+    their live tokens, and only those get back in."""
+    from server.errors import message_for
+
+    def tell() -> None:
+        payload = {
+            "code": "token_revoked",
+            "status": 401,
+            "message": message_for("token_revoked"),
+        }
+        for session_id in session_ids:
+            socketio.emit(
+                "session_revoked", payload, to=session_room(session_id), namespace=NAMESPACE
+            )
+
+    on_commit(tell)
+    disconnect_member(member_id)
 
 
 def on_alliance_left(alliance_id: int, member_id: int) -> None:

@@ -11,6 +11,7 @@ read with ``join``). Client events: ``send`` (acknowledged with the stored messa
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import g, request, session
@@ -25,6 +26,7 @@ from flask_socketio import (
 from limits import parse_many
 
 from server.chat import presence, service
+from server.common.socketwire import INVALID, INVALID_EVENT
 from server.errors import DomainError, message_for
 from server.extensions import db
 from server.members.models import Member
@@ -41,6 +43,7 @@ def _member() -> Member:
 
     member = live_session_member(session.get("auth_session"), session.get("member_id"))
     if member is None:
+        emit("session_revoked", _error(DomainError("token_revoked", 401)))
         disconnect()
         raise DomainError("token_revoked", 401)
     return member
@@ -52,6 +55,8 @@ def _int(data: Any, key: str) -> int:
         raise DomainError("validation_error", 422, errors={key: ["Not a valid integer."]})
     return value
 
+
+log = logging.getLogger(__name__)
 
 SEND_LIMITS = parse_many(service.SEND_LIMIT)
 
@@ -86,7 +91,34 @@ def _presence(member_id: int, status: str) -> str:
     return after
 
 
+def on_error(exc: Exception) -> dict[str, Any]:
+    """Any failure of an event handler is an error ack in the one shape, never a dead thread:
+    a ``DomainError`` as itself, anything else logged as ``internal_error``; the event's
+    unfinished transaction is rolled back."""
+    db.session.rollback()
+    if isinstance(exc, DomainError):
+        return {"error": _error(exc)}
+    log.exception("socket event failed", exc_info=exc)
+    return {"error": _error(DomainError("internal_error", 500))}
+
+
 class ChatNamespace(Namespace):
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Every client event gets exactly one payload: a refused one (``INVALID``: too deep,
+        lone surrogates, NUL, not JSON), or more than one argument, is answered with an error
+        ack (typing is dropped), never given to a handler; none at all is ``None``."""
+        if event in ("connect", "disconnect"):
+            return super().trigger_event(event, *args)
+        sid, payload = args[0], args[1:]
+        if len(payload) > 1 or any(arg is INVALID for arg in payload):
+            if event == "typing":
+                return None
+            return super().trigger_event(INVALID_EVENT, sid)
+        return super().trigger_event(event, sid, payload[0] if payload else None)
+
+    def on_invalid_payload(self, *_args: Any) -> dict[str, Any]:
+        return {"error": _error(DomainError("invalid_json", 400))}
+
     def on_connect(self, auth: Any = None) -> None:
         from server.auth.tokens import live_session_member, member_for_token
 
@@ -101,6 +133,7 @@ class ChatNamespace(Namespace):
         session["member_id"] = member.id
         session["auth_session"] = auth_session_id
         join_room(service.member_room(member.id))
+        join_room(service.session_room(auth_session_id))
         # registered (by its presence) before its rooms are read: a membership change or a
         # sign-out from now on finds this socket
         _presence(member.id, "active")
