@@ -29,6 +29,35 @@ def test_metrics_count_requests(client):
     )
 
 
+def _series(client) -> int:
+    text = client.get("/metrics").get_data(as_text=True)
+    return sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def test_metrics_series_stay_bounded_under_random_methods_and_paths(client):
+    import random
+    import string
+
+    rng = random.Random(10)
+
+    def word(n: int) -> str:
+        return "".join(rng.choice(string.ascii_uppercase) for _ in range(n))
+
+    for method in ("GET", "POST", "OPTIONS"):  # every label value that can appear once
+        client.open("/healthz", method=method)
+        client.open(f"/{word(8)}", method=method)
+    client.open("/healthz", method="ZZSLDMVXQE")
+    client.open(f"/{word(8)}", method="ZZSLDMVXQE")
+    before = _series(client)
+    for _ in range(30):
+        client.open(f"/{word(8).lower()}/{word(5)}", method=word(10))
+        client.open("/healthz", method=word(10))
+        client.open(f"/api/v1/{word(6).lower()}", method="POST")
+    assert _series(client) == before
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'endpoint="unmatched",method="other"' in text
+
+
 def test_metrics_token_is_enforced_when_set(client, app):
     app.config["METRICS_TOKEN"] = "s3cret"
     try:

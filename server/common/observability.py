@@ -82,6 +82,9 @@ def configure_logging(app: Flask) -> None:
     root.setLevel(app.config["LOG_LEVEL"])
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _start_request() -> None:
     given = request.headers.get("X-Request-ID", "")
     g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
@@ -94,8 +97,11 @@ def _finish_request(response: Response) -> Response:
     if started is None:
         return response
     elapsed = time.perf_counter() - started
+    # every label has a bounded set of values, whatever clients send: made-up methods are
+    # "other", paths that match no route "unmatched"
+    method = request.method if request.method in _METHODS else "other"
     endpoint = request.endpoint or "unmatched"
-    REQUEST_SECONDS.labels(request.method, endpoint, str(response.status_code)).observe(elapsed)
+    REQUEST_SECONDS.labels(method, endpoint, str(response.status_code)).observe(elapsed)
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(
             "%s %s %s %.1fms",
