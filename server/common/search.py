@@ -25,6 +25,7 @@ by the migration.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -291,21 +292,49 @@ def include_in_autogenerate(obj: object, name: str | None, type_: str, *_args: o
     return (type_, name) not in _HAND_MADE
 
 
+def _normalise_with_map(text: str) -> tuple[str, list[int]]:
+    """NFKC and lower case, and for each resulting character the index of its original."""
+    whole = unicodedata.normalize("NFKC", text).lower()
+    if len(whole) == len(text):
+        return whole, list(range(len(text)))
+    out: list[str] = []
+    origin: list[int] = []
+    for i, char in enumerate(text):
+        f = char if char.isascii() else unicodedata.normalize("NFKC", char)
+        f = f.lower()
+        out.append(f)
+        origin.extend([i] * len(f))
+    return "".join(out), origin
+
+
+@functools.lru_cache(maxsize=20_000)
+def _convert_char(char: str) -> str:
+    return _converter.convert(char)
+
+
 def _fold_with_map(text: str) -> tuple[str, list[int]]:
     """The folded text, and for each folded character the index of the original it came from.
 
-    Folding usually keeps the length (繁→简 is one character for one); when it does not (a
-    phrase conversion, a full-width ligature), characters are folded one by one instead.
+    Linear whatever the text: width and case are folded per character only when they change
+    the length (ligatures such as ﬁ or ㍿); the script is converted by one OpenCC call, and when
+    a phrase conversion changes a length (記憶體 → 内存), by one call over the Han runs, the
+    runs whose length changed being converted character by character (cached): such a phrase
+    is found by search but not marked, as before.
     """
-    whole = fold(text)
-    if len(whole) == len(text):
-        return whole, list(range(len(text)))
+    pre, origin = _normalise_with_map(text)
+    whole = _converter.convert(pre)
+    if len(whole) == len(pre):
+        return whole, origin
+    parts = _HAN_SPLIT.split(pre)  # non-Han, Han, non-Han, …
+    converted = _converter.convert("\n".join(parts[1::2])).split("\n")
+    if len(converted) != len(parts[1::2]):  # a conversion swallowed the separator
+        converted = ["".join(_convert_char(c) for c in run) for run in parts[1::2]]
     folded: list[str] = []
-    origin: list[int] = []
-    for i, char in enumerate(text):
-        f = fold(char)
-        folded.append(f)
-        origin.extend([i] * len(f))
+    for k, part in enumerate(parts):
+        out = part if k % 2 == 0 else converted[k // 2]
+        if len(out) != len(part):
+            out = "".join(_convert_char(c) for c in part)
+        folded.append(out)
     return "".join(folded), origin
 
 

@@ -143,3 +143,32 @@ def test_phrases_without_words_and_huge_tokens_are_harmless(app):
         assert _search(app, query) == []
     assert _search(app, "报价单") == [1]
     assert _search(app, "example.com") == [1]  # the URL's words are indexed, not the blob
+
+
+def test_highlighting_stays_linear_when_folding_changes_length(monkeypatch):
+    """Ligatures (ﬁ, ㍿) and phrase conversions change the folded length; the marks stay on the
+    right characters, and OpenCC is asked a bounded number of times whatever the length
+    (it was asked once per character: 12-26 ms a result instead of 0.7 ms)."""
+    assert search.highlight("Find the ﬁle on ㍿ 軟體公司 today", "file 软件") == (
+        "Find the <mark>ﬁle</mark> on ㍿ <mark>軟體</mark>公司 today"
+    )
+    assert search.highlight("İstanbul ＡＢＣ 碳中和", "abc 碳中和") == (
+        "İstanbul <mark>ＡＢＣ</mark> <mark>碳中和</mark>"
+    )
+
+    class Counting:
+        def __init__(self, converter):
+            self.converter, self.calls = converter, 0
+
+        def convert(self, text):
+            self.calls += 1
+            return self.converter.convert(text)
+
+    counting = Counting(search._converter)
+    monkeypatch.setattr(search, "_converter", counting)
+    search._convert_char.cache_clear()
+    for text in ["ﬁ㍿ 碳中和咨詢服務 " * 500, "我的部落格寫程式設計心得，" * 400]:
+        counting.calls = 0
+        snippet = search.highlight(text, "咨询 心得")
+        assert "<mark>" in snippet
+        assert counting.calls <= 2 + 40, counting.calls  # two passes, and distinct characters
