@@ -163,3 +163,42 @@ def test_hostile_sign_in_bodies_count_toward_the_login_limit(client, make_member
         assert r.status_code in (400, 415), r.get_json()
     r = client.post("/api/v1/auth/login", data=b"[" * 50_000, content_type="application/json")
     assert r.status_code == 429 and r.get_json()["code"] == "rate_limited"
+
+
+def test_names_lose_invisible_format_characters(client, make_member, auth_headers):
+    """Bidirectional overrides and zero-width characters made names that read as something
+    else ("abc\u202egnp.exe" shows as abcexe.png); names keep what writing needs."""
+    member = make_member(role="organiser")
+    headers = auth_headers(member)
+
+    def rename(name):
+        return client.patch("/api/v1/me", headers=headers, json={"display_name": name})
+
+    assert rename("abc\u202egnp.exe").get_json()["display_name"] == "abcgnp.exe"
+    assert rename("張\u200b三\u2066豐\u2069\ufeff").get_json()["display_name"] == "張三豐"
+    assert rename("👩\u200d💻 小林").get_json()["display_name"] == "👩\u200d💻 小林"  # ZWJ emoji
+    assert rename("میخواهم\u200cرفتن").get_json()["display_name"] == "میخواهم\u200cرفتن"
+    assert rename("שלום\u200fעולם").get_json()["display_name"] == "שלוםעולם"
+    invisible = rename("\u200b\u202e\u200f")
+    assert invisible.status_code == 422 and "display_name" in invisible.get_json()["errors"]
+    handle = client.patch("/api/v1/me", headers=headers, json={"username": "abc\u200bdef"})
+    assert handle.status_code == 422
+
+    alliance = client.post(
+        "/api/v1/alliances", headers=headers, json={"name": "自由\u202e人联盟\u200b"}
+    )
+    assert alliance.status_code == 201, alliance.get_json()
+    assert alliance.get_json()["name"] == "自由人联盟"
+    registered = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "bidi@example.com",
+            "password": "correct horse battery",
+            "display_name": "\u202eadmin",
+            "privacy_policy_version": client.application.config["PRIVACY_POLICY_VERSION"],
+        },
+    )
+    assert registered.status_code == 201, registered.get_json()
+    token = registered.get_json()["access_token"]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.get_json()["display_name"] == "admin"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from server.alliances.models import ROLES, VISIBILITIES
-from server.common.fields import Integer, LocalDateTime, Text, WebURL
+from server.common.fields import Integer, LocalDateTime, Name, Text, WebURL
 from server.common.pagination import PageArgs
 from server.members.schemas import MemberCardSchema
 
@@ -14,7 +14,7 @@ _ID = ma.validate.Range(1, 2**31 - 1)
 
 
 class AllianceCreateSchema(ma.Schema):
-    name = Text(required=True, min_length=2, max_length=60)
+    name = Name(required=True, min_length=2, max_length=60)
     description = Text(max_length=2000, multiline=True)
     avatar_url = WebURL(allow_none=True)
     city = Text(max_length=50, allow_none=True)
@@ -27,7 +27,7 @@ class AllianceCreateSchema(ma.Schema):
 
 
 class AllianceUpdateSchema(AllianceCreateSchema):
-    name = Text(min_length=2, max_length=60)
+    name = Name(min_length=2, max_length=60)
     visibility = ma.fields.String(validate=ma.validate.OneOf(VISIBILITIES))
 
 
@@ -76,9 +76,7 @@ class JoinDecisionSchema(ma.Schema):
 
 
 class AllianceInviteCreateSchema(ma.Schema):
-    expires_in_hours = Integer(
-        load_default=7 * 24, validate=ma.validate.Range(1, 30 * 24)
-    )
+    expires_in_hours = Integer(load_default=7 * 24, validate=ma.validate.Range(1, 30 * 24))
     max_uses = Integer(allow_none=True, validate=ma.validate.Range(1, 10_000))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from server.common.fields import Handle, Integer, Text
+from server.common.fields import Handle, Integer, Name, Text
 from server.members.models import LOCALES
 
 
@@ -18,7 +18,7 @@ def password_field(**kwargs: object) -> ma.fields.String:
 class RegisterSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     password = password_field()
-    display_name = Text(required=True, min_length=1, max_length=50)
+    display_name = Name(required=True, min_length=1, max_length=50)
     privacy_policy_version = Text(
         required=True,
         min_length=1,
@@ -40,9 +40,7 @@ class TokenSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String(required=True)
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
-    expires_in = Integer(
-        required=True, metadata={"description": "Seconds the access token lives"}
-    )
+    expires_in = Integer(required=True, metadata={"description": "Seconds the access token lives"})
     refresh_expires_in = Integer(
         required=True, metadata={"description": "Seconds the refresh token lives"}
     )

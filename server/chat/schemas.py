@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from server.common.fields import Integer, LocalDateTime, Text, WebURL
+from server.common.fields import Integer, LocalDateTime, Name, Text, WebURL
 from server.common.pagination import PageArgs
 from server.members.schemas import MemberCardSchema
 
@@ -14,7 +14,7 @@ _ID = ma.validate.Range(1, 2**31 - 1)
 
 class ChannelCreateSchema(ma.Schema):
     alliance_id = Integer(required=True, validate=_ID)
-    name = Text(required=True, min_length=1, max_length=60)
+    name = Name(required=True, min_length=1, max_length=60)
     private = ma.fields.Boolean(load_default=False)
 
 

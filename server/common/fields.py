@@ -10,7 +10,7 @@ import marshmallow as ma
 
 from server.common.time import LocalDateTime
 
-__all__ = ["Handle", "Integer", "LocalDateTime", "Text", "WebURL"]
+__all__ = ["Handle", "Integer", "LocalDateTime", "Name", "Text", "WebURL", "strip_format_chars"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -57,6 +57,56 @@ class Text(ma.fields.String):
         if _CONTROL.search(text) or (not self.multiline and re.search(r"[\r\n\t]", text)):
             raise ma.ValidationError("Contains characters that are not allowed.")
         return text
+
+
+_ZWNJ, _ZWJ = "\u200c", "\u200d"
+
+
+def _is_tag(char: str) -> bool:
+    return "\U000e0020" <= char <= "\U000e007f"
+
+
+def strip_format_chars(text: str) -> str:
+    """``text`` without invisible format characters (Unicode category Cf): bidirectional
+    overrides, embeddings, isolates and marks (``"abc\u202egnp.exe"`` shows as abcexe.png),
+    zero-width spaces, soft hyphens, BOMs. Kept where writing needs them: a zero-width joiner
+    between two emoji (👩‍💻), a zero-width non-joiner between two letters (Persian, Arabic,
+    Indic scripts), and tag characters after a black flag (🏴 subdivision flags)."""
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if unicodedata.category(char) != "Cf":
+            out.append(char)
+            continue
+        before = out[-1] if out else ""
+        after = text[i + 1] if i + 1 < len(text) else ""
+        if char == _ZWJ and _emoji_like(before) and _emoji_like(after):
+            out.append(char)
+        elif char == _ZWNJ and _letter(before) and _letter(after):
+            out.append(char)
+        elif _is_tag(char) and (before == "\U0001f3f4" or _is_tag(before)):
+            out.append(char)
+    return "".join(out)
+
+
+def _letter(char: str) -> bool:
+    return bool(char) and not char.isascii() and char.isalpha()
+
+
+def _emoji_like(char: str) -> bool:
+    """A pictographic symbol, or a modifier that ends one (skin tone, variation selector)."""
+    if not char or char.isascii():
+        return False
+    return unicodedata.category(char) in ("So", "Sk", "Mn") or "\U0001f3fb" <= char <= "\U0001f3ff"
+
+
+class Name(Text):
+    """A name or title people read: single-line ``Text`` without invisible format characters
+    (``strip_format_chars``); what is left must still meet the length bounds."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        return strip_format_chars(super()._deserialize(value, attr, data, **kwargs)).strip()
 
 
 class Handle(ma.fields.String):

@@ -7,7 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from server.common.fields import Integer, LocalDateTime, Text
+from server.common.fields import Integer, LocalDateTime, Name, Text
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
 from server.forum.models import (
@@ -31,7 +31,7 @@ def _tags() -> ma.fields.List:
 
 
 class CategoryFields(ma.Schema):
-    name = Text(min_length=1, max_length=60)
+    name = Name(min_length=1, max_length=60)
     description = Text(max_length=500, multiline=True)
     parent_id = Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
     position = Integer(validate=ma.validate.Range(-10_000, 10_000))
@@ -47,7 +47,7 @@ class CategoryFields(ma.Schema):
 
 
 class CategoryCreateSchema(CategoryFields):
-    name = Text(min_length=1, max_length=60, required=True)
+    name = Name(min_length=1, max_length=60, required=True)
 
 
 class CategorySchema(ma.Schema):
@@ -70,13 +70,13 @@ class CategorySchema(ma.Schema):
 
 class ThreadCreateSchema(ma.Schema):
     category_id = Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
-    title = Text(required=True, **TITLE)
+    title = Name(required=True, **TITLE)
     body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
     tags = _tags()
 
 
 class ThreadUpdateSchema(ma.Schema):
-    title = Text(**TITLE)
+    title = Name(**TITLE)
     tags = _tags()
 
 

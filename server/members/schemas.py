@@ -7,7 +7,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from server.common.fields import Handle, Integer, LocalDateTime, Text, WebURL
+from server.common.fields import Handle, Integer, LocalDateTime, Name, Text, WebURL
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
 from server.common.time import is_time_zone
@@ -61,7 +61,7 @@ class MeSchema(PublicMemberSchema):
 class MeUpdateSchema(ma.Schema):
     """Fields a member may change on their own profile; send only those that change."""
 
-    display_name = Text(min_length=1, max_length=50)
+    display_name = Name(min_length=1, max_length=50)
     username = Handle()
     avatar_url = WebURL(allow_none=True)
     bio = Text(max_length=500, multiline=True)

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 
-from server.common.fields import Integer, LocalDateTime, Text
+from server.common.fields import Integer, LocalDateTime, Name, Text
 from server.common.i18n import get_locale, pick
 from server.members.models import LOCALES
 from server.members.schemas import MemberCardSchema
@@ -109,7 +109,7 @@ MAX_PUSH_TEXT_BYTES = 3000
 
 class AnnouncementSchema(ma.Schema):
     id = Integer(dump_only=True)
-    title = Text(required=True, min_length=1, max_length=100)
+    title = Name(required=True, min_length=1, max_length=100)
     body = Text(required=True, min_length=1, max_length=1000, multiline=True)
     created_at = LocalDateTime(dump_only=True)
 
