@@ -244,6 +244,7 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
                 "score": n - 1, "highest_number": n,
                 "bumped_at": created + timedelta(seconds=gap * (n - 1)),
                 "last_poster_id": last_author, "pinned": thread_id % 20_000 == 7,
+                "pinned_globally": thread_id % 20_000 == 7,
                 "locked": False, "hidden": False,
             })  # fmt: skip
             tag_rows += [{"thread_id": thread_id, "tag": tag} for tag in tags]
@@ -323,7 +324,7 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
             ).all()
             return _encode(name, list(rows[0])), rows[1][-1]
 
-        latest = [ForumThread.pinned, ForumThread.bumped_at, ForumThread.id]
+        latest = [ForumThread.pinned_globally, ForumThread.bumped_at, ForumThread.id]
         top = [ForumThread.score, ForumThread.id]
         deep = min(int(threads * 0.95), threads - 21)  # a full page must follow
         category = category_ids[0]

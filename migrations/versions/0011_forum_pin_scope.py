@@ -1,12 +1,18 @@
-"""forum_pin_scope: placeholder filled in by issue #10's work
+"""forum: pins have a scope — in a category (alliance admins may) or site-wide (staff only)
+
+Before this revision any pin put the thread first on the front page, so an alliance admin
+could pin a thread of their group category for the whole site. ``pinned`` now means first on
+its category's page; ``pinned_globally`` first on the front page too, and the front page's
+index sorts on it. Threads pinned before keep their place on the front page.
 
 Revision ID: 0011_forum_pin_scope
 Revises: 0010_member_blocks
-Create Date: 2026-12-01 05:10:00
+Create Date: 2026-12-01 06:45:00
 
 """
 
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0011_forum_pin_scope"
 down_revision = "0010_member_blocks"
@@ -15,8 +21,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("forum_threads", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("pinned_globally", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    op.execute("UPDATE forum_threads SET pinned_globally = pinned")
+    with op.batch_alter_table("forum_threads", schema=None) as batch_op:
+        batch_op.drop_index("ix_forum_threads_latest")
+        batch_op.create_index(
+            "ix_forum_threads_latest", ["pinned_globally", "bumped_at", "id"], unique=False
+        )
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("forum_threads", schema=None) as batch_op:
+        batch_op.drop_index("ix_forum_threads_latest")
+        batch_op.create_index("ix_forum_threads_latest", ["pinned", "bumped_at", "id"], unique=False)
+        batch_op.drop_column("pinned_globally")

@@ -96,7 +96,10 @@ class ForumThread(db.Model):
     last_poster_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("members.id", ondelete="SET NULL")
     )
+    # pinned: first on its category's page (alliance admins may pin in their categories);
+    # pinned_globally: first on the front page too (staff only)
     pinned: Mapped[bool] = mapped_column(default=False)
+    pinned_globally: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     locked: Mapped[bool] = mapped_column(default=False)
     hidden: Mapped[bool] = mapped_column(default=False)  # its first post is hidden
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -110,7 +113,7 @@ class ForumThread(db.Model):
     category: Mapped[ForumCategory] = relationship(lazy="raise")
 
     __table_args__ = (
-        sa.Index("ix_forum_threads_latest", "pinned", "bumped_at", "id"),
+        sa.Index("ix_forum_threads_latest", "pinned_globally", "bumped_at", "id"),
         sa.Index("ix_forum_threads_category_latest", "category_id", "pinned", "bumped_at", "id"),
         sa.Index("ix_forum_threads_top", "score", "id"),
         sa.Index("ix_forum_threads_author", "author_id", "bumped_at", "id"),

@@ -52,6 +52,11 @@ register_messages(
             "zh-Hant": "此操作不適用於目前狀態。",
             "en": "That action does not apply in the current state.",
         },
+        "forum_pin_site_staff_only": {
+            "zh-Hans": "只有站务人员可以在首页置顶；你可以在分类内置顶。",
+            "zh-Hant": "只有站務人員可以在首頁置頂；你可以在分類內置頂。",
+            "en": "Only staff pin threads for the whole site; you can pin it in its category.",
+        },
         "forum_cannot_silence_staff": {
             "zh-Hans": "不能禁言管理人员。",
             "zh-Hant": "不能禁言管理人員。",
@@ -270,9 +275,22 @@ def moderate_thread(member: Member, thread_id: int, data: Mapping[str, Any]) -> 
     access.require_moderator(member, category)
     action, reason = data["action"], data.get("reason", "")
     log_data: dict[str, Any] = {}
-    flips = {"lock": ("locked", True), "unlock": ("locked", False),
-             "pin": ("pinned", True), "unpin": ("pinned", False)}  # fmt: skip
-    if action in flips:
+    flips = {"lock": ("locked", True), "unlock": ("locked", False)}
+    if action == "pin":
+        # in the category: its moderators (alliance admins for a group's category); on the
+        # front page for the whole site: staff only
+        site = data.get("scope") == "site"
+        if site and not access.is_staff(member):
+            raise Forbidden("forum_pin_site_staff_only")
+        if thread.pinned and thread.pinned_globally is site:
+            raise Conflict("forum_action_not_applicable")
+        thread.pinned, thread.pinned_globally = True, site
+        log_data = {"scope": "site" if site else "category"}
+    elif action == "unpin":
+        if not thread.pinned:
+            raise Conflict("forum_action_not_applicable")
+        thread.pinned = thread.pinned_globally = False
+    elif action in flips:
         attribute, value = flips[action]
         if getattr(thread, attribute) is value:
             raise Conflict("forum_action_not_applicable")

@@ -139,6 +139,10 @@ class ThreadItemSchema(_StateFields):
         attribute="thread.highest_number", metadata={"description": "Highest post number"}
     )
     pinned = ma.fields.Boolean(attribute="thread.pinned")
+    pinned_globally = ma.fields.Boolean(
+        attribute="thread.pinned_globally",
+        metadata={"description": "Pinned on the front page too, not only in its category"},
+    )
     locked = ma.fields.Boolean(attribute="thread.locked")
     hidden = ma.fields.Boolean(attribute="thread.hidden")
     created_at = LocalDateTime(attribute="thread.created_at")
@@ -286,6 +290,14 @@ class ThreadModerationSchema(ma.Schema):
     category_id = Integer(
         validate=ma.validate.Range(1, 2**31 - 1), metadata={"description": "For move"}
     )
+    scope = ma.fields.String(
+        load_default="category",
+        validate=ma.validate.OneOf(["category", "site"]),
+        metadata={
+            "description": "For pin: first on its category's page (the category's moderators), "
+            "or on the front page too (site staff only)"
+        },
+    )
     reason = _reason()
 
 
@@ -320,6 +332,7 @@ class ModeratedThreadSchema(ma.Schema):
     category_id = Integer()
     locked = ma.fields.Boolean()
     pinned = ma.fields.Boolean()
+    pinned_globally = ma.fields.Boolean()
     deleted = ma.fields.Method("_deleted", metadata={"type": "boolean"})
 
     def _deleted(self, thread: Any) -> bool:

@@ -426,13 +426,15 @@ def list_threads(member: Member, args: Mapping[str, Any]) -> Page[ThreadItem]:
         keys = [SortKey(ForumThread.created_at), SortKey(ForumThread.id)]
     elif filtered:
         keys = [SortKey(ForumThread.bumped_at), SortKey(ForumThread.id)]
-    else:  # the front page and category pages: pinned threads first
+    else:  # pinned threads first: site-wide pins on the front page, any pin in a category
+        pinned = ForumThread.pinned if args.get("category_id") is not None else None
         keys = [
-            SortKey(ForumThread.pinned),
+            SortKey(pinned if pinned is not None else ForumThread.pinned_globally),
             SortKey(ForumThread.bumped_at),
             SortKey(ForumThread.id),
         ]
-    name = f"forum.threads.{sort}.{'p' if len(keys) == 3 else 'f'}"
+    shape = "f" if len(keys) == 2 else "c" if pinned is not None else "p"
+    name = f"forum.threads.{sort}.{shape}"
     page = keyset_page(
         stmt,
         keys,

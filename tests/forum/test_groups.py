@@ -75,3 +75,41 @@ def test_an_alliance_category_is_its_members_own(
     api(owner, "POST", f"/threads/{inside['id']}/moderation", 200, json={"action": "lock"})
     api(owner, "POST", f"/threads/{elsewhere['id']}/moderation", 403, json={"action": "lock"})
     assert api(owner, "GET", f"/threads/{inside['id']}", 200)["permissions"]["moderate"] is True
+
+
+def test_alliance_admins_pin_in_their_category_and_only_staff_for_the_site(
+    client, auth_headers, forum, organiser, make_member
+):
+    """An alliance admin who is not staff pinned a thread of their open group category for the
+    whole site; now they pin in the category, and the front page is staff's."""
+    admin = make_member(display_name="联盟管理员")
+    r = client.post(
+        "/api/v1/alliances", headers=auth_headers(organiser), json={"name": "插画师联盟"}
+    )
+    aid = r.get_json()["id"]
+    joined = client.post(f"/api/v1/alliances/{aid}/join", headers=auth_headers(admin), json={})
+    assert joined.status_code == 200
+    promoted = client.patch(f"/api/v1/alliances/{aid}/members/{admin.id}",
+                            headers=auth_headers(organiser), json={"role": "admin"})  # fmt: skip
+    assert promoted.status_code == 200, promoted.get_json()
+    category = forum.category(
+        organiser, "插画公开区", post_policy="group", group_id=aid, members_only=False
+    )
+    older = forum.thread(admin, category["id"], "联盟置顶帖", body=BODY)
+    newer = forum.thread(organiser, category["id"], "后来的主题", body=BODY)
+    path = f"/threads/{older['id']}/moderation"
+    refused = forum.call(admin, "POST", path, 403, json={"action": "pin", "scope": "site"})
+    assert refused["code"] == "forum_pin_site_staff_only"
+    pinned = forum.call(admin, "POST", path, 200, json={"action": "pin"})
+    assert (pinned["pinned"], pinned["pinned_globally"]) == (True, False)
+    reader = make_member()
+    front = forum.call(reader, "GET", "/threads", 200)["items"]
+    assert [t["id"] for t in front][:2] == [newer["id"], older["id"]]  # not pinned on the front
+    inside = forum.call(
+        reader, "GET", "/threads", 200, query_string={"category_id": category["id"]}
+    )
+    assert [t["id"] for t in inside["items"]] == [older["id"], newer["id"]]
+    staff = forum.call(organiser, "POST", path, 200, json={"action": "pin", "scope": "site"})
+    assert staff["pinned_globally"] is True
+    front = forum.call(reader, "GET", "/threads", 200)["items"]
+    assert front[0]["id"] == older["id"] and front[0]["pinned_globally"] is True

@@ -114,10 +114,18 @@ def test_latest_puts_pinned_first_and_pages_without_gaps(
 ):
     author = make_member()
     ids = seed_threads(app, author, category["id"], 12)
-    forum.call(moderator, "POST", f"/threads/{ids[0]}/moderation", 200, json={"action": "pin"})
+    pin = {"action": "pin", "scope": "site"}
+    forum.call(moderator, "POST", f"/threads/{ids[0]}/moderation", 200, json=pin)
     forum.reply(make_member(), ids[3], "顶一下这个主题，让它冒上来。")
     expected = [ids[0], ids[3], *[i for i in reversed(ids) if i not in (ids[0], ids[3])]]
     assert _pages(forum, author, limit=5) == expected
+    # a pin in the category puts it first there, not on the front page
+    forum.call(moderator, "POST", f"/threads/{ids[0]}/moderation", 200, json={"action": "unpin"})
+    forum.call(moderator, "POST", f"/threads/{ids[5]}/moderation", 200, json={"action": "pin"})
+    front = [ids[3], *[i for i in reversed(ids) if i != ids[3]]]
+    assert _pages(forum, author, limit=5) == front
+    in_category = [ids[5], ids[3], *[i for i in reversed(ids) if i not in (ids[5], ids[3])]]
+    assert _pages(forum, author, limit=5, category_id=category["id"]) == in_category
     created = _pages(forum, author, limit=5, sort="created")
     assert created == list(reversed(ids))
 
