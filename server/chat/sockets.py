@@ -91,11 +91,16 @@ def _presence(member_id: int, status: str) -> str:
     return after
 
 
-def on_error(exc: Exception) -> dict[str, Any]:
+def on_error(exc: Exception) -> dict[str, Any] | bool:
     """Any failure of an event handler is an error ack in the one shape, never a dead thread:
     a ``DomainError`` as itself, anything else logged as ``internal_error``; the event's
     unfinished transaction is rolled back."""
     db.session.rollback()
+    event = getattr(request, "event", None) or {}
+    if event.get("message") == "connect":
+        # whatever a connect handler returns but False accepts the socket: refuse it
+        log.exception("socket connect failed", exc_info=exc)
+        return False  # type: ignore[return-value]
     if isinstance(exc, DomainError):
         return {"error": _error(exc)}
     log.exception("socket event failed", exc_info=exc)

@@ -171,3 +171,23 @@ def test_strict_packets_still_carry_ordinary_json():
     assert StrictPacket(encoded_packet='2/chat,3["send",' + DEEP + "]").data == ["send", INVALID]
     out = StrictPacket(packet.EVENT, data=["message", {"t": "文字"}], namespace="/chat").encode()
     assert json.loads(out[len("2/chat,") :]) == ["message", {"t": "文字"}]
+
+
+def test_a_failing_connect_refuses_and_a_failing_event_is_an_error_ack(app):
+    """Whatever a connect handler returns but False accepts the socket: a connect that fails
+    unexpectedly must refuse, never let an unauthenticated socket in."""
+    from flask import request
+
+    from server.chat.sockets import on_error
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        request.event = {"message": "connect", "args": ()}
+        assert on_error(RuntimeError("database down")) is False
+        request.event = {"message": "send", "args": ()}
+        assert on_error(RuntimeError("boom")) == {
+            "error": {
+                "code": "internal_error",
+                "status": 500,
+                "message": "Something went wrong on our side; please try again later.",
+            }
+        }
