@@ -6,7 +6,8 @@ runs: a 50,000-deep ``[`` is a ``RecursionError`` in the server's thread, a lone
 the library with no acknowledgement. ``StrictPacket`` reads with ``server.common.jsonio``; an
 event packet whose arguments it refuses is still delivered, as ``[event, INVALID]`` (its ack id
 kept), so that the namespace answers it with an error ack in the one error shape. An event
-whose name cannot be read arrives as ``invalid_payload``.
+whose name cannot be read arrives as ``invalid_payload``; a connect packet whose ``auth`` cannot
+be read connects without one (and is refused as ``authentication_required``).
 """
 
 from __future__ import annotations
@@ -55,10 +56,15 @@ class StrictPacket(packet.Packet):
         try:
             count = super().decode(encoded_packet)
         except ValueError:
-            if self.packet_type not in (packet.EVENT, packet.BINARY_EVENT):
-                raise
-            self.data = [_event_name(encoded_packet), INVALID]
             self.attachment_count = 0
+            if self.packet_type in (packet.EVENT, packet.BINARY_EVENT):
+                self.data = [_event_name(encoded_packet), INVALID]
+            elif self.packet_type == packet.CONNECT:
+                self.data = None  # no readable auth: refused as authentication_required
+            elif self.packet_type in (packet.ACK, packet.BINARY_ACK):
+                self.data = [INVALID]
+            else:
+                raise
             return 0
         if self.packet_type in (packet.EVENT, packet.BINARY_EVENT):
             self.data = _checked_event(self.data)

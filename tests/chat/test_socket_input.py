@@ -191,3 +191,27 @@ def test_a_failing_connect_refuses_and_a_failing_event_is_an_error_ack(app):
                 "message": "Something went wrong on our side; please try again later.",
             }
         }
+
+
+@pytest.mark.parametrize("name", ["deep_arrays", "lone_surrogate", "huge_integer"])
+def test_a_connect_packet_with_hostile_auth_is_refused_with_a_reason(app, name):
+    """The connect packet's ``auth`` goes through the same reader: refused in the error shape,
+    as a connect without a token, not a logged exception and a client left waiting."""
+    sock = socketio.test_client(app, namespace="/chat", auth={"token": "x"})
+    assert not sock.is_connected("/chat")
+    sent = []
+    original = socketio.server._send_packet
+
+    def record(eio_sid, pkt):
+        sent.append(pkt)
+        return original(eio_sid, pkt)
+
+    socketio.server._send_packet = record
+    try:
+        socketio.server._handle_eio_message(sock.eio_sid, "0/chat," + HOSTILE[name])
+    finally:
+        socketio.server._send_packet = original
+    assert not sock.is_connected("/chat")
+    assert [(p.packet_type, p.data["data"]["code"]) for p in sent] == [
+        (4, "authentication_required")  # CONNECT_ERROR with the error shape
+    ]
