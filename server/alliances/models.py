@@ -133,5 +133,8 @@ class AllianceBan(db.Model):
     banned_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("members.id", ondelete="SET NULL")
     )
+    # their rank when banning (owner, admin, or staff: site staff acting on the alliance);
+    # lifting the ban takes at least that rank
+    banned_by_role: Mapped[str] = mapped_column(sa.String(8))
     reason: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -223,5 +223,6 @@ class Ban(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, alliance_id: int, member_id: int) -> None:
-        """Lift a ban"""
+        """Lift a ban: by someone who outranks the member and holds at least the rank of
+        whoever banned them (site staff lift any)"""
         service.unban(current_member(), alliance_id, member_id)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import aliased, joinedload
 
+from server.alliances import ranks
 from server.alliances.models import (
     Alliance,
     AllianceBan,
@@ -38,7 +39,7 @@ from server.extensions import db
 from server.members.models import Member
 from server.notifications import service as notifications
 
-MANAGERS = ("owner", "admin")
+MANAGERS = ranks.MANAGERS
 
 register_messages(
     {
@@ -324,6 +325,7 @@ def _drop_member(alliance: Alliance, member_id: int) -> None:
             .where(Alliance.id == alliance.id)
             .values(member_count=Alliance.member_count - 1)
         )
+        ranks.revoke_invites_of(alliance.id, member_id)
         for hook in _LEFT_HOOKS.values():
             hook(alliance.id, member_id)
 
@@ -449,7 +451,8 @@ def create_invite(
 
 
 def invites(member: Member, alliance_id: int) -> list[AllianceInvite]:
-    """Invite links that still work (owner and admins)."""
+    """Invite links that still work (owner and admins): unrevoked, unexpired, and made by
+    someone who still holds the rank that made them."""
     view = _load(member, alliance_id)
     _require_manager(member, view)
     return list(
@@ -459,6 +462,7 @@ def invites(member: Member, alliance_id: int) -> list[AllianceInvite]:
                 AllianceInvite.alliance_id == alliance_id,
                 AllianceInvite.revoked_at.is_(None),
                 AllianceInvite.expires_at > utcnow(),
+                ranks.invite_backed(),
             )
             .order_by(AllianceInvite.id.desc())
             .limit(100)
@@ -477,7 +481,8 @@ def revoke_invite(member: Member, alliance_id: int, invite_id: int) -> None:
 
 
 def accept_invite(member: Member, code: str) -> AllianceView:
-    """Join through an invite link, whatever the alliance's visibility."""
+    """Join through an invite link, whatever the alliance's visibility, while its maker still
+    holds the rank that made it."""
     invite = db.session.execute(
         sa.select(AllianceInvite).where(AllianceInvite.code_hash == _hash(code)).with_for_update()
     ).scalar_one_or_none()
@@ -487,6 +492,7 @@ def accept_invite(member: Member, code: str) -> AllianceView:
         or invite.revoked_at is not None
         or invite.expires_at <= now
         or (invite.max_uses is not None and invite.uses >= invite.max_uses)
+        or not ranks.is_backed(invite)
     ):
         raise DomainError("alliance_invite_invalid", 404)
     alliance = db.session.get(Alliance, invite.alliance_id)
@@ -565,6 +571,8 @@ def set_role(member: Member, alliance_id: int, target_id: int, role: str) -> All
             .where(AllianceMember.alliance_id == alliance_id, AllianceMember.role == "owner")
             .values(role="admin")
         )
+    if role not in MANAGERS:  # an admin demoted: their invite links go with the rank
+        ranks.revoke_invites_of(alliance_id, target_id)
     target.role = role
     commit()
     return _load(member, alliance_id)
@@ -608,6 +616,7 @@ def ban(member: Member, alliance_id: int, target_id: int, reason: str) -> None:
                 alliance_id=alliance_id,
                 member_id=target_id,
                 banned_by_id=member.id,
+                banned_by_role=ranks.acting_role(view.my_role, _platform_admin(member)),
                 reason=reason,
                 created_at=utcnow(),
             )  # fmt: skip
@@ -625,13 +634,17 @@ def ban(member: Member, alliance_id: int, target_id: int, reason: str) -> None:
 
 
 def unban(member: Member, alliance_id: int, target_id: int) -> None:
-    view = _load(member, alliance_id)
+    """Lift a ban: outranking the target and holding at least the rank of who imposed it
+    (site staff lift any, as before)."""
+    view = _load(member, alliance_id, for_update=True)
     _require_manager(member, view)
-    gone = db.session.execute(
-        sa.delete(AllianceBan).where(
-            AllianceBan.alliance_id == alliance_id, AllianceBan.member_id == target_id
-        )
-    ).rowcount
-    if not gone:
+    ban = db.session.get(AllianceBan, (alliance_id, target_id))
+    if ban is None:
         raise NotFound("not_found")
+    actor = ranks.acting_role(view.my_role, _platform_admin(member))
+    if not _platform_admin(member) and not ranks.may_lift(
+        actor, role_in(target_id, alliance_id), ban.banned_by_role
+    ):
+        raise Forbidden()
+    db.session.delete(ban)
     commit()

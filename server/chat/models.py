@@ -52,6 +52,9 @@ class ConversationMember(db.Model):
     )
     last_read_id: Mapped[int] = mapped_column(default=0)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # a direct conversation the member opened or has written in: the others may see their
+    # presence (a conversation someone else opened with them is not accepted yet)
+    accepted: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     member: Mapped[Member] = relationship(lazy="raise")
 
@@ -119,6 +122,8 @@ class ChatMute(db.Model):
     moderator_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("members.id", ondelete="SET NULL")
     )
+    # the moderator's rank when muting (owner, admin): lifting takes at least that rank
+    moderator_role: Mapped[str] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

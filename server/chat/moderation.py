@@ -1,6 +1,10 @@
 """Chat moderation inside an alliance: members report messages, the alliance's owner and
 admins delete messages and mute members for some hours; all of it goes to the alliance's chat
-audit log (who, what, which message or member, why)."""
+audit log (who, what, which message or member, why).
+
+A muted member reads and marks read, and adds nothing to the alliance's channels: no messages,
+edits or reactions. Muting and lifting follow the alliance's rank rule (``alliances.ranks``):
+lifting takes outranking the muted member and at least the rank of whoever muted them."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from server.alliances import ranks
 from server.alliances import service as alliances
 from server.chat.models import ChatModerationAction, ChatMute, Message
 from server.chat.service import load
@@ -102,6 +107,7 @@ def mute(member: Member, alliance_id: int, data: Mapping[str, Any]) -> None:
             until=until,
             reason=data.get("reason", ""),
             moderator_id=member.id,
+            moderator_role=role,
         )  # fmt: skip
     )
     log(alliance_id, member.id, "mute", "member", data["member_id"], data.get("reason", ""),
@@ -110,20 +116,26 @@ def mute(member: Member, alliance_id: int, data: Mapping[str, Any]) -> None:
 
 
 def unmute(member: Member, alliance_id: int, target_id: int) -> None:
-    if not alliances.is_admin(member.id, alliance_id):
+    """Lift a member's mute: only by someone who outranks them and holds at least the rank
+    of whoever muted them (an admin lifts neither the owner's mutes nor their own)."""
+    role = alliances.role_in(member.id, alliance_id)
+    if role not in alliances.MANAGERS:
         raise Forbidden()
-    lifted = db.session.execute(
-        sa.update(ChatMute)
-        .where(
-            ChatMute.alliance_id == alliance_id,
-            ChatMute.member_id == target_id,
-            ChatMute.lifted_at.is_(None),
-            ChatMute.until > utcnow(),
-        )  # fmt: skip
-        .values(lifted_at=utcnow())
-    ).rowcount
-    if not lifted:
+    active = (
+        ChatMute.alliance_id == alliance_id,
+        ChatMute.member_id == target_id,
+        ChatMute.lifted_at.is_(None),
+        ChatMute.until > utcnow(),
+    )
+    imposed_by = list(
+        db.session.execute(sa.select(ChatMute.moderator_role).where(*active)).scalars()
+    )
+    if not imposed_by:
         raise Conflict("conflict")
+    target_role = alliances.role_in(target_id, alliance_id)
+    if not all(ranks.may_lift(role, target_role, by) for by in imposed_by):
+        raise Forbidden()
+    db.session.execute(sa.update(ChatMute).where(*active).values(lifted_at=utcnow()))
     log(alliance_id, member.id, "unmute", "member", target_id)
     commit()
 

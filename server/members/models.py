@@ -13,6 +13,8 @@ from server.extensions import db
 ROLES = ("member", "moderator", "organiser", "admin")
 VISIBILITIES = ("members", "hidden")
 LOCALES = ("zh-Hans", "zh-Hant", "en")
+# Who may open a direct conversation with the member: anyone, members sharing an alliance, nobody.
+DIRECT_MESSAGES_FROM = ("everyone", "alliances", "nobody")
 
 
 class Member(db.Model):
@@ -41,6 +43,9 @@ class Member(db.Model):
     # (member_occupations, privacy_consents) remain the record and the search index.
     occupation_tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     privacy_policy_version: Mapped[str | None] = mapped_column(sa.String(32))
+    direct_messages_from: Mapped[str] = mapped_column(
+        sa.String(16), default="everyone", server_default="everyone"
+    )
 
     occupations: Mapped[list[MemberOccupation]] = relationship(
         back_populates="member", cascade="all, delete-orphan", order_by="MemberOccupation.tag"
@@ -52,6 +57,9 @@ class Member(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"role IN {ROLES!r}", name="role"),
         sa.CheckConstraint(f"profile_visibility IN {VISIBILITIES!r}", name="profile_visibility"),
+        sa.CheckConstraint(
+            f"direct_messages_from IN {DIRECT_MESSAGES_FROM!r}", name="direct_messages_from"
+        ),
     )
 
     @property
@@ -83,3 +91,22 @@ class PrivacyConsent(db.Model):
     policy_version: Mapped[str] = mapped_column(sa.String(32))
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     member: Mapped[Member] = relationship(back_populates="consents")
+
+
+class MemberBlock(db.Model):
+    """``member_id`` blocked ``blocked_id``: the blocked member cannot open conversations with,
+    write one-to-one to, mention or reply to the blocker (see ``server.members.blocks``)."""
+
+    __tablename__ = "member_blocks"
+
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    blocked: Mapped[Member] = relationship(foreign_keys=[blocked_id], lazy="raise")
+
+    __table_args__ = (sa.CheckConstraint("member_id <> blocked_id", name="not_self"),)
