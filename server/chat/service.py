@@ -628,9 +628,13 @@ def _own_message(member: Member, message_id: int) -> tuple[Message, Access]:
 
 
 def edit(member: Member, message_id: int, body: str) -> Message:
-    message, _access = _own_message(member, message_id)
+    """Change one's message (not while muted in the channel's alliance)."""
+    from server.chat.moderation import check_not_muted
+
+    message, access = _own_message(member, message_id)
     if message.sender_id != member.id:
         raise Forbidden()
+    check_not_muted(member, access.conversation.alliance_id)
     message.body, message.html, message.edited_at = body, render_markdown(body), utcnow()
     _load_sender(message)
     _emit("message_edited", message_payload(message), message.conversation_id)
@@ -668,8 +672,12 @@ def _load_sender(message: Message, sender: Member | None = None) -> None:
 
 
 def react(member: Member, message_id: int, reaction: str, on: bool) -> dict[str, Any]:
-    message, _access = _own_message(member, message_id)
+    """Add a reaction (not while muted in the channel's alliance) or take one back."""
+    from server.chat.moderation import check_not_muted
+
+    message, access = _own_message(member, message_id)
     if on:
+        check_not_muted(member, access.conversation.alliance_id)
         insert_ignore(
             MessageReaction,
             {"message_id": message.id, "member_id": member.id, "reaction": reaction,
