@@ -193,6 +193,16 @@ def load_config(
         # Read receipts (who read how far; live `read` events to the others) in conversations up
         # to this size; in bigger ones a member's reading goes to their own devices only.
         "CHAT_RECEIPTS_LIMIT": _int(env, "CHAT_RECEIPTS_LIMIT", 100),
+        # Per member, one counter for REST and Socket.IO alike (server/chat/limits.py). Typing
+        # past its limit is dropped silently; the others answer rate_limited.
+        "CHAT_SEND_LIMIT": setting("CHAT_SEND_LIMIT", "30/minute;600/hour"),
+        "CHAT_EDIT_LIMIT": setting("CHAT_EDIT_LIMIT", "20/minute;200/hour"),
+        "CHAT_REACTION_LIMIT": setting("CHAT_REACTION_LIMIT", "60/minute;600/hour"),
+        "CHAT_READ_LIMIT": setting("CHAT_READ_LIMIT", "120/minute"),
+        "CHAT_TYPING_LIMIT": setting("CHAT_TYPING_LIMIT", "30/minute"),
+        "CHAT_PRESENCE_LIMIT": setting("CHAT_PRESENCE_LIMIT", "60/minute"),  # all devices
+        # New direct conversations one may open (reopening an existing one does not count).
+        "CHAT_DIRECT_OPEN_LIMIT": setting("CHAT_DIRECT_OPEN_LIMIT", "20/hour;100/day"),
         "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),
         "LOG_LEVEL": setting("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),

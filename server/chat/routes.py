@@ -10,6 +10,7 @@ from flask.views import MethodView
 from server.api import Blueprint, current_member
 from server.auth.limits import member_key
 from server.chat import moderation, service
+from server.chat.limits import limited
 from server.chat.schemas import (
     ChannelCreateSchema,
     ChatChannelArgs,
@@ -37,12 +38,6 @@ from server.common.pagination import PageArgs, page_schema
 from server.extensions import limiter
 
 blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="Chat")
-
-
-def send_limit() -> Any:
-    return limiter.shared_limit(
-        service.SEND_LIMIT, scope="chat-send", key_func=member_key, methods=["POST"]
-    )
 
 
 @blp.route("/conversations")
@@ -128,8 +123,6 @@ class Leave(MethodView):
 
 @blp.route("/conversations/<id:conversation_id>/messages")
 class Messages(MethodView):
-    decorators = [send_limit()]
-
     @blp.auth()
     @blp.arguments(ChatHistoryArgs, location="query")
     @blp.response(200, ChatHistorySchema)
@@ -139,10 +132,12 @@ class Messages(MethodView):
         return service.history(current_member(), conversation_id, **args)
 
     @blp.auth()
+    @limited("send")
     @blp.arguments(MessageSendSchema)
     @blp.response(201, MessageSchema)
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any], conversation_id: int) -> Any:
         """Send a message (rate-limited; shared with Socket.IO sends)"""
         return service.send(current_member(), conversation_id, data)
@@ -151,10 +146,12 @@ class Messages(MethodView):
 @blp.route("/conversations/<id:conversation_id>/read")
 class Read(MethodView):
     @blp.auth()
+    @limited("read")
     @blp.arguments(ChatReadSchema)
     @blp.response(200, ChatReadStateSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any], conversation_id: int) -> Any:
         """Read up to a message (never moves back)"""
         last = service.mark_read(current_member(), conversation_id, data["message_id"])
@@ -177,12 +174,14 @@ class Receipts(MethodView):
 @blp.route("/messages/<id:message_id>")
 class MessageItem(MethodView):
     @blp.auth()
+    @limited("edit")
     @blp.arguments(MessageEditSchema)
     @blp.response(200, MessageSchema)
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def patch(self, data: dict[str, Any], message_id: int) -> Any:
-        """Edit one's message"""
+        """Edit one's message (not while muted; rate-limited)"""
         return service.edit(current_member(), message_id, data["body"])
 
     @blp.auth()
@@ -200,15 +199,20 @@ _REACTION = "<any(" + ", ".join(service.REACTIONS) + "):reaction>"
 @blp.route(f"/messages/<id:message_id>/reactions/{_REACTION}")
 class Reaction(MethodView):
     @blp.auth()
+    @limited("react")
     @blp.response(200, ChatReactionSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def put(self, message_id: int, reaction: str) -> Any:
-        """React to a message"""
+        """React to a message (not while muted; rate-limited)"""
         return service.react(current_member(), message_id, reaction, True)
 
     @blp.auth()
+    @limited("react")
     @blp.response(200, ChatReactionSchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def delete(self, message_id: int, reaction: str) -> Any:
         """Take a reaction back"""
         return service.react(current_member(), message_id, reaction, False)

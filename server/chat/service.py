@@ -40,7 +40,6 @@ MAX_ID = 2**31 - 1
 MAX_DIRECT_MEMBERS = 8
 MAX_CONVERSATIONS = 500
 REACTIONS = ("like", "heart", "laugh", "wow", "sad", "thanks")
-SEND_LIMIT = "30/minute;600/hour"  # per member, REST and Socket.IO alike
 
 register_messages(
     {

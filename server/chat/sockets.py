@@ -23,9 +23,8 @@ from flask_socketio import (
     join_room,
     leave_room,
 )
-from limits import parse_many
 
-from server.chat import presence, service
+from server.chat import limits, presence, service
 from server.common.socketwire import INVALID, INVALID_EVENT
 from server.errors import DomainError, message_for
 from server.extensions import db
@@ -57,19 +56,6 @@ def _int(data: Any, key: str) -> int:
 
 
 log = logging.getLogger(__name__)
-
-SEND_LIMITS = parse_many(service.SEND_LIMIT)
-
-
-def _check_send_rate(member: Member) -> None:
-    """The same per-member limit as REST sends, counted in the limiter's storage."""
-    from server.extensions import limiter
-
-    if not limiter.enabled:
-        return
-    for item in SEND_LIMITS:
-        if not limiter.limiter.hit(item, "chat-socket-send", str(member.id)):
-            raise DomainError("rate_limited", 429)
 
 
 def _broadcast_presence(member_id: int) -> str:
@@ -163,6 +149,7 @@ class ChatNamespace(Namespace):
             return {"error": _error(DomainError("validation_error", 422))}
         try:
             member = _member()
+            limits.check("presence", member.id)
         except DomainError as exc:
             return {"error": _error(exc)}
         return {"status": _presence(member.id, status)}
@@ -187,7 +174,7 @@ class ChatNamespace(Namespace):
 
         try:
             member = _member()
-            _check_send_rate(member)
+            limits.check("send", member.id)  # one counter with REST sends
             conversation_id = _int(data, "conversation_id")
             body = {k: v for k, v in data.items() if k != "conversation_id"}
             errors = MessageSendSchema().validate(body)
@@ -201,6 +188,8 @@ class ChatNamespace(Namespace):
     def on_typing(self, data: Any) -> None:
         try:
             member = _member()
+            if not limits.allow("typing", member.id):
+                return  # past the limit: dropped, as nobody misses a typing notice
             access = service.load(member, _int(data, "conversation_id"))
         except DomainError:
             return
@@ -213,8 +202,10 @@ class ChatNamespace(Namespace):
 
     def on_read(self, data: Any) -> dict[str, Any]:
         try:
+            member = _member()
+            limits.check("read", member.id)
             last = service.mark_read(
-                _member(), _int(data, "conversation_id"), _int(data, "message_id")
+                member, _int(data, "conversation_id"), _int(data, "message_id")
             )
         except DomainError as exc:
             return {"error": _error(exc)}
