@@ -125,6 +125,20 @@ def belongs(alliance_id: Any, member_id: Any) -> sa.ColumnElement[bool]:
     )
 
 
+def shares_alliance(member_id: Any, other_id: Any) -> sa.ColumnElement[bool]:
+    """SQL: the two members (columns or values) belong to at least one alliance together."""
+    mine, theirs = aliased(AllianceMember), aliased(AllianceMember)
+    return (
+        sa.exists()
+        .where(
+            mine.member_id == member_id,
+            theirs.alliance_id == mine.alliance_id,
+            theirs.member_id == other_id,
+        )
+        .correlate_except(mine, theirs)
+    )
+
+
 def member_ids_in(alliance_id: int | None, member_ids: list[int]) -> set[int]:
     """Those of ``member_ids`` who belong to the alliance."""
     return set(

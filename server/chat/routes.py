@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from server.api import Blueprint, current_member
 from server.auth.limits import member_key
-from server.chat import moderation, service
+from server.chat import direct, moderation, service
 from server.chat.limits import limited
 from server.chat.schemas import (
     ChannelCreateSchema,
@@ -72,9 +72,12 @@ class Direct(MethodView):
     @blp.auth()
     @blp.arguments(DirectCreateSchema)
     @blp.response(200, CreatedConversationSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any]) -> Any:
-        """Open a direct conversation with 1–8 members (a one-to-one one is reused)"""
-        return service.open_direct(current_member(), data["member_ids"])
+        """Open a direct conversation with 1–8 members, if they accept one from the caller;
+        the one with exactly these members is reused (new ones are rate-limited)"""
+        return direct.open_direct(current_member(), data["member_ids"])
 
 
 @blp.route("/conversations/<id:conversation_id>/join")
@@ -224,7 +227,8 @@ class Presence(MethodView):
     @blp.arguments(PresenceArgs, location="query")
     @blp.response(200, PresenceSchema(many=True))
     def get(self, args: dict[str, Any]) -> Any:
-        """online / away / offline of members who share a conversation with the caller"""
+        """online / away / offline of members who share an alliance with the caller, or a
+        direct conversation they accepted (opened or wrote in)"""
         return service.presence_of(current_member(), args["member_ids"])
 
 
@@ -260,7 +264,8 @@ class Mute(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(409, response="CONFLICT")
     def delete(self, alliance_id: int, member_id: int) -> None:
-        """Lift a mute (logged)"""
+        """Lift a mute (logged): by someone who outranks the muted member and holds at least
+        the rank of whoever muted them"""
         moderation.unmute(current_member(), alliance_id, member_id)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.alliances import service as alliances
+from server.chat import consent
 from server.chat.models import (
     Conversation,
     ConversationMember,
@@ -32,6 +33,7 @@ from server.common.time import utcnow
 from server.common.tx import commit, insert_ignore, on_commit
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db, socketio
+from server.members import blocks
 from server.members.models import Member
 from server.notifications import service as notifications
 
@@ -231,22 +233,11 @@ def _followed(membership: Any = ConversationMember) -> sa.ColumnElement[bool]:
 
 
 def presence_of(member: Member, member_ids: list[int]) -> list[dict[str, Any]]:
-    """Presence of those of ``member_ids`` who share a conversation with ``member``."""
+    """Presence of those of ``member_ids`` who share an alliance with ``member`` or a direct
+    conversation they accepted (``consent.presence_visible``)."""
     from server.chat import presence
 
-    own = sa.orm.aliased(ConversationMember)
-    mine = sa.select(own.conversation_id).where(own.member_id == member.id, _followed(own))
-    visible = set(
-        db.session.execute(
-            sa.select(ConversationMember.member_id)
-            .where(
-                ConversationMember.member_id.in_(member_ids),
-                ConversationMember.conversation_id.in_(mine),
-                _followed(),
-            )
-            .distinct()
-        ).scalars()
-    )
+    visible = consent.presence_visible(member.id, member_ids)
     known = presence.statuses([m for m in member_ids if m in visible])
     return [{"member_id": m, "status": s} for m, s in known.items()]
 
@@ -262,7 +253,8 @@ def conversation_ids_of(member_id: int) -> list[int]:
 
 
 def presence_audience(member_id: int) -> list[int]:
-    """The member's conversations that hear their presence changes: those with at most
+    """The member's conversations that hear their presence changes: channels and direct
+    conversations the member accepted (``consent.hears_presence``), with at most
     ``CHAT_PRESENCE_PUSH_LIMIT`` members (larger ones poll ``GET /chat/presence``); a count
     that stops at the limit, whatever a channel's size."""
     others = sa.orm.aliased(ConversationMember)
@@ -275,7 +267,10 @@ def presence_audience(member_id: int) -> list[int]:
     return list(
         db.session.execute(
             sa.select(ConversationMember.conversation_id).where(
-                ConversationMember.member_id == member_id, _followed(), ~too_big
+                ConversationMember.member_id == member_id,
+                _followed(),
+                consent.hears_presence(),
+                ~too_big,
             )
         ).scalars()
     )
@@ -346,39 +341,6 @@ def channels(
         key_of=lambda row: [row[0].id], scalars=False,
     )  # fmt: skip
     return Page([ChannelView(c, bool(j), n) for c, j, n in page.items], page.next_cursor)
-
-
-def open_direct(member: Member, member_ids: list[int]) -> Conversation:
-    """A direct conversation with one to eight others; one-to-one ones are reused."""
-    others = sorted(set(member_ids) - {member.id})
-    if not others or len(others) > MAX_DIRECT_MEMBERS:
-        raise DomainError("chat_invalid_members", 422)
-    found = db.session.execute(
-        sa.select(sa.func.count()).where(Member.id.in_(others), Member.deleted_at.is_(None))
-    ).scalar_one()
-    if found != len(others):
-        raise DomainError("chat_invalid_members", 422)
-    key = f"{min(member.id, others[0])}:{max(member.id, others[0])}" if len(others) == 1 else None
-    if key is not None:
-        existing = db.session.execute(
-            sa.select(Conversation).where(Conversation.direct_key == key)
-        ).scalar_one_or_none()
-        if existing is not None:  # the caller may have left it: back in it (not the other)
-            back = {"conversation_id": existing.id, "member_id": member.id}
-            if insert_ignore(ConversationMember, back):
-                _sync_rooms([member.id], [existing.id])
-                commit()
-            return existing
-    conversation = Conversation(kind="direct", direct_key=key, created_by_id=member.id)
-    db.session.add(conversation)
-    db.session.flush()
-    db.session.execute(
-        sa.insert(ConversationMember),
-        [{"conversation_id": conversation.id, "member_id": m} for m in [member.id, *others]],
-    )
-    _sync_rooms([member.id, *others], [conversation.id])
-    commit()
-    return conversation
 
 
 def join(member: Member, conversation_id: int) -> Conversation:
@@ -530,7 +492,8 @@ def message_payload(message: Message) -> dict[str, Any]:
 
 
 def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Message:
-    """Post a message; its room hears it after commit; direct messages and mentions push."""
+    """Post a message; its room hears it after commit; direct messages and mentions push.
+    Members who blocked the sender are neither mentioned nor pushed, nor replied to."""
     from server.chat.moderation import check_not_muted
 
     access = load(member, conversation_id)
@@ -538,11 +501,13 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
         raise Forbidden("chat_not_joined")
     conversation = access.conversation
     check_not_muted(member, conversation.alliance_id)
+    consent.check_may_write(member, conversation)
     reply_to = data.get("reply_to_id")
     if reply_to is not None:
         target = db.session.get(Message, reply_to)
         if target is None or target.conversation_id != conversation_id:
             raise DomainError("chat_message_not_found", 422)
+        blocks.check_reply(member, target.sender_id)
     message = Message(
         conversation_id=conversation_id,
         sender_id=member.id,
@@ -556,6 +521,7 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
     db.session.flush()
     conversation.last_message_id = message.id
     access.membership.last_read_id = message.id
+    access.membership.accepted = True  # writing in it accepts it: the others see presence
     _load_sender(message, member)
     handles = extract_mentions(data["body"])[:10]
     mentioned: list[int] = []
@@ -570,6 +536,7 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
                     Member.username.in_(handles),
                     Member.deleted_at.is_(None),
                     Member.id != member.id,
+                    ~blocks.blocked(Member.id, member.id),
                 )
             ).scalars()
         )
@@ -589,6 +556,7 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
                 sa.select(ConversationMember.member_id).where(
                     ConversationMember.conversation_id == conversation_id,
                     ConversationMember.member_id != member.id,
+                    ~blocks.blocked(ConversationMember.member_id, member.id),
                 )
             ).scalars()
         )

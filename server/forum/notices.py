@@ -3,8 +3,9 @@
 One post tells each member at most once, by the strongest reason: a mention, then a reply to
 their post, then a new post in a thread they watch. A member who muted the thread hears
 nothing from it. Mentions name existing, active members by ``@handle``; unknown handles do
-nothing, and at most ``MAX_MENTIONS`` are notified per post (as Discourse). Being mentioned
-makes a member watch the thread unless they chose its level themselves.
+nothing, and at most ``MAX_MENTIONS`` are notified per post (as Discourse); members who blocked
+the author hear nothing of their posts. Being mentioned makes a member watch the thread unless
+they chose its level themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from server.extensions import db
 from server.forum import access
 from server.forum.kinds import OUTCOMES, post_subject, thread_subject
 from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadState
+from server.members import blocks
 from server.members.models import Member
 from server.notifications import service as notifications
 
@@ -51,6 +53,12 @@ def _mentioned(body: str, exclude: set[str] | None = None) -> list[int]:
     return [found[h] for h in handles if h in found][:MAX_MENTIONS]
 
 
+def _not_blocking(actor_id: int, member_ids: list[int]) -> list[int]:
+    """Those of ``member_ids`` who have not blocked the actor."""
+    blockers = blocks.blockers_of(actor_id, member_ids)
+    return [m for m in member_ids if m not in blockers]
+
+
 def new_post(
     actor: Member, thread: ForumThread, post: ForumPost, reply_to: ForumPost | None
 ) -> None:
@@ -61,6 +69,7 @@ def new_post(
     assert category is not None
     # only members who can see the thread hear about it (a group's members-only category)
     mentioned = access.audience(category, [m for m in _mentioned(post.body) if m != actor.id])
+    mentioned = _not_blocking(actor.id, mentioned)
     levels = dict(
         db.session.execute(
             sa.select(ForumThreadState.member_id, ForumThreadState.level).where(
@@ -75,6 +84,7 @@ def new_post(
         ).all()
     )
     told = {actor.id} | {m for m, level in levels.items() if level == "muted"}
+    told |= blocks.blockers_of(actor.id, levels)  # who blocked the author hears nothing of it
     data = _data(thread, post)
     subject = post_subject(thread.id, post.number)
 
@@ -121,7 +131,7 @@ def edited_post(actor: Member, thread: ForumThread, post: ForumPost, earlier: li
     mentioned = [m for m in _mentioned(post.body, exclude=before) if m != post.author_id]
     category = db.session.get(ForumCategory, thread.category_id)
     assert category is not None
-    mentioned = access.audience(category, mentioned[: max(budget, 0)])
+    mentioned = _not_blocking(actor.id, access.audience(category, mentioned[: max(budget, 0)]))
     if not mentioned:
         return
     muted = set(

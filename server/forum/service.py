@@ -39,6 +39,7 @@ from server.forum.models import (
     ForumThreadState,
     ForumThreadTag,
 )
+from server.members import blocks
 from server.members.models import Member
 
 SEARCH_KIND = "forum_post"
@@ -502,6 +503,7 @@ def create_post(member: Member, thread_id: int, data: Mapping[str, Any]) -> Post
         reply_to = db.session.get(ForumPost, data["reply_to_id"])
         if reply_to is None or reply_to.thread_id != thread.id or not reply_to.visible:
             raise DomainError("forum_reply_to_invalid", 422)
+        blocks.check_reply(member, reply_to.author_id)  # its author blocked the caller: 403
     now = utcnow()
     thread.highest_number += 1
     post = ForumPost(

@@ -12,8 +12,10 @@ if TYPE_CHECKING:
 
 def register(app: Flask, api: Api) -> None:
     from server.common.demo import register_seeder
+    from server.members import blocks
     from server.members.bootstrap import seed_members
     from server.members.routes import blp
 
     api.register_blueprint(blp)
+    blocks.register()
     register_seeder("members", seed_members, order=0)

@@ -11,11 +11,12 @@ from server.auth.limits import guarded_password_check
 from server.auth.service import delete_account
 from server.common import privacy
 from server.common.i18n import pick
-from server.common.pagination import page_schema
+from server.common.pagination import PageArgs, page_schema
 from server.common.time import utcnow
-from server.members import service
+from server.members import blocks, service
 from server.members.occupations import OCCUPATIONS
 from server.members.schemas import (
+    BlockSchema,
     ConsentSchema,
     DeleteAccountSchema,
     DirectoryArgs,
@@ -79,6 +80,33 @@ class MyConsent(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Accept the current privacy-policy version"""
         return service.record_consent(current_member(), data["privacy_policy_version"])
+
+
+@blp.route("/me/blocks")
+class MyBlocks(MethodView):
+    @blp.auth()
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_schema(BlockSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """The members one has blocked, most recently blocked first"""
+        return blocks.blocks(current_member(), limit=args["limit"], cursor=args["cursor"])
+
+
+@blp.route("/members/<id:member_id>/block")
+class BlockItem(MethodView):
+    @blp.auth()
+    @blp.response(204)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def post(self, member_id: int) -> None:
+        """Block a member: no conversations, one-to-one messages, mentions or replies from them"""
+        blocks.block(current_member(), member_id)
+
+    @blp.auth()
+    @blp.response(204)
+    def delete(self, member_id: int) -> None:
+        """Unblock a member"""
+        blocks.unblock(current_member(), member_id)
 
 
 @blp.route("/members")

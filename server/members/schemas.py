@@ -11,7 +11,7 @@ from server.common.fields import Handle, Integer, LocalDateTime, Name, Text, Web
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
 from server.common.time import is_time_zone
-from server.members.models import LOCALES, ROLES, VISIBILITIES
+from server.members.models import DIRECT_MESSAGES_FROM, LOCALES, ROLES, VISIBILITIES
 from server.members.occupations import MAX_OCCUPATIONS, OCCUPATIONS
 
 DELETED_NAME = {"zh-Hans": "已注销用户", "zh-Hant": "已註銷用戶", "en": "Deleted member"}
@@ -54,6 +54,9 @@ class MeSchema(PublicMemberSchema):
     locale = ma.fields.String()
     time_zone = ma.fields.String()
     profile_visibility = ma.fields.String()
+    direct_messages_from = ma.fields.String(
+        metadata={"description": "Who may open a direct conversation: everyone, alliances, nobody"}
+    )
     privacy_policy_version = ma.fields.String(allow_none=True)
     updated_at = LocalDateTime()
 
@@ -77,6 +80,13 @@ class MeUpdateSchema(ma.Schema):
     locale = ma.fields.String(validate=ma.validate.OneOf(LOCALES))
     time_zone = ma.fields.String(validate=[ma.validate.Length(max=64), _validate_time_zone])
     profile_visibility = ma.fields.String(validate=ma.validate.OneOf(VISIBILITIES))
+    direct_messages_from = ma.fields.String(
+        validate=ma.validate.OneOf(DIRECT_MESSAGES_FROM),
+        metadata={
+            "description": "Who may open a direct conversation with me: everyone, alliances "
+            "(members sharing an alliance with me) or nobody; checked when one is opened"
+        },
+    )
 
 
 class DirectoryArgs(PageArgs):
@@ -102,6 +112,11 @@ class ConsentSchema(ma.Schema):
 
 class DeleteAccountSchema(ma.Schema):
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=128))
+
+
+class BlockSchema(ma.Schema):
+    member = ma.fields.Nested(MemberCardSchema, attribute="blocked")
+    blocked_at = LocalDateTime(attribute="created_at")
 
 
 class ExportSchema(ma.Schema):

@@ -271,7 +271,8 @@ def test_presence_events_reach_small_conversations_and_big_ones_poll(
     app.config["CHAT_PRESENCE_PUSH_LIMIT"] = 2
     friend = make_member(display_name="小林")
     chat.call(friend, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
-    direct = chat.call(owner, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [friend.id]})
+    # opened by the friend: accepted by them, so it hears their presence
+    direct = chat.call(friend, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [owner.id]})
     crowd = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
                       json={"alliance_id": aid, "name": "大厅"})  # fmt: skip
     for m in (friend, make_member(), make_member()):
