@@ -44,8 +44,11 @@ def insert_ignore(model: type[Any], values: Mapping[str, Any]) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    # Not rowcount: once an autoincrement key makes the dialect add RETURNING (to learn the new
+    # id), psycopg reports -1 whether or not a row was added. A returned key says it was.
+    key = list(model.__table__.primary_key.columns)
+    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    return db.session.execute(stmt).first() is not None
 
 
 @event.listens_for(Session, "after_rollback")
