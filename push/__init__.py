@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Push:
     """One message for one device. ``title is None`` makes a silent, data-only message
-    (used to withdraw a notification the member has read elsewhere)."""
+    (used to withdraw a notification the member has read elsewhere). ``alert=False`` shows the
+    text without sound, at normal priority, replacing what the phone shows under the same
+    collapse key: an update within a burst."""
 
     token: str
     title: str | None
@@ -33,6 +35,7 @@ class Push:
     platform: str = "android"
     android_channel: str = "default"
     high_priority: bool = True
+    alert: bool = True
 
 
 class Outcome(enum.Enum):

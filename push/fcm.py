@@ -43,31 +43,47 @@ DEFAULT_ENDPOINT = "https://fcm.googleapis.com"
 _PLACEHOLDER_TOPIC = "jiayuan-template"
 
 
+QUIET_CHANNEL_SUFFIX = "_quiet"
+
+
 def _encode_message(push: Push) -> dict[str, Any]:
-    """The FCM v1 ``message`` for ``push`` (without its token), built by firebase-admin."""
+    """The FCM v1 ``message`` for ``push`` (without its token), built by firebase-admin.
+
+    Three shapes: an alert (sound, high priority); a quiet update (``alert=False``: the same
+    collapse key and tag, so it replaces what the phone shows, at normal priority, without
+    sound: APNs priority 5 and interruption level ``passive``; on Android the ``_quiet`` twin
+    of the channel, which the app creates with low importance — Android 8+ takes sound from
+    the channel, ``notification_priority`` only matters before it); and a data-only message
+    (no title: a withdraw, handled by the app in the background).
+    """
     silent = push.title is None
+    quiet = silent or not push.alert
     aps = messaging.Aps(
         badge=push.badge,
-        sound=None if silent else "default",
+        sound=None if quiet else "default",
         content_available=True if silent else None,
+        custom_data={"interruption-level": "passive"} if quiet and not silent else None,
     )
-    apns_headers = {"apns-priority": "5" if silent else "10"}
+    apns_headers = {"apns-priority": "5" if quiet else "10"}
     if silent:
         apns_headers["apns-push-type"] = "background"
     if push.collapse_key:
         apns_headers["apns-collapse-id"] = push.collapse_key[:64]
+    android_notification = None
+    if not silent:
+        android_notification = messaging.AndroidNotification(
+            channel_id=push.android_channel + (QUIET_CHANNEL_SUFFIX if quiet else ""),
+            tag=push.collapse_key,
+            priority="low" if quiet else None,
+        )
     message = messaging.Message(
         topic=_PLACEHOLDER_TOPIC,
         data=dict(push.data),
         notification=None if silent else messaging.Notification(title=push.title, body=push.body),
         android=messaging.AndroidConfig(
             collapse_key=push.collapse_key,
-            priority="high" if push.high_priority and not silent else "normal",
-            notification=None
-            if silent
-            else messaging.AndroidNotification(
-                channel_id=push.android_channel, tag=push.collapse_key
-            ),
+            priority="high" if push.high_priority and not quiet else "normal",
+            notification=android_notification,
         ),
         apns=messaging.APNSConfig(headers=apns_headers, payload=messaging.APNSPayload(aps=aps)),
     )
@@ -178,12 +194,13 @@ class FcmProvider:
                 push.collapse_key,
                 push.android_channel,
                 push.high_priority,
+                push.alert,
             )
             template = templates.get(key)
             if template is None:
                 template = templates[key] = _encode_message(
                     Push("-", push.title, push.body, push.data, push.collapse_key, None,
-                         push.platform, push.android_channel, push.high_priority)
+                         push.platform, push.android_channel, push.high_priority, push.alert)
                 )  # fmt: skip
             message = dict(template)
             message["token"] = push.token

@@ -170,6 +170,12 @@ def load_config(
         "FCM_CONCURRENCY": _int(env, "FCM_CONCURRENCY", 64),
         "PUSH_BATCH_SIZE": _int(env, "PUSH_BATCH_SIZE", 500),
         "PUSH_LEASE_SECONDS": _int(env, "PUSH_LEASE_SECONDS", 120),
+        # Devices per member (one more signs out the least recently seen), how long a device
+        # counts as live since it last registered (Firebase's advice for stale tokens), and
+        # how long after an alerting push further ones on the same subject update silently.
+        "PUSH_DEVICES_PER_MEMBER": _int(env, "PUSH_DEVICES_PER_MEMBER", 10),
+        "PUSH_DEVICE_LIVE_DAYS": _int(env, "PUSH_DEVICE_LIVE_DAYS", 60),
+        "PUSH_BURST_SECONDS": _int(env, "PUSH_BURST_SECONDS", 120),
         "CORS_ORIGINS": (
             list(cors)
             if isinstance(cors, list | tuple)

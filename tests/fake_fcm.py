@@ -42,6 +42,41 @@ PROJECT = "jiayuan-test"
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+# FCM v1 AndroidNotification (https://firebase.google.com/docs/reference/fcm/rest/v1/
+# projects.messages#AndroidNotification), the fields firebase-admin encodes
+_ANDROID_NOTIFICATION: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        **dict.fromkeys(
+            "title body icon color sound tag click_action body_loc_key title_loc_key channel_id "
+            "ticker event_time image proxy".split(),
+            {"type": "string"},
+        ),
+        "body_loc_args": {"type": "array", "items": {"type": "string"}},
+        "title_loc_args": {"type": "array", "items": {"type": "string"}},
+        "sticky": {"type": "boolean"},
+        "local_only": {"type": "boolean"},
+        "notification_priority": {
+            "enum": [
+                "PRIORITY_UNSPECIFIED",
+                "PRIORITY_MIN",
+                "PRIORITY_LOW",
+                "PRIORITY_DEFAULT",
+                "PRIORITY_HIGH",
+                "PRIORITY_MAX",
+            ]
+        },
+        "default_sound": {"type": "boolean"},
+        "default_vibrate_timings": {"type": "boolean"},
+        "default_light_settings": {"type": "boolean"},
+        "vibrate_timings": {"type": "array", "items": {"type": "string"}},
+        "visibility": {"enum": ["VISIBILITY_UNSPECIFIED", "PRIVATE", "PUBLIC", "SECRET"]},
+        "notification_count": {"type": "integer"},
+        "light_settings": {"type": "object"},
+        "bypass_proxy_notification": {"type": "boolean"},
+    },
+}
 MESSAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["message"],
@@ -76,7 +111,7 @@ MESSAGE_SCHEMA: dict[str, Any] = {
                         "ttl": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?s$"},
                         "restricted_package_name": {"type": "string"},
                         "data": _STRING_MAP,
-                        "notification": {"type": "object"},
+                        "notification": _ANDROID_NOTIFICATION,
                         "fcm_options": {"type": "object"},
                         "direct_boot_ok": {"type": "boolean"},
                     },
@@ -97,6 +132,15 @@ MESSAGE_SCHEMA: dict[str, Any] = {
                                         "sound": {"type": "string"},
                                         "content-available": {"enum": [1]},
                                         "alert": {},
+                                        # APNs: how much a shown alert may interrupt
+                                        "interruption-level": {
+                                            "enum": [
+                                                "passive",
+                                                "active",
+                                                "time-sensitive",
+                                                "critical",
+                                            ]
+                                        },
                                     },
                                 }
                             },

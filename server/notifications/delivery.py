@@ -10,6 +10,11 @@ run (the minute sweep, or any new notification) take over what a dead worker hel
 Just before sending, each row is checked again, as Zulip does: a notification read meanwhile
 is not sent (and one already sent is withdrawn by ``service.mark_read``), a kind the member has
 since muted is dropped, and quiet hours push the row back to their end.
+
+Bursts alert once: the first push on an entry alerts the device (sound, high priority); the
+next ones within ``PUSH_BURST_SECONDS`` of that device's last alerting push on the same entry
+(which is unread, or it would not be sent) replace it silently with the new text, count and
+badge. ``PushDelivery.alerted`` records which was which.
 """
 
 from __future__ import annotations
@@ -120,6 +125,29 @@ def _unread_counts(members: set[int]) -> dict[int, int]:
     )
 
 
+def _last_alerts(notification_ids: set[int]) -> dict[tuple[int, int], datetime]:
+    """When each device last got an alerting push for each of these entries."""
+    if not notification_ids:
+        return {}
+    return {
+        (n, d): at
+        for n, d, at in db.session.execute(
+            sa.select(
+                PushDelivery.notification_id,
+                PushDelivery.device_id,
+                sa.func.max(PushDelivery.sent_at),
+            )
+            .where(
+                PushDelivery.notification_id.in_(notification_ids),
+                PushDelivery.purpose == "show",
+                PushDelivery.status == "sent",
+                PushDelivery.alerted.is_(True),
+            )
+            .group_by(PushDelivery.notification_id, PushDelivery.device_id)
+        )
+    }
+
+
 def _finish(lease: str, ids: list[int], **values: Any) -> None:
     """Record results for rows we still hold: if our lease ran out and another worker took a
     row over, its result is that worker's to record."""
@@ -158,6 +186,7 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
             PushDelivery.id.label("delivery_id"),
             PushDelivery.purpose,
             PushDelivery.attempts,
+            PushDelivery.detached,
             Notification.id.label("notification_id"),
             Notification.kind,
             Notification.subject,
@@ -173,32 +202,42 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
             Member.locale.label("member_locale"),
             actor.display_name.label("actor_name"),
         )
-        .join(Notification, Notification.id == PushDelivery.notification_id)
+        .select_from(PushDelivery)
         .join(Device, Device.id == PushDelivery.device_id)
-        .join(Member, Member.id == Notification.recipient_id)
+        # a withdraw may outlive its entry (``detached``): then the device's owner is the reader
+        .outerjoin(Notification, Notification.id == PushDelivery.notification_id)
+        .join(Member, Member.id == sa.func.coalesce(Notification.recipient_id, Device.member_id))
         .outerjoin(actor, actor.id == Notification.actor_id)
         .where(PushDelivery.lease == lease)
         .order_by(PushDelivery.id)
     ).all()
-    recipients = {r.recipient_id for r in rows}
-    wanted = _push_wanted({(r.recipient_id, r.kind) for r in rows if r.purpose == "show"})
+    recipients = {r.recipient_id or r.device_owner for r in rows}
+    shows = [r for r in rows if r.purpose == "show" and r.notification_id is not None]
+    wanted = _push_wanted({(r.recipient_id, r.kind) for r in shows})
     quiet = push_not_before(list(recipients), now)
     unread = _unread_counts(recipients)
+    alerted = _last_alerts({r.notification_id for r in shows})
+    burst = timedelta(seconds=current_app.config["PUSH_BURST_SECONDS"])
 
     skipped: list[int] = []
-    plan: list[tuple[int, int, int]] = []  # (delivery id, attempts, device id)
+    plan: list[tuple[int, int, int, bool | None]] = []  # (delivery, attempts, device, alerts)
     pushes: list[Push] = []
     for row in rows:
-        recipient = row.recipient_id
-        if row.device_owner != recipient:
+        about = row.detached or {}
+        kind = row.kind or about.get("kind", "")
+        subject = row.subject or about.get("subject", "")
+        nid = row.notification_id or about.get("notification_id")
+        recipient = row.recipient_id or row.device_owner
+        if row.device_owner != recipient or (row.purpose == "show" and nid is None):
             skipped.append(row.delivery_id)
             continue
-        link = {"kind": row.kind, "notification_id": str(row.notification_id)}
-        spec = KINDS.get(row.kind)
-        if spec:
+        link = {"kind": kind, "notification_id": str(nid)}
+        spec = KINDS.get(kind)
+        if spec and row.data:
             link.update({k: str(row.data[k]) for k in spec.link_keys if k in row.data})
+        alert: bool | None = None
         if row.purpose == "show":
-            if row.read_at is not None or not wanted.get((recipient, row.kind), False):
+            if row.read_at is not None or not wanted.get((recipient, kind), False):
                 skipped.append(row.delivery_id)
                 continue
             if recipient in quiet:
@@ -206,7 +245,13 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
                 stats["held"] += 1
                 continue
             locale = row.device_locale or row.member_locale
-            title, body = render(row.kind, row.data, row.count, row.actor_name or "", locale)
+            title, body = render(kind, row.data, row.count, row.actor_name or "", locale)
+            # A burst on one subject alerts once; while it lasts, the phone's entry is updated
+            # silently (the count, the latest text, the badge), as Zulip and Slack do.
+            last = alerted.get((row.notification_id, row.device_id))
+            alert = last is None or now - last >= burst
+            if alert:
+                alerted[(row.notification_id, row.device_id)] = now
         else:
             title = body = None
             link["action"] = "withdraw"
@@ -216,24 +261,27 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
                 title=title,
                 body=body,
                 data=link,
-                collapse_key=collapse_key(row.kind, row.subject),
+                collapse_key=collapse_key(kind, subject),
                 badge=unread.get(recipient, 0),
                 platform=row.platform,
                 android_channel=spec.android_channel if spec else "default",
+                alert=alert is not False,
             )
         )
-        plan.append((row.delivery_id, row.attempts, row.device_id))
+        plan.append((row.delivery_id, row.attempts, row.device_id, alert))
 
     _finish(lease, skipped, status="skipped")
     stats["skipped"] += len(skipped)
     results = provider().send(pushes) if pushes else []
-    sent: list[int] = []
+    sent: dict[bool | None, list[int]] = {True: [], False: [], None: []}
     dead_devices: set[int] = set()
     next_retry: datetime | None = None
-    for (delivery_id, attempts, device_id), result in zip(plan, results, strict=True):
+    for (delivery_id, attempts, device_id, alert), result in zip(plan, results, strict=True):
         stats[result.outcome.value] += 1
         if result.outcome is Outcome.SENT:
-            sent.append(delivery_id)
+            sent[alert].append(delivery_id)
+            if alert is False:
+                stats["silent"] += 1
         elif result.outcome is Outcome.DROP_TOKEN:
             dead_devices.add(device_id)
         elif result.outcome is Outcome.RETRY and attempts + 1 < MAX_ATTEMPTS:
@@ -251,7 +299,11 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
                 attempts=attempts + 1,
                 last_error=result.error,
             )
-    _finish(lease, sent, status="sent", sent_at=now, attempts=PushDelivery.attempts + 1)
+    for alert, ids in sent.items():
+        _finish(
+            lease, ids, status="sent", sent_at=now, attempts=PushDelivery.attempts + 1,
+            alerted=alert,
+        )  # fmt: skip
     if dead_devices:
         # The provider says these tokens are dead: forget the devices (and their queue).
         db.session.execute(sa.delete(Device).where(Device.id.in_(dead_devices)))

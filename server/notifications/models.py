@@ -43,6 +43,9 @@ class Notification(db.Model):
     __table_args__ = (
         sa.Index("ix_notifications_inbox", "recipient_id", "updated_at", "id"),
         sa.Index("ix_notifications_subject", "recipient_id", "kind", "subject"),
+        # what content is quoted where, across inboxes (retraction.forget)
+        sa.Index("ix_notifications_about", "subject"),
+        sa.Index("ix_notifications_actor", "actor_id"),
     )
 
 
@@ -64,10 +67,14 @@ class Device(db.Model):
 
 
 class PushDelivery(db.Model):
+    """One message to one device. A withdraw may outlive its entry (an erased account's):
+    then ``notification_id`` is NULL and ``detached`` keeps what the phone needs to find the
+    message it showed (``kind``, ``subject``, ``notification_id``)."""
+
     __tablename__ = "push_deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    notification_id: Mapped[int] = mapped_column(
+    notification_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("notifications.id", ondelete="CASCADE"), index=True
     )
     device_id: Mapped[int] = mapped_column(
@@ -81,6 +88,9 @@ class PushDelivery(db.Model):
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    # a sent "show": True if it alerted (sound, high priority), False if it updated silently
+    alerted: Mapped[bool | None] = mapped_column()
+    detached: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     __table_args__ = (
         sa.Index("ix_push_deliveries_due", "status", "not_before"),

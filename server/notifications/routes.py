@@ -10,7 +10,7 @@ from flask.views import MethodView
 from server.api import Blueprint, current_member
 from server.common.pagination import page_schema
 from server.extensions import limiter
-from server.notifications import service
+from server.notifications import devices, service
 from server.notifications.schemas import (
     AnnouncementSchema,
     DeviceSchema,
@@ -88,14 +88,14 @@ class Devices(MethodView):
     @blp.response(200, DeviceSchema(many=True))
     def get(self) -> Any:
         """The member's registered devices"""
-        return service.devices(current_member())
+        return devices.of_member(current_member())
 
     @blp.auth()
     @blp.arguments(DeviceSchema)
     @blp.response(200, DeviceSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Register or refresh this device's push token (a token moves to the signed-in member)"""
-        return service.register_device(current_member(), data)
+        return devices.register_device(current_member(), data)
 
 
 @blp.route("/devices/<string(maxlength=512):token>")
@@ -105,7 +105,7 @@ class DeviceToken(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, token: str) -> None:
         """Forget one of the member's devices (on sign-out)"""
-        service.unregister_device(current_member(), token)  # a NUL in the path matches nothing
+        devices.unregister_device(current_member(), token)  # a NUL in the path matches nothing
 
 
 @blp.route("/announcements")

@@ -23,6 +23,7 @@ from server.common.tx import commit, on_commit
 from server.errors import NotFound, register_messages
 from server.extensions import db, jobs
 from server.members.models import Member
+from server.notifications.devices import live_since
 from server.notifications.kinds import KINDS, get_kind
 from server.notifications.models import (
     Announcement,
@@ -39,11 +40,6 @@ register_messages(
             "zh-Hans": "找不到该通知。",
             "zh-Hant": "找不到該通知。",
             "en": "No such notification.",
-        },
-        "device_not_found": {
-            "zh-Hans": "找不到该设备。",
-            "zh-Hant": "找不到該裝置。",
-            "en": "No such device.",
         },
     }
 )
@@ -190,7 +186,9 @@ def _queue_pushes(notification_by_member: dict[int, int], now: datetime) -> None
         return
     members = list(notification_by_member)
     devices = db.session.execute(
-        sa.select(Device.id, Device.member_id).where(Device.member_id.in_(members))
+        sa.select(Device.id, Device.member_id).where(
+            Device.member_id.in_(members), Device.last_seen_at >= live_since(now)
+        )
     ).all()
     if not devices:
         return
@@ -259,6 +257,15 @@ def unread_count(member_id: int) -> int:
 def _withdraw_sent(notification_ids: list[int] | sa.Select[Any]) -> None:
     """Ask every device that showed these notifications — or is being sent one right now — to
     take them down. Pushes still waiting are dropped when their turn comes (delivery checks)."""
+    rows = withdrawals(notification_ids)
+    if rows:
+        db.session.execute(sa.insert(PushDelivery), rows)
+        on_commit(start_delivery)
+
+
+def withdrawals(notification_ids: list[int] | sa.Select[Any]) -> list[dict[str, Any]]:
+    """The withdraw rows (to insert) for every device that showed these notifications, or is
+    being sent one right now: each waits for the send in flight to be over."""
     now = utcnow()
     shown = db.session.execute(
         sa.select(
@@ -276,23 +283,18 @@ def _withdraw_sent(notification_ids: list[int] | sa.Select[Any]) -> None:
         )
         .group_by(PushDelivery.notification_id, PushDelivery.device_id)
     ).all()
-    if shown:
-        db.session.execute(
-            sa.insert(PushDelivery),
-            [
-                {
-                    "notification_id": n,
-                    "device_id": d,
-                    "purpose": "withdraw",
-                    "status": "pending",
-                    "attempts": 0,
-                    # after an in-flight send has finished (or its lease has run out)
-                    "not_before": max(now, leased_until) if leased_until else now,
-                }
-                for n, d, leased_until in shown
-            ],
-        )
-        on_commit(start_delivery)
+    return [
+        {
+            "notification_id": n,
+            "device_id": d,
+            "purpose": "withdraw",
+            "status": "pending",
+            "attempts": 0,
+            # after an in-flight send has finished (or its lease has run out)
+            "not_before": max(now, leased_until) if leased_until else now,
+        }
+        for n, d, leased_until in shown
+    ]
 
 
 def mark_read(member: Member, notification_id: int) -> None:
@@ -425,51 +427,6 @@ def update_preferences(member: Member, changes: Mapping[str, Any]) -> dict[str, 
             quiet.start, quiet.end = wanted["start"], wanted["end"]
     commit()
     return preferences(member)
-
-
-# --- devices -------------------------------------------------------------------------------
-
-
-def register_device(member: Member, data: Mapping[str, Any]) -> Device:
-    """Register or refresh a push token; a token seen on another account moves here."""
-    device = db.session.execute(
-        sa.select(Device).where(Device.token == data["token"])
-    ).scalar_one_or_none()
-    now = utcnow()
-    if device is None:
-        device = Device(token=data["token"], member_id=member.id, created_at=now)
-        db.session.add(device)
-    elif device.member_id != member.id:
-        # The phone changed hands (or accounts): nothing queued for the old owner follows it.
-        db.session.execute(sa.delete(PushDelivery).where(PushDelivery.device_id == device.id))
-        device.member_id = member.id
-        device.created_at = now
-    device.platform = data["platform"]
-    device.app_version = data.get("app_version")
-    device.locale = data.get("locale")
-    device.last_seen_at = now
-    commit()
-    return device
-
-
-def unregister_device(member: Member, token: str) -> None:
-    """Forget one of the member's own devices (sign-out on the phone)."""
-    if "\x00" in token:  # PostgreSQL cannot compare it; no token holds one
-        raise NotFound("device_not_found")
-    deleted = db.session.execute(
-        sa.delete(Device).where(Device.token == token, Device.member_id == member.id)
-    ).rowcount
-    if not deleted:
-        raise NotFound("device_not_found")
-    commit()
-
-
-def devices(member: Member) -> list[Device]:
-    return list(
-        db.session.execute(
-            sa.select(Device).where(Device.member_id == member.id).order_by(Device.id)
-        ).scalars()
-    )
 
 
 # --- announcements -------------------------------------------------------------------------

@@ -96,3 +96,22 @@ def test_retry_after_is_read_defensively(header, seconds):
     from push.fcm import _retry_after
 
     assert _retry_after(header) == seconds
+
+
+def test_a_quiet_update_is_shown_without_sound_at_normal_priority(provider, fake_fcm_server):
+    pushes = [
+        Push("tok-q", "陈默", "3 条新消息", {"kind": "chat.message"}, "k2", 2, alert=False),
+        Push("tok-qi", "陈默", "3 条新消息", {}, "k2", 2, platform="ios", alert=False),
+    ]
+    assert [r.outcome for r in provider.send(pushes)] == [Outcome.SENT, Outcome.SENT]
+    assert fake_fcm_server.invalid_bodies == []  # the v1 schema knows every field we use
+    quiet = fake_fcm_server.received[0].message
+    assert quiet["notification"] == {"title": "陈默", "body": "3 条新消息"}
+    assert quiet["android"]["priority"] == "normal"
+    assert quiet["android"]["notification"] == {
+        "channel_id": "default_quiet",  # the app's low-importance twin of the channel
+        "tag": "k2",
+        "notification_priority": "PRIORITY_LOW",
+    }
+    assert quiet["apns"]["headers"] == {"apns-priority": "5", "apns-collapse-id": "k2"}
+    assert quiet["apns"]["payload"]["aps"] == {"badge": 2, "interruption-level": "passive"}
