@@ -20,7 +20,7 @@ from server.chat.models import (
 )
 from server.common.time import utcnow
 from server.extensions import db
-from server.notifications import service as notifications
+from server.notifications import retraction
 
 
 def export(member_id: int) -> dict[str, Any]:
@@ -65,4 +65,5 @@ def erase(member_id: int) -> None:
         ~sa.exists().where(ConversationMember.conversation_id == Conversation.id),
     )
     db.session.execute(sa.delete(Conversation).where(Conversation.id.in_(empty)))
-    notifications.delete_caused_by(member_id, ["chat.message"])
+    # others' entries quoting their messages go, and off their phones
+    retraction.forget(["chat.message"], actor_id=member_id, delete=True)

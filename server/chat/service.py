@@ -35,6 +35,7 @@ from server.errors import Conflict, DomainError, Forbidden, NotFound, register_m
 from server.extensions import db, socketio
 from server.members import blocks
 from server.members.models import Member
+from server.notifications import retraction
 from server.notifications import service as notifications
 
 NAMESPACE = "/chat"
@@ -622,6 +623,12 @@ def delete(member: Member, message_id: int) -> None:
     message.body, message.html, message.deleted_at = "", "", utcnow()
     message.attachments = []
     db.session.execute(sa.delete(MessageReaction).where(MessageReaction.message_id == message.id))
+    # inbox entries and pushes that quote it stop quoting it
+    retraction.forget(
+        ["chat.message"],
+        subjects=[f"chat:{message.conversation_id}"],
+        quoting={"message_id": message.id},
+    )
     _emit(
         "message_deleted",
         {"id": message.id, "conversation_id": message.conversation_id},

@@ -99,11 +99,21 @@ def _resolve_flags(post: ForumPost, resolution: str) -> int:
     ).rowcount
 
 
+def _forget(post: ForumPost) -> None:
+    """Inbox entries and pushes stop quoting a post nobody may see (its whole thread, for a
+    first post)."""
+    if post.number == 1:
+        notices.forget_thread(post.thread_id)
+    else:
+        notices.forget_post(post)
+
+
 def _hide(post: ForumPost, thread: ForumThread, reason: str) -> None:
     post.hidden_at, post.hidden_reason = utcnow(), reason
     if post.number == 1:
         thread.hidden = True
     refresh_thread(thread)
+    _forget(post)
 
 
 def _deleted_by_moderator(deleted_at: Any, deleted_by_id: int | None, author_id: int) -> bool:
@@ -263,6 +273,7 @@ def moderate_post(member: Member, post_id: int, data: Mapping[str, Any]) -> Foru
             thread.deleted_at, thread.deleted_by_id = post.deleted_at, member.id
         _resolve_flags(post, "upheld")
         refresh_thread(thread)
+        _forget(post)
         notices.moderated(member, thread, post, "delete", reason)
     _log(member, action, "post", post.id, thread_id=thread.id, reason=reason)
     commit()
@@ -312,6 +323,7 @@ def moderate_thread(member: Member, thread_id: int, data: Mapping[str, Any]) -> 
         if thread.deleted_at is not None:
             raise Conflict("forum_action_not_applicable")
         thread.deleted_at, thread.deleted_by_id = utcnow(), member.id
+        notices.forget_thread(thread.id)
     elif action == "restore":
         if not _deleted_by_moderator(thread.deleted_at, thread.deleted_by_id, thread.author_id):
             raise Conflict("forum_action_not_applicable")

@@ -21,9 +21,12 @@ from server.forum.kinds import OUTCOMES, post_subject, thread_subject
 from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadState
 from server.members import blocks
 from server.members.models import Member
+from server.notifications import retraction
 from server.notifications import service as notifications
 
 MAX_MENTIONS = 10
+# the kinds whose entries quote what members wrote (forum.moderated tells its own author)
+QUOTING_KINDS = ("forum.reply", "forum.mention", "forum.watching")
 
 
 def _data(thread: ForumThread, post: ForumPost) -> dict[str, Any]:
@@ -182,3 +185,21 @@ def read_up_to(member: Member, thread: ForumThread, number: int) -> None:
         elif rest.startswith(":") and rest[1:].isdigit() and int(rest[1:]) <= number:
             done.append(nid)
     notifications.mark_read_ids(member.id, done)
+
+
+def forget_post(post: ForumPost) -> None:
+    """A hidden or deleted post: entries quoting it stop quoting it, its pushes withdrawn."""
+    retraction.forget(
+        QUOTING_KINDS,
+        subjects=[post_subject(post.thread_id, post.number), thread_subject(post.thread_id)],
+        quoting={"post_id": post.id},
+    )
+
+
+def forget_thread(thread_id: int, keys: tuple[str, ...] = ("title", "excerpt")) -> None:
+    """A hidden or deleted thread (or an erased author's title): entries about it stop
+    quoting it (``keys``), its pushes withdrawn."""
+    subject = thread_subject(thread_id)
+    retraction.forget(
+        QUOTING_KINDS, subjects=[subject], subject_prefixes=[subject + ":"], keys=keys
+    )

@@ -3,8 +3,9 @@
 Erasure deletes what the member said — the text of every post (and its revisions and search
 entry), their threads that nobody else answered — and everything that is theirs alone:
 reactions, bookmarks, reading state, flags, silences, and others' notifications quoting
-them. Threads others replied to stay, so the replies keep their context: untitled, with the
-member shown as a deleted member and the first post emptied. Moderation log entries stay (an
+them (withdrawn from their phones too; entries about their threads lose the title). Threads
+others replied to stay, so the replies keep their context: untitled, with the member shown
+as a deleted member and the first post emptied. Moderation log entries stay (an
 organisation's record of its own decisions).
 """
 
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 
 from server.common.time import utcnow
 from server.extensions import db
+from server.forum import notices
 from server.forum.models import (
     ForumFlag,
     ForumPost,
@@ -26,7 +28,7 @@ from server.forum.models import (
     ForumThreadTag,
 )
 from server.forum.service import refresh_thread, tombstone
-from server.notifications import service as notifications
+from server.notifications import retraction
 
 
 def export(member_id: int) -> dict[str, Any]:
@@ -135,8 +137,8 @@ def erase(member_id: int) -> None:
         .values(reaction_count=ForumPost.reaction_count - given)
         .execution_options(synchronize_session=False)
     )
-    # Others' inbox entries about their posts quote them: those go too.
-    notifications.delete_caused_by(member_id, ["forum.reply", "forum.mention", "forum.watching"])
+    # Others' inbox entries about their posts quote them: those go too, and off their phones.
+    retraction.forget(notices.QUOTING_KINDS, actor_id=member_id, delete=True)
     for model in (ForumReaction, ForumThreadState, ForumFlag, ForumSilence):
         db.session.execute(sa.delete(model).where(model.member_id == member_id))
     db.session.flush()
@@ -156,6 +158,7 @@ def erase(member_id: int) -> None:
         if thread.author_id == member_id:
             # The title and tags are theirs too; a thread others answered stays, untitled.
             thread.title, thread.excerpt, thread.tags = "", "", []
+            notices.forget_thread(thread.id, keys=("title",))
             db.session.execute(
                 sa.delete(ForumThreadTag).where(ForumThreadTag.thread_id == thread.id)
             )

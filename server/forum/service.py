@@ -487,6 +487,7 @@ def delete_thread(member: Member, thread_id: int) -> None:
         )
     ).scalars():
         _delete_own(post)
+    notices.forget_thread(thread.id)
     commit()
 
 
@@ -598,6 +599,7 @@ def _delete_own(post: ForumPost) -> None:
     else:
         tombstone(post)
     post.deleted_by_id = post.author_id
+    notices.forget_post(post)
 
 
 def tombstone(post: ForumPost) -> None:

@@ -348,16 +348,6 @@ def mark_read_ids(member_id: int, notification_ids: list[int]) -> None:
     _withdraw_sent(notification_ids)
 
 
-def delete_caused_by(actor_id: int, kinds: list[str]) -> None:
-    """Remove entries of ``kinds`` that ``actor_id`` caused, whose data quotes what the actor
-    wrote: a feature's eraser calls it. Caller commits."""
-    db.session.execute(
-        sa.delete(Notification)
-        .where(Notification.actor_id == actor_id, Notification.kind.in_(kinds))
-        .execution_options(synchronize_session=False)
-    )
-
-
 def mark_all_read(member: Member) -> int:
     """Mark every unread notification read; returns how many."""
     now = utcnow()

@@ -1,0 +1,121 @@
+"""A hidden, deleted or erased post stops being quoted in others' inboxes and on their phones
+(issue #10): the forum calls notifications.retraction.forget() on each of those paths."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.notifications.retraction import GONE
+from tests.conftest import PASSWORD
+
+SECRET = "私密报价单：三万元整"
+
+
+def _inbox(client, auth_headers, member):
+    return client.get("/api/v1/notifications", headers=auth_headers(member)).get_json()["items"]
+
+
+def _withdrawals(fake_fcm, token):
+    return [
+        r.message for r in fake_fcm.received if r.token == token and "notification" not in r.message
+    ]
+
+
+@pytest.fixture
+def mentioned(app, forum, make_member, category, fake_fcm, client, auth_headers):
+    """张三豐 mentions the reader in a reply that quotes a secret; the reader's phone shows it."""
+    from server.extensions import db
+    from server.notifications.models import Device
+
+    author = make_member(display_name="張三豐", username="zhangsanfeng")
+    reader = make_member(display_name="读者", username="duzhe", locale="zh-Hant")
+    with app.app_context():
+        db.session.add(Device(member_id=reader.id, token="reader-phone", platform="android"))
+        db.session.commit()
+    thread = forum.thread(make_member(), category["id"], "报价经验分享")
+    reply = forum.reply(author, thread["id"], f"@duzhe {SECRET}")
+    [shown] = [r.message for r in fake_fcm.received if r.token == "reader-phone"]
+    assert shown["notification"]["title"] == "張三豐 在貼文中提及了你"
+    assert SECRET in shown["notification"]["body"]
+    assert SECRET in str(_inbox(client, auth_headers, reader))
+    return author, reader, thread, reply
+
+
+def _hide_by_flags(app, forum, make_member, moderator, author, reply):
+    for _ in range(app.config["FORUM_FLAG_THRESHOLD"]):
+        forum.call(make_member(), "POST", f"/posts/{reply['id']}/flags", 201,
+                   json={"reason": "spam"})  # fmt: skip
+
+
+def _moderator_hides(app, forum, make_member, moderator, author, reply):
+    forum.call(moderator, "POST", f"/posts/{reply['id']}/moderation", 200,
+               json={"action": "hide", "reason": "广告"})  # fmt: skip
+
+
+def _moderator_deletes(app, forum, make_member, moderator, author, reply):
+    forum.call(moderator, "POST", f"/posts/{reply['id']}/moderation", 200,
+               json={"action": "delete"})  # fmt: skip
+
+
+def _author_deletes(app, forum, make_member, moderator, author, reply):
+    forum.call(author, "DELETE", f"/posts/{reply['id']}", 204)
+
+
+@pytest.mark.parametrize(
+    "gone", [_hide_by_flags, _moderator_hides, _moderator_deletes, _author_deletes]
+)
+def test_a_post_that_is_gone_is_no_longer_quoted(
+    app, client, auth_headers, forum, make_member, moderator, fake_fcm, mentioned, gone
+):
+    author, reader, _thread, reply = mentioned
+    fake_fcm.reset()
+    gone(app, forum, make_member, moderator, author, reply)
+    [entry] = _inbox(client, auth_headers, reader)
+    assert SECRET not in str(entry)
+    assert entry["kind"] == "forum.mention" and entry["title"] == "張三豐 在貼文中提及了你"
+    assert entry["body"] == "「报价经验分享」" + GONE["zh-Hant"]  # still says where
+    [withdraw] = _withdrawals(fake_fcm, "reader-phone")
+    assert withdraw["data"]["action"] == "withdraw"
+
+
+def test_a_deleted_thread_is_no_longer_quoted(
+    client, auth_headers, forum, make_member, moderator, category, fake_fcm
+):
+    reader = make_member()
+    thread = forum.thread(make_member(), category["id"], "不该出现的标题")
+    forum.call(reader, "PUT", f"/threads/{thread['id']}/notification-level", 200,
+               json={"level": "watching"})  # fmt: skip
+    forum.reply(make_member(), thread["id"], "一条普通的回复。")
+    assert "不该出现的标题" in str(_inbox(client, auth_headers, reader))
+    forum.call(moderator, "POST", f"/threads/{thread['id']}/moderation", 200,
+               json={"action": "delete"})  # fmt: skip
+    [entry] = _inbox(client, auth_headers, reader)
+    assert "不该出现的标题" not in str(entry) and "一条普通的回复" not in str(entry)
+
+
+def test_erasing_the_author_withdraws_the_mention_from_the_readers_phone(
+    client, auth_headers, fake_fcm, mentioned
+):
+    author, reader, _thread, _reply = mentioned
+    fake_fcm.reset()
+    r = client.delete("/api/v1/me", headers=auth_headers(author), json={"password": PASSWORD})
+    assert r.status_code == 204
+    assert _inbox(client, auth_headers, reader) == []
+    [withdraw] = _withdrawals(fake_fcm, "reader-phone")
+    assert withdraw["data"]["action"] == "withdraw" and withdraw["data"]["kind"] == "forum.mention"
+
+
+def test_erasing_a_threads_author_takes_its_title_out_of_others_entries(
+    client, auth_headers, forum, make_member, category
+):
+    author, replier, watcher = make_member(), make_member(), make_member()
+    thread = forum.thread(author, category["id"], "作者自己的标题庚辛")
+    forum.call(watcher, "PUT", f"/threads/{thread['id']}/notification-level", 200,
+               json={"level": "watching"})  # fmt: skip
+    forum.reply(replier, thread["id"], "别人的回复留下。")
+    assert "作者自己的标题庚辛" in str(_inbox(client, auth_headers, watcher))
+    r = client.delete("/api/v1/me", headers=auth_headers(author), json={"password": PASSWORD})
+    assert r.status_code == 204
+    [entry] = _inbox(client, auth_headers, watcher)  # the reply's entry stays …
+    assert "作者自己的标题庚辛" not in str(entry)  # … without the erased author's title
+    assert "别人的回复留下" in entry["body"]
