@@ -57,7 +57,13 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args["compare_type"] = True
     conf_args["render_as_batch"] = db.engine.dialect.name == "sqlite"
+    sqlite = db.engine.dialect.name == "sqlite"
     with db.engine.connect() as connection:
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
+            # dropping `members` would first delete every row that cascades from it. Off for
+            # the run (outside any transaction, where the pragma takes effect), checked after.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=db.metadata,
@@ -67,6 +73,14 @@ def run_migrations_online():
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            raw = connection.connection.driver_connection
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            raw.execute("PRAGMA foreign_keys = ON")
+            if broken:
+                raise RuntimeError(
+                    f"migrations left rows whose foreign keys point nowhere: {broken[:5]}"
+                )
 
 
 if context.is_offline_mode():

@@ -65,3 +65,72 @@ def test_0008_drops_channel_memberships_of_members_no_longer_in_the_alliance(app
             ).all()
         )
         assert after == {(channel.id, stays), (direct.id, left), (direct.id, friend)}
+
+
+def _flask_db(url: str, *args: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "JIAYUAN_ENV": "test",
+        "SECRET_KEY": "m" * 40,
+        "JWT_SECRET_KEY": "n" * 40,
+        "DATABASE_URL": url,
+        "JOBS_BACKEND": "immediate",
+        "FLASK_APP": "wsgi",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "db", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_migrations_go_down_and_up_again_and_keep_the_rows(tmp_path):
+    """Every revision's downgrade runs, and altering ``members`` (a table rebuild on SQLite)
+    keeps the rows that cascade from it: foreign keys are off while SQLite migrates."""
+    import sqlalchemy as sa
+
+    from tests.conftest import _database_url
+
+    url, drop = _database_url(tmp_path)
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        _flask_db(url, "upgrade")
+        from server.members.models import Member
+        from server.notifications.models import Device
+
+        with engine.begin() as conn:
+            member_id = conn.execute(
+                sa.insert(Member.__table__)
+                .values(email="keep@example.com", username="keepme", display_name="留下")
+                .returning(Member.__table__.c.id)
+            ).scalar_one()
+            conn.execute(
+                sa.insert(Device.__table__).values(member_id=member_id, token="t", platform="ios")
+            )
+
+        def rows() -> tuple[int, int]:
+            with engine.connect() as conn:
+                return (
+                    conn.execute(sa.text("SELECT count(*) FROM members")).scalar_one(),
+                    conn.execute(sa.text("SELECT count(*) FROM devices")).scalar_one(),
+                )
+
+        _flask_db(url, "downgrade", "0008_chat_channel_members")
+        assert rows() == (1, 1)
+        _flask_db(url, "upgrade")
+        assert rows() == (1, 1)
+        _flask_db(url, "downgrade", "base")
+        _flask_db(url, "upgrade")
+    finally:
+        engine.dispose()
+        drop()

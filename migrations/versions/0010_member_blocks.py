@@ -131,7 +131,7 @@ def downgrade():
     with op.batch_alter_table("chat_conversation_members", schema=None) as batch_op:
         batch_op.drop_column("accepted")
     with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_members_direct_messages_from", type_="check")
+        batch_op.drop_constraint(op.f("ck_members_direct_messages_from"), type_="check")
         batch_op.drop_column("direct_messages_from")
     op.drop_index(op.f("ix_member_blocks_blocked_id"), table_name="member_blocks")
     op.drop_table("member_blocks")
