@@ -3,7 +3,9 @@
 Before this revision any pin put the thread first on the front page, so an alliance admin
 could pin a thread of their group category for the whole site. ``pinned`` now means first on
 its category's page; ``pinned_globally`` first on the front page too, and the front page's
-index sorts on it. Threads pinned before keep their place on the front page.
+index sorts on it. Threads pinned before keep their place on the front page, except those of
+an alliance's (group) category: their pins may be an alliance admin's, so they stay pinned in
+their category only (staff pin them for the site again if they want).
 
 Revision ID: 0011_forum_pin_scope
 Revises: 0010_member_blocks
@@ -19,13 +21,23 @@ down_revision = "0010_member_blocks"
 branch_labels = None
 depends_on = None
 
+# pins of the site's own categories stay on the front page; a group category's may be an
+# alliance admin's: pinned in the category only
+PIN_SITE_WIDE = """
+    UPDATE forum_threads SET pinned_globally = true
+    WHERE pinned AND EXISTS (
+        SELECT 1 FROM forum_categories c
+        WHERE c.id = forum_threads.category_id AND c.group_id IS NULL
+    )
+"""
+
 
 def upgrade() -> None:
     with op.batch_alter_table("forum_threads", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("pinned_globally", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
-    op.execute("UPDATE forum_threads SET pinned_globally = pinned")
+    op.execute(PIN_SITE_WIDE)
     with op.batch_alter_table("forum_threads", schema=None) as batch_op:
         batch_op.drop_index("ix_forum_threads_latest")
         batch_op.create_index(
@@ -36,5 +48,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("forum_threads", schema=None) as batch_op:
         batch_op.drop_index("ix_forum_threads_latest")
-        batch_op.create_index("ix_forum_threads_latest", ["pinned", "bumped_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_forum_threads_latest", ["pinned", "bumped_at", "id"], unique=False
+        )
         batch_op.drop_column("pinned_globally")

@@ -287,12 +287,13 @@ def moderate_thread(member: Member, thread_id: int, data: Mapping[str, Any]) -> 
     action, reason = data["action"], data.get("reason", "")
     log_data: dict[str, Any] = {}
     flips = {"lock": ("locked", True), "unlock": ("locked", False)}
-    if action == "pin":
+    if action in ("pin", "unpin") and not access.is_staff(member):
         # in the category: its moderators (alliance admins for a group's category); on the
-        # front page for the whole site: staff only
-        site = data.get("scope") == "site"
-        if site and not access.is_staff(member):
+        # front page for the whole site: staff only — and only staff undo or narrow it
+        if data.get("scope") == "site" or thread.pinned_globally:
             raise Forbidden("forum_pin_site_staff_only")
+    if action == "pin":
+        site = data.get("scope") == "site"
         if thread.pinned and thread.pinned_globally is site:
             raise Conflict("forum_action_not_applicable")
         thread.pinned, thread.pinned_globally = True, site

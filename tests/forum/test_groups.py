@@ -113,3 +113,51 @@ def test_alliance_admins_pin_in_their_category_and_only_staff_for_the_site(
     assert staff["pinned_globally"] is True
     front = forum.call(reader, "GET", "/threads", 200)["items"]
     assert front[0]["id"] == older["id"] and front[0]["pinned_globally"] is True
+    # what staff pinned for the site, the alliance admin neither narrows nor lifts
+    for action in ({"action": "pin"}, {"action": "unpin"}):
+        refused = forum.call(admin, "POST", path, 403, json=action)
+        assert refused["code"] == "forum_pin_site_staff_only"
+    front = forum.call(reader, "GET", "/threads", 200)["items"]
+    assert front[0]["id"] == older["id"] and front[0]["pinned_globally"] is True
+    assert forum.call(organiser, "POST", path, 200, json={"action": "unpin"})["pinned"] is False
+
+
+def test_migration_0011_keeps_site_pins_but_not_those_of_group_categories(
+    app, client, auth_headers, forum, organiser
+):
+    """Before 0011 every pin was site-wide, an alliance admin's too: after it, pins of the
+    site's own categories stay on the front page, pins in a group's category stay there."""
+    import importlib.util
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from server.extensions import db
+    from server.forum.models import ForumThread
+
+    path = Path(__file__).resolve().parents[2] / "migrations/versions/0011_forum_pin_scope.py"
+    spec = importlib.util.spec_from_file_location("migration_0011", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    r = client.post("/api/v1/alliances", headers=auth_headers(organiser), json={"name": "摄影联盟"})
+    group = forum.category(organiser, "联盟区", post_policy="group", group_id=r.get_json()["id"])
+    site = forum.category(organiser, "站务公告")
+    in_group = forum.thread(organiser, group["id"], "联盟里置顶的", body=BODY)["id"]
+    on_site = forum.thread(organiser, site["id"], "全站置顶的", body=BODY)["id"]
+    unpinned = forum.thread(organiser, site["id"], "没有置顶的", body=BODY)["id"]
+    with app.app_context():
+        db.session.execute(
+            sa.update(ForumThread)
+            .where(ForumThread.id.in_([in_group, on_site]))
+            .values(pinned=True, pinned_globally=False)
+        )
+        db.session.execute(sa.text(module.PIN_SITE_WIDE))
+        rows = dict(
+            db.session.execute(
+                sa.select(ForumThread.id, ForumThread.pinned_globally).where(
+                    ForumThread.id.in_([in_group, on_site, unpinned])
+                )
+            ).all()
+        )
+        db.session.rollback()
+    assert rows == {in_group: False, on_site: True, unpinned: False}
