@@ -71,16 +71,18 @@ def run_migrations_online():
             render_item=render_item,
             **conf_args,
         )
-        with context.begin_transaction():
-            context.run_migrations()
-        if sqlite:
-            raw = connection.connection.driver_connection
-            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-            raw.execute("PRAGMA foreign_keys = ON")
-            if broken:
-                raise RuntimeError(
-                    f"migrations left rows whose foreign keys point nowhere: {broken[:5]}"
-                )
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:  # the pooled connection goes back as the app expects it
+                raw = connection.connection.driver_connection
+                broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+                raw.execute("PRAGMA foreign_keys = ON")
+        if sqlite and broken:
+            raise RuntimeError(
+                f"migrations left rows whose foreign keys point nowhere: {broken[:5]}"
+            )
 
 
 if context.is_offline_mode():
