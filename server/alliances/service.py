@@ -624,17 +624,23 @@ def ban(member: Member, alliance_id: int, target_id: int, reason: str) -> None:
         _drop_member(view.alliance, target_id)
     if db.session.get(Member, target_id) is None:
         raise NotFound("member_not_found")
-    if db.session.get(AllianceBan, (alliance_id, target_id)) is None:
+    acting = ranks.acting_role(view.my_role, _platform_admin(member))
+    existing = db.session.get(AllianceBan, (alliance_id, target_id))
+    if existing is None:
         db.session.add(
             AllianceBan(
                 alliance_id=alliance_id,
                 member_id=target_id,
                 banned_by_id=member.id,
-                banned_by_role=ranks.acting_role(view.my_role, _platform_admin(member)),
+                banned_by_role=acting,
                 reason=reason,
                 created_at=utcnow(),
             )  # fmt: skip
         )
+    elif ranks.rank(acting) > ranks.rank(existing.banned_by_role):
+        # banned again by a higher rank: lifting it now takes that rank
+        existing.banned_by_id, existing.banned_by_role = member.id, acting
+        existing.reason = reason or existing.reason
     db.session.execute(
         sa.update(AllianceJoinRequest)
         .where(

@@ -89,6 +89,11 @@ def test_lifting_a_ban_takes_the_rank_of_who_imposed_it(api, make_member, team):
     api.call(owner, "POST", f"/{aid}/bans", 204, json={"member_id": spammer.id})
     api.call(staff, "DELETE", f"/{aid}/bans/{spammer.id}", 204)
     api.call(staff, "DELETE", f"/{aid}/bans/{spammer.id}", 404)
+    # an admin's ban the owner repeats takes the owner's rank: admins no longer lift it
+    api.call(admin, "POST", f"/{aid}/bans", 204, json={"member_id": outsider.id})
+    api.call(owner, "POST", f"/{aid}/bans", 204, json={"member_id": outsider.id})
+    api.call(admin2, "DELETE", f"/{aid}/bans/{outsider.id}", 403)
+    api.call(owner, "DELETE", f"/{aid}/bans/{outsider.id}", 204)
 
 
 def test_a_removed_admins_invite_lets_nobody_in(api, make_member):
