@@ -179,6 +179,10 @@ def test_names_lose_invisible_format_characters(client, make_member, auth_header
     assert rename("👩\u200d💻 小林").get_json()["display_name"] == "👩\u200d💻 小林"  # ZWJ emoji
     assert rename("میخواهم\u200cرفتن").get_json()["display_name"] == "میخواهم\u200cرفتن"
     assert rename("שלום\u200fעולם").get_json()["display_name"] == "שלוםעולם"
+    assert rename("小\u3164林\u2800").get_json()["display_name"] == "小林"
+    for blank in ("\u200b\u202e\u200f", "\u3164\u3164", "\u2800", "\u115f\u1160"):
+        invisible = rename(blank)
+        assert invisible.status_code == 422, blank
     invisible = rename("\u200b\u202e\u200f")
     assert invisible.status_code == 422 and "display_name" in invisible.get_json()["errors"]
     handle = client.patch("/api/v1/me", headers=headers, json={"username": "abc\u200bdef"})

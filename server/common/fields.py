@@ -62,6 +62,10 @@ class Text(ma.fields.String):
 _ZWNJ, _ZWJ = "\u200c", "\u200d"
 
 
+# not format characters, but letters and symbols that show nothing: names made of them look empty
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u034f")
+
+
 def _is_tag(char: str) -> bool:
     return "\U000e0020" <= char <= "\U000e007f"
 
@@ -71,11 +75,14 @@ def strip_format_chars(text: str) -> str:
     overrides, embeddings, isolates and marks (``"abc\u202egnp.exe"`` shows as abcexe.png),
     zero-width spaces, soft hyphens, BOMs. Kept where writing needs them: a zero-width joiner
     between two emoji (👩‍💻), a zero-width non-joiner between two letters (Persian, Arabic,
-    Indic scripts), and tag characters after a black flag (🏴 subdivision flags)."""
+    Indic scripts), and tag characters after a black flag (🏴 subdivision flags). Letters that
+    show nothing (Hangul fillers, the blank Braille pattern) go too."""
     if text.isascii():
         return text
     out: list[str] = []
     for i, char in enumerate(text):
+        if char in _BLANK_LETTERS:
+            continue
         if unicodedata.category(char) != "Cf":
             out.append(char)
             continue
