@@ -29,7 +29,11 @@ SETTINGS = {
     "typing": "CHAT_TYPING_LIMIT",
     "presence": "CHAT_PRESENCE_LIMIT",
     "open": "CHAT_DIRECT_OPEN_LIMIT",
+    "join": "CHAT_JOIN_LIMIT",
 }
+# Used while ``server/config.py`` does not name the setting (it reads the others from the
+# environment): a client joins a room when it opens a channel it does not follow.
+DEFAULTS = {"CHAT_JOIN_LIMIT": "60/minute;600/hour"}
 
 
 @functools.lru_cache(maxsize=64)
@@ -41,7 +45,8 @@ def _hit(action: str, member_id: int) -> RateLimitItem | None:
     """Count one ``action`` of the member; the limit it went past, if any."""
     if not limiter.enabled:
         return None
-    for item in _items(current_app.config[SETTINGS[action]]):
+    setting = SETTINGS[action]
+    for item in _items(current_app.config.get(setting) or DEFAULTS[setting]):
         if not limiter.limiter.hit(item, "chat", action, str(member_id)):
             return item
     return None

@@ -157,6 +157,7 @@ class ChatNamespace(Namespace):
     def on_join(self, data: Any) -> dict[str, Any]:
         try:
             member = _member()
+            limits.check("join", member.id)  # two loads an event: counted like the others
             access = service.load(member, _int(data, "conversation_id"))
         except DomainError as exc:
             return {"error": _error(exc)}

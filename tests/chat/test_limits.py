@@ -94,3 +94,16 @@ def test_presence_heartbeats_past_the_limit_are_refused(app, monkeypatch, pair):
     assert _ack(mine, "presence", {"status": "active"}) == {"status": "online"}
     refused = _ack(mine, "presence", {"status": "idle"})
     assert refused["error"]["code"] == "rate_limited"
+
+
+def test_joining_rooms_is_limited(app, monkeypatch, pair):
+    """Each join loads the conversation twice: a socket may not ask for rooms without end."""
+    monkeypatch.setitem(app.config, "CHAT_JOIN_LIMIT", "3/minute")
+    _a, _b, cid, mine, theirs = pair
+    for _ in range(3):
+        assert _ack(mine, "join", {"conversation_id": cid}) == {"ok": True}
+    refused = _ack(mine, "join", {"conversation_id": cid})
+    assert (refused["error"]["code"], refused["error"]["status"]) == ("rate_limited", 429)
+    # past the limit nothing is loaded: an id that does not exist gets the same answer
+    assert _ack(mine, "join", {"conversation_id": 2**31 - 1})["error"]["code"] == "rate_limited"
+    assert _ack(theirs, "join", {"conversation_id": cid}) == {"ok": True}  # a counter per member
