@@ -264,11 +264,11 @@ def test_reacting_twice_is_harmless(chat, make_member):
 
 
 def test_presence_events_reach_small_conversations_and_big_ones_poll(
-    app, chat, auth_headers, make_member, alliance
+    app, chat, auth_headers, make_member, alliance, monkeypatch
 ):
     """Zulip's rule: arrivals are pushed where few listen; a big channel's clients poll."""
     owner, aid = alliance
-    app.config["CHAT_PRESENCE_PUSH_LIMIT"] = 2
+    monkeypatch.setitem(app.config, "CHAT_PRESENCE_PUSH_LIMIT", 2)  # not for the tests after
     friend = make_member(display_name="小林")
     chat.call(friend, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
     # opened by the friend: accepted by them, so it hears their presence
