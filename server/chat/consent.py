@@ -7,11 +7,20 @@ one-to-one one, and whose presence a member sees.
   ``chat_direct_not_allowed``, whichever the reason: a blocked member cannot tell they are
   blocked rather than filtered. Someone the caller blocked is refused as
   ``chat_member_blocked`` (the caller knows whom they blocked).
-- **Writing** in a one-to-one conversation stops while either has blocked the other (same
-  codes). Group conversations go on; there a block stops mentions and replies only.
+- **Writing** (sending, editing, reacting; typing too) in a one-to-one conversation stops
+  while either has blocked the other (same codes), and while the other member has not
+  *accepted* the conversation their ``direct_messages_from`` still applies, as at opening. So
+  in a conversation someone opened with a stranger who never answered, a refusal reads the
+  same whether the stranger blocked them or changed the setting. Once the other has accepted
+  it their setting no longer applies there, and a refusal does mean a block: we chose that over
+  silently swallowing messages, and say so in the README. Group conversations go on; there a
+  block stops mentions and replies only.
 - **Presence** of a member shows to members who share an alliance with them, or a direct
-  conversation they *accepted*: opened themselves, or have written in. Someone opening a
-  conversation with a stranger does not learn when the stranger is online.
+  conversation they *accepted*: opened themselves, or have written in — never to someone they
+  blocked (who sees them ``offline``, as everyone whose presence is hidden). Someone opening a
+  conversation with a stranger does not learn when the stranger is online: not from presence,
+  and not from the stranger's read receipts or typing, which stay on the stranger's own
+  devices until they accept the conversation.
 
 Imports models, ``alliances.service`` and ``members.blocks``; ``service`` and ``direct`` import it.
 """
@@ -66,35 +75,60 @@ def pair_other(conversation: Conversation, member_id: int) -> int | None:
     return int(second) if int(first) == member_id else int(first)
 
 
+def _consent_columns(member: Member) -> list[Any]:
+    """Columns over ``Member`` (the other member): what their consent to ``member`` depends on."""
+    return [
+        Member.direct_messages_from,
+        blocks.blocked(Member.id, member.id).label("blocks_caller"),
+        blocks.blocked(member.id, Member.id).label("blocked_by_caller"),
+        alliances.shares_alliance(member.id, Member.id).label("shares"),
+    ]
+
+
+def _refuses(row: Any) -> bool:
+    """The other member (a row of ``_consent_columns``) does not let the caller in. One answer
+    for a block and for the setting, so that neither can be told from the other."""
+    policy = row.direct_messages_from
+    return row.blocks_caller or policy == "nobody" or (policy == "alliances" and not row.shares)
+
+
 def check_may_open(member: Member, others: list[int]) -> None:
     """Each of ``others`` exists and accepts a direct conversation from ``member`` (one query)."""
     rows = db.session.execute(
-        sa.select(
-            Member.id,
-            Member.direct_messages_from,
-            blocks.blocked(Member.id, member.id).label("blocks_caller"),
-            blocks.blocked(member.id, Member.id).label("blocked_by_caller"),
-            alliances.shares_alliance(member.id, Member.id).label("shares"),
-        ).where(Member.id.in_(others), Member.deleted_at.is_(None))
+        sa.select(Member.id, *_consent_columns(member)).where(
+            Member.id.in_(others), Member.deleted_at.is_(None)
+        )
     ).all()
     if len(rows) != len(others):
         raise DomainError("chat_invalid_members", 422)
     if any(row.blocked_by_caller for row in rows):
         raise Forbidden("chat_member_blocked")
-    for row in rows:
-        policy = row.direct_messages_from
-        if row.blocks_caller or policy == "nobody" or (policy == "alliances" and not row.shares):
-            raise Forbidden("chat_direct_not_allowed")
+    if any(_refuses(row) for row in rows):
+        raise Forbidden("chat_direct_not_allowed")
 
 
 def check_may_write(member: Member, conversation: Conversation) -> None:
-    """In a one-to-one conversation, neither writes while one has blocked the other."""
+    """In a one-to-one conversation, neither writes while one has blocked the other; until the
+    other has accepted it, their ``direct_messages_from`` applies too (one query)."""
     other = pair_other(conversation, member.id)
     if other is None:
         return
-    if blocks.has_blocked(member.id, other):
+    theirs = aliased(ConversationMember)
+    accepted = (
+        sa.select(theirs.accepted)
+        .where(theirs.conversation_id == conversation.id, theirs.member_id == Member.id)
+        .correlate(Member)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        sa.select(*_consent_columns(member), accepted.label("accepted")).where(Member.id == other)
+    ).one_or_none()
+    if row is None:
+        return
+    if row.blocked_by_caller:
         raise Forbidden("chat_member_blocked")
-    if blocks.has_blocked(other, member.id):
+    # an accepted conversation is past the setting (it was asked at opening); a block is not
+    if row.blocks_caller or (not row.accepted and _refuses(row)):
         raise Forbidden("chat_direct_not_allowed")
 
 
@@ -113,7 +147,7 @@ def hears_presence(membership: Any = ConversationMember) -> sa.ColumnElement[boo
 def presence_visible(viewer_id: int, member_ids: list[int]) -> set[int]:
     """Those of ``member_ids`` whose presence ``viewer_id`` may see (themselves included):
     sharing an alliance, or in a direct conversation with them that they accepted; never
-    someone who blocked the viewer."""
+    someone who blocked the viewer (``presence_hidden_from`` is the same rule for sockets)."""
     theirs, mine = aliased(ConversationMember), aliased(ConversationMember)
     accepted_with_viewer = (
         sa.exists()
@@ -140,3 +174,9 @@ def presence_visible(viewer_id: int, member_ids: list[int]) -> set[int]:
             )
         ).scalars()
     )
+
+
+def presence_hidden_from(member_id: int) -> list[int]:
+    """Members who never hear ``member_id``'s presence, whatever conversations they share:
+    those ``member_id`` has blocked — the rule ``presence_visible`` applies (one query)."""
+    return blocks.blocked_by(member_id)

@@ -5,6 +5,10 @@ open to the alliance's members (they join it to follow it), a private channel to
 only; the alliance's owner and admins create channels and delete any message in them. Events
 (``message``, ``message_edited``, ``message_deleted``, ``reaction``, ``read``) go to the
 conversation's Socket.IO room after commit, whether the action came over REST or Socket.IO.
+Sending, editing, reacting and typing ask ``consent.check_may_write`` (blocks, and the other's
+setting until they accept a one-to-one conversation) and, in a channel, that one is not muted.
+A member's reading (``read``, receipts) and typing reach the others only once the member has
+accepted the direct conversation: until then they would tell a stranger when one is online.
 """
 
 from __future__ import annotations
@@ -234,13 +238,15 @@ def _followed(membership: Any = ConversationMember) -> sa.ColumnElement[bool]:
 
 
 def presence_of(member: Member, member_ids: list[int]) -> list[dict[str, Any]]:
-    """Presence of those of ``member_ids`` who share an alliance with ``member`` or a direct
-    conversation they accepted (``consent.presence_visible``)."""
+    """Presence of each of ``member_ids``, in the order asked: theirs if they share an alliance
+    with ``member`` or a direct conversation they accepted (``consent.presence_visible``), else
+    ``offline`` — never left out, which would tell hidden (or blocked) from offline."""
     from server.chat import presence
 
-    visible = consent.presence_visible(member.id, member_ids)
-    known = presence.statuses([m for m in member_ids if m in visible])
-    return [{"member_id": m, "status": s} for m, s in known.items()]
+    ids = list(dict.fromkeys(member_ids))
+    visible = consent.presence_visible(member.id, ids)
+    known = presence.statuses([m for m in ids if m in visible])
+    return [{"member_id": m, "status": known.get(m, "offline")} for m in ids]
 
 
 def conversation_ids_of(member_id: int) -> list[int]:
@@ -253,11 +259,28 @@ def conversation_ids_of(member_id: int) -> list[int]:
     )
 
 
-def presence_audience(member_id: int) -> list[int]:
-    """The member's conversations that hear their presence changes: channels and direct
-    conversations the member accepted (``consent.hears_presence``), with at most
-    ``CHAT_PRESENCE_PUSH_LIMIT`` members (larger ones poll ``GET /chat/presence``); a count
-    that stops at the limit, whatever a channel's size."""
+@dataclass
+class PresenceAudience:
+    conversation_ids: list[int]  # their rooms hear the member's presence changes
+    skip_sids: list[str]  # open sockets (of members the member blocked) that never do
+
+
+def presence_audience(member_id: int) -> PresenceAudience:
+    """Who hears the member's presence changes: their channels and the direct conversations
+    they accepted (``consent.hears_presence``), with at most ``CHAT_PRESENCE_PUSH_LIMIT``
+    members (larger ones poll ``GET /chat/presence``; a count that stops at the limit, whatever
+    a channel's size) — but not the sockets of members they blocked, as REST shows those
+    ``offline`` (``consent.presence_hidden_from``: one query, then their sockets)."""
+    from server.chat import presence
+
+    conversation_ids = _presence_rooms(member_id)
+    if not conversation_ids:
+        return PresenceAudience([], [])
+    skip = [s for m in consent.presence_hidden_from(member_id) for s in presence.sockets_of(m)]
+    return PresenceAudience(conversation_ids, skip)
+
+
+def _presence_rooms(member_id: int) -> list[int]:
     others = sa.orm.aliased(ConversationMember)
     too_big = sa.exists(
         sa.select(others.member_id)
@@ -596,13 +619,15 @@ def _own_message(member: Member, message_id: int) -> tuple[Message, Access]:
 
 
 def edit(member: Member, message_id: int, body: str) -> Message:
-    """Change one's message (not while muted in the channel's alliance)."""
+    """Change one's message (not while muted in the channel's alliance, nor where one may not
+    write: ``consent.check_may_write``)."""
     from server.chat.moderation import check_not_muted
 
     message, access = _own_message(member, message_id)
     if message.sender_id != member.id:
         raise Forbidden()
     check_not_muted(member, access.conversation.alliance_id)
+    consent.check_may_write(member, access.conversation)
     message.body, message.html, message.edited_at = body, render_markdown(body), utcnow()
     _load_sender(message)
     _emit("message_edited", message_payload(message), message.conversation_id)
@@ -646,12 +671,14 @@ def _load_sender(message: Message, sender: Member | None = None) -> None:
 
 
 def react(member: Member, message_id: int, reaction: str, on: bool) -> dict[str, Any]:
-    """Add a reaction (not while muted in the channel's alliance) or take one back."""
+    """Add a reaction (not while muted in the channel's alliance, nor where one may not write:
+    ``consent.check_may_write``) or take one back."""
     from server.chat.moderation import check_not_muted
 
     message, access = _own_message(member, message_id)
     if on:
         check_not_muted(member, access.conversation.alliance_id)
+        consent.check_may_write(member, access.conversation)
         insert_ignore(
             MessageReaction,
             {"message_id": message.id, "member_id": member.id, "reaction": reaction,
@@ -675,6 +702,23 @@ def react(member: Member, message_id: int, reaction: str, on: bool) -> dict[str,
     _emit("reaction", payload, message.conversation_id)
     commit()
     return payload
+
+
+def check_may_type(member: Member, conversation_id: int) -> int:
+    """The conversation whose room may hear ``member`` typing, or a ``DomainError`` (the socket
+    drops the event): typing goes only where one could write — following it, not muted in the
+    channel's alliance, ``consent.check_may_write`` — and only once one has accepted a direct
+    conversation (before, it would tell whoever opened it that one is online)."""
+    from server.chat.moderation import check_not_muted
+
+    access = load(member, conversation_id)
+    if access.membership is None:
+        raise Forbidden("chat_not_joined")
+    if not _shares_activity(access.conversation, access.membership):
+        raise Forbidden()
+    check_not_muted(member, access.conversation.alliance_id)
+    consent.check_may_write(member, access.conversation)
+    return access.conversation.id
 
 
 @dataclass
@@ -732,10 +776,17 @@ def _small(conversation_id: int) -> bool:
     return db.session.execute(sa.select(sa.func.count()).select_from(first)).scalar_one() <= limit
 
 
+def _shares_activity(conversation: Conversation, membership: ConversationMember) -> bool:
+    """The member's reading and typing may reach the others: a channel, or a direct
+    conversation they accepted (as ``consent.hears_presence``); until then either would tell
+    whoever opened it when the member is online."""
+    return conversation.kind == "channel" or membership.accepted
+
+
 def mark_read(member: Member, conversation_id: int, message_id: int) -> int:
     """Read up to ``message_id``; pushes about what is now read are withdrawn everywhere.
-    The ``read`` event goes to the conversation if it is small (read receipts), else to the
-    member's own devices."""
+    The ``read`` event goes to the conversation if it is small (read receipts) and the member
+    has accepted it, else to the member's own devices."""
     access = load(member, conversation_id)
     if access.membership is None:
         raise Conflict("chat_not_joined")
@@ -751,7 +802,7 @@ def mark_read(member: Member, conversation_id: int, message_id: int) -> int:
         "member_id": member.id,
         "last_read_id": access.membership.last_read_id,
     }
-    if _small(conversation_id):
+    if _shares_activity(access.conversation, access.membership) and _small(conversation_id):
         _emit("read", payload, conversation_id)
     else:
         on_commit(
@@ -762,7 +813,8 @@ def mark_read(member: Member, conversation_id: int, message_id: int) -> int:
 
 
 def receipts(member: Member, conversation_id: int) -> list[ConversationMember]:
-    """How far each other member of a small conversation has read (409 in a big one)."""
+    """How far each other member of a small conversation has read (409 in a big one); members
+    who have not accepted a direct conversation are left out (their reading is their own)."""
     access = load(member, conversation_id)
     if access.membership is None:
         raise Forbidden("chat_not_joined")
@@ -775,6 +827,7 @@ def receipts(member: Member, conversation_id: int) -> list[ConversationMember]:
                 ConversationMember.conversation_id == conversation_id,
                 ConversationMember.member_id != member.id,
                 _followed(),
+                consent.hears_presence(),
             )
             .order_by(ConversationMember.last_read_id.desc(), ConversationMember.member_id)
             .limit(limit)

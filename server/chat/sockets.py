@@ -60,11 +60,18 @@ log = logging.getLogger(__name__)
 
 def _broadcast_presence(member_id: int) -> str:
     """Tell the member's conversations how they are now (online, away, offline); big ones
-    are not told (their clients poll ``GET /chat/presence``)."""
+    are not told (their clients poll ``GET /chat/presence``), nor members they blocked."""
     status = presence.statuses([member_id])[member_id]
     payload = {"member_id": member_id, "status": status}
-    for conversation_id in service.presence_audience(member_id):
-        emit("presence", payload, to=service.room(conversation_id), namespace=service.NAMESPACE)
+    audience = service.presence_audience(member_id)
+    for conversation_id in audience.conversation_ids:
+        emit(
+            "presence",
+            payload,
+            to=service.room(conversation_id),
+            namespace=service.NAMESPACE,
+            skip_sid=audience.skip_sids or None,
+        )
     return status
 
 
@@ -187,17 +194,19 @@ class ChatNamespace(Namespace):
         return {"message": service.message_payload(message)}
 
     def on_typing(self, data: Any) -> None:
+        """Dropped silently past its limit and wherever one may not write or has not accepted
+        the conversation (``service.check_may_type``): nobody misses a typing notice."""
         try:
             member = _member()
             if not limits.allow("typing", member.id):
-                return  # past the limit: dropped, as nobody misses a typing notice
-            access = service.load(member, _int(data, "conversation_id"))
+                return
+            conversation_id = service.check_may_type(member, _int(data, "conversation_id"))
         except DomainError:
             return
         emit(
             "typing",
-            {"conversation_id": access.conversation.id, "member_id": member.id},
-            to=service.room(access.conversation.id),
+            {"conversation_id": conversation_id, "member_id": member.id},
+            to=service.room(conversation_id),
             include_self=False,
         )
 

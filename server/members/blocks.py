@@ -1,13 +1,19 @@
 """Blocks: a member keeps another away from them.
 
 A blocked member can no longer open a direct conversation with the blocker, write in a
-one-to-one conversation with them, mention them (no notification, in chat or in the forum) or
-reply to their messages and posts. Nothing tells the blocked member they are blocked: chat
-refuses them with the same code as when the blocker's ``direct_messages_from`` setting filters
-them out, and a refused reply says only that replying is not possible.
+one-to-one conversation with them (no message, edit or reaction; typing is dropped), mention
+them (no notification, in chat or in the forum), reply to their messages and posts, or see
+their presence. No answer names the block: chat refuses with the same code and text as when
+the blocker's ``direct_messages_from`` setting filters the member out (and that setting also
+applies to writing while the blocker has not accepted the conversation, so there a refusal can
+mean either), presence reads ``offline`` as for anyone whose presence is not shown, and a
+refused reply says only that replying is not possible. What a member can still infer: in a
+conversation the blocker had accepted (written in), writing stops being possible and their
+presence stays ``offline`` — as in any messenger, a conversation that stops is itself a sign.
 
-Features ask ``has_blocked``, ``blockers_of`` or the SQL ``blocked`` — never the table. This
-module imports only members' models and the shared layers: chat and the forum import it.
+Features ask ``has_blocked``, ``blockers_of``, ``blocked_by`` or the SQL ``blocked`` — never
+the table. This module imports only members' models and the shared layers: chat and the forum
+import it.
 """
 
 from __future__ import annotations
@@ -67,6 +73,17 @@ def blockers_of(member_id: int, among: Iterable[int]) -> set[int]:
             sa.select(MemberBlock.member_id).where(
                 MemberBlock.blocked_id == member_id, MemberBlock.member_id.in_(ids)
             )
+        ).scalars()
+    )
+
+
+def blocked_by(member_id: int) -> list[int]:
+    """The members ``member_id`` has blocked, in id order (one query)."""
+    return list(
+        db.session.execute(
+            sa.select(MemberBlock.blocked_id)
+            .where(MemberBlock.member_id == member_id)
+            .order_by(MemberBlock.blocked_id)
         ).scalars()
     )
 

@@ -124,9 +124,11 @@ def test_opening_new_conversations_is_limited_and_reopening_is_not(
 
 
 def _presence(chat, viewer, *members):
+    """Those of ``members`` the viewer sees online (hidden ones read offline)."""
     ids = ",".join(str(m.id) for m in members)
     got = chat.call(viewer, "GET", f"/api/v1/chat/presence?member_ids={ids}", 200)
-    return {p["member_id"] for p in got}
+    assert [p["member_id"] for p in got] == [m.id for m in members]  # every one answered
+    return {p["member_id"] for p in got if p["status"] == "online"}
 
 
 def test_presence_is_shown_to_alliances_and_accepted_conversations_only(
@@ -142,6 +144,7 @@ def test_presence_is_shown_to_alliances_and_accepted_conversations_only(
     cid = _open(chat, stranger, [star])["id"]
     with app.app_context():
         presence.report(star.id, "sid-of-star", "active")
+        presence.report(stranger.id, "sid-of-stranger", "active")
     try:
         assert _presence(chat, stranger, star) == set()  # opened by the stranger only
         assert _presence(chat, mate, star) == {star.id}  # an alliance in common
@@ -153,6 +156,7 @@ def test_presence_is_shown_to_alliances_and_accepted_conversations_only(
     finally:
         with app.app_context():
             presence.gone(star.id, "sid-of-star")
+            presence.gone(stranger.id, "sid-of-stranger")
 
 
 def test_presence_events_go_only_to_accepted_conversations(app, chat, auth_headers, make_member):

@@ -218,7 +218,11 @@ def test_presence_online_away_offline(world):
         assert _presence(events, member_id) == "online"
         query = f"/api/v1/chat/presence?member_ids={member_id},{world['outsider'][0]}"
         seen = server.call("GET", query, token=world["owner"][1])
-        assert seen == [{"member_id": member_id, "status": "online"}]  # the outsider: not shared
+        # the outsider shares nothing with the owner: offline, as if they were
+        assert seen == [
+            {"member_id": member_id, "status": "online"},
+            {"member_id": world["outsider"][0], "status": "offline"},
+        ]
         assert member.call("presence", {"status": "idle"}, namespace="/chat", timeout=5) == {
             "status": "away"
         }

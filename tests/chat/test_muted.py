@@ -58,3 +58,31 @@ def test_a_muted_member_reads_but_adds_nothing(app, chat, auth_headers, make_mem
         sock.disconnect(namespace="/chat")
     chat.call(owner, "DELETE", f"/api/v1/chat/alliances/{aid}/mutes/{member.id}", 204)
     chat.call(member, "PATCH", f"/api/v1/chat/messages/{old['id']}", 200, json={"body": "改了"})
+
+
+def test_a_muted_member_types_nothing_in_the_alliances_channels(
+    app, chat, auth_headers, make_member
+):
+    owner = make_member(role="organiser")
+    aid = chat.call(owner, "POST", "/api/v1/alliances", 201, json={"name": "安静联盟"})["id"]
+    member = make_member()
+    chat.call(member, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    cid = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
+                    json={"alliance_id": aid, "name": "大厅"})["id"]  # fmt: skip
+    chat.call(member, "POST", f"/api/v1/chat/conversations/{cid}/join", 200)
+    socks = [
+        socketio.test_client(app, namespace="/chat", auth={"token": _token(auth_headers, m)})
+        for m in (owner, member)
+    ]
+    owner_sock, member_sock = socks
+    try:
+        owner_sock.get_received("/chat")
+        member_sock.emit("typing", {"conversation_id": cid}, namespace="/chat")
+        assert [e["name"] for e in owner_sock.get_received("/chat")] == ["typing"]
+        chat.call(owner, "POST", f"/api/v1/chat/alliances/{aid}/mutes", 204,
+                  json={"member_id": member.id, "hours": 1})  # fmt: skip
+        member_sock.emit("typing", {"conversation_id": cid}, namespace="/chat")
+        assert [e["name"] for e in owner_sock.get_received("/chat")] == []
+    finally:
+        for sock in socks:
+            sock.disconnect(namespace="/chat")
