@@ -207,6 +207,7 @@ def load_config(
         "CHAT_READ_LIMIT": setting("CHAT_READ_LIMIT", "120/minute"),
         "CHAT_TYPING_LIMIT": setting("CHAT_TYPING_LIMIT", "30/minute"),
         "CHAT_PRESENCE_LIMIT": setting("CHAT_PRESENCE_LIMIT", "60/minute"),  # all devices
+        "CHAT_JOIN_LIMIT": setting("CHAT_JOIN_LIMIT", "60/minute;600/hour"),  # socket join
         # New direct conversations one may open (reopening an existing one does not count).
         "CHAT_DIRECT_OPEN_LIMIT": setting("CHAT_DIRECT_OPEN_LIMIT", "20/hour;100/day"),
         "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),

@@ -31,11 +31,6 @@ SETTINGS = {
     "open": "CHAT_DIRECT_OPEN_LIMIT",
     "join": "CHAT_JOIN_LIMIT",
 }
-# Used while ``server/config.py`` does not name the setting (it reads the others from the
-# environment): a client joins a room when it opens a channel it does not follow.
-DEFAULTS = {"CHAT_JOIN_LIMIT": "60/minute;600/hour"}
-
-
 @functools.lru_cache(maxsize=64)
 def _items(spec: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(spec))
@@ -46,7 +41,7 @@ def _hit(action: str, member_id: int) -> RateLimitItem | None:
     if not limiter.enabled:
         return None
     setting = SETTINGS[action]
-    for item in _items(current_app.config.get(setting) or DEFAULTS[setting]):
+    for item in _items(current_app.config[setting]):
         if not limiter.limiter.hit(item, "chat", action, str(member_id)):
             return item
     return None
