@@ -143,6 +143,7 @@ def erase(member_id: int) -> None:
         db.session.execute(sa.delete(model).where(model.member_id == member_id))
     db.session.flush()
     db.session.expire_all()
+    titled: list[int] = []
     for thread in db.session.execute(
         sa.select(ForumThread).where(ForumThread.id.in_(touched))
     ).scalars():
@@ -158,7 +159,7 @@ def erase(member_id: int) -> None:
         if thread.author_id == member_id:
             # The title and tags are theirs too; a thread others answered stays, untitled.
             thread.title, thread.excerpt, thread.tags = "", "", []
-            notices.forget_thread(thread.id, keys=("title",))
+            titled.append(thread.id)
             db.session.execute(
                 sa.delete(ForumThreadTag).where(ForumThreadTag.thread_id == thread.id)
             )
@@ -166,3 +167,5 @@ def erase(member_id: int) -> None:
                 thread.deleted_at = thread.deleted_at or now
                 thread.deleted_by_id = member_id
         refresh_thread(thread)
+    # Entries about their threads lose the title: for all the threads at once.
+    notices.forget_threads(titled, keys=("title",))

@@ -486,8 +486,8 @@ def delete_thread(member: Member, thread_id: int) -> None:
             ForumPost.deleted_at.is_(None),  # a moderator's deletion stays theirs
         )
     ).scalars():
-        _delete_own(post)
-    notices.forget_thread(thread.id)
+        _delete_own(post, forget=False)
+    notices.forget_thread(thread.id)  # every entry about the thread and its posts, at once
     commit()
 
 
@@ -581,7 +581,7 @@ def delete_post(member: Member, post_id: int) -> None:
     commit()
 
 
-def _delete_own(post: ForumPost) -> None:
+def _delete_own(post: ForumPost, *, forget: bool = True) -> None:
     """An author's deletion empties the post, unless it is hidden or flagged: then its text
     stays for the record (deleted for everyone else, out of search) and open flags close as
     ``withdrawn``: there is nothing left for anyone to see."""
@@ -599,7 +599,8 @@ def _delete_own(post: ForumPost) -> None:
     else:
         tombstone(post)
     post.deleted_by_id = post.author_id
-    notices.forget_post(post)
+    if forget:  # not when its whole thread is forgotten after
+        notices.forget_post(post)
 
 
 def tombstone(post: ForumPost) -> None:

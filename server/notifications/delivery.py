@@ -9,7 +9,9 @@ run (the minute sweep, or any new notification) take over what a dead worker hel
 
 Just before sending, each row is checked again, as Zulip does: a notification read meanwhile
 is not sent (and one already sent is withdrawn by ``service.mark_read``), a kind the member has
-since muted is dropped, and quiet hours push the row back to their end.
+since muted is dropped, and quiet hours push the row back to their end. A withdraw is not
+claimed while a show of its entry to its device is being sent (it would overtake it): it goes
+with the first claim after that send's result is recorded.
 
 Bursts alert once: the first push on an entry alerts the device (sound, high priority); the
 next ones within ``PUSH_BURST_SECONDS`` of that device's last alerting push on the same entry
@@ -78,10 +80,23 @@ def backoff(attempts: int) -> float:
 def _claim(now: datetime, batch: int) -> str | None:
     lease = uuid.uuid4().hex
     lease_seconds = current_app.config["PUSH_LEASE_SECONDS"]
+    in_flight = aliased(PushDelivery)
     due = sa.and_(
         PushDelivery.status == "pending",
         PushDelivery.not_before <= now,
         sa.or_(PushDelivery.leased_until.is_(None), PushDelivery.leased_until < now),
+        # A withdraw waits while a show of its entry to its device is being sent: it goes with
+        # the first claim after that send is recorded (or after its lease ran out).
+        ~sa.and_(
+            PushDelivery.purpose == "withdraw",
+            sa.exists().where(
+                in_flight.notification_id == PushDelivery.notification_id,
+                in_flight.device_id == PushDelivery.device_id,
+                in_flight.purpose == "show",
+                in_flight.status == "pending",
+                in_flight.leased_until >= now,
+            ),
+        ),
     )
     ids = sa.select(PushDelivery.id).where(due).order_by(PushDelivery.id).limit(batch)
     claimed = db.session.execute(

@@ -4,6 +4,10 @@ Features register their kinds at start-up. Texts are ``str.format`` templates ov
 notification's ``data`` (a value may be a ``{locale: text}`` map) plus ``actor`` (the actor's
 display name) and ``count``; ``many`` is used instead of ``body`` when several events have
 collapsed into one entry.
+
+Content that is gone (``retraction.forget``) is not quoted any more: its keys hold ``""`` — a
+value keeps its type, for the apps that decode ``data`` — and are listed in ``data["gone"]``;
+rendering shows ``GONE`` in the reader's language in their place.
 """
 
 from __future__ import annotations
@@ -16,6 +20,13 @@ from typing import Any
 from server.common.i18n import pick
 
 Texts = Mapping[str, str]
+
+# What an entry shows in place of quoted text that is gone (the keys in ``data["gone"]``).
+GONE: Texts = {
+    "zh-Hans": "（内容已不可见）",
+    "zh-Hant": "（內容已不可見）",
+    "en": "(no longer available)",
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ def render(
         key: pick(value, locale) if isinstance(value, Mapping) else value
         for key, value in data.items()
     }
+    values.update(dict.fromkeys(data.get("gone", ()), pick(GONE, locale)))
     values.update(actor=actor, count=count)
     body = kind.many if count > 1 and kind.many else kind.body
     return _format(pick(kind.title, locale), values), _format(pick(body, locale), values)

@@ -43,8 +43,13 @@ class Notification(db.Model):
     __table_args__ = (
         sa.Index("ix_notifications_inbox", "recipient_id", "updated_at", "id"),
         sa.Index("ix_notifications_subject", "recipient_id", "kind", "subject"),
-        # what content is quoted where, across inboxes (retraction.forget)
-        sa.Index("ix_notifications_about", "subject"),
+        # what content is quoted where, across inboxes (retraction.forget): subjects and their
+        # prefixes; on PostgreSQL compared byte by byte whatever the collation (migration 0012)
+        sa.Index(
+            "ix_notifications_subject_prefix",
+            "subject",
+            postgresql_ops={"subject": "varchar_pattern_ops"},
+        ),
         sa.Index("ix_notifications_actor", "actor_id"),
     )
 

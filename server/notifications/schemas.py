@@ -25,7 +25,17 @@ class NotificationSchema(ma.Schema):
     body = ma.fields.Method("_body")
     count = Integer(metadata={"description": "Events collapsed into this entry"})
     data = ma.fields.Dict(
-        keys=ma.fields.String(), metadata={"description": "Ids for the deep link, per kind"}
+        keys=ma.fields.String(),
+        metadata={
+            "description": (
+                "What the entry is about, per kind: ids for the deep link (such as `thread_id`, "
+                "`post_id`) and the words it quotes (such as `title`, `excerpt`). A key keeps "
+                "its type in every entry of a kind. Quoted content that is no longer available "
+                "(hidden, deleted, erased) is an empty string, its key listed in `gone` (an "
+                "array of strings, present only then); `title` and `body` say so in the "
+                "reader's language."
+            )
+        },
     )
     actor = ma.fields.Nested(MemberCardSchema, allow_none=True)
     read = ma.fields.Method("_read", metadata={"type": "boolean"})

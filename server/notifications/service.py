@@ -133,14 +133,20 @@ def _notify_chunk(
     members = [m for m in members if any(wants[m])]
     if not members:
         return []
+    # The entries to update are locked first, in id order, as retraction.forget locks them:
+    # an UPDATE … WHERE id IN (…) locks in whatever order its plan reads, and two such
+    # orders deadlock.
     existing = dict(
         db.session.execute(
-            sa.select(Notification.recipient_id, Notification.id).where(
+            sa.select(Notification.recipient_id, Notification.id)
+            .where(
                 Notification.recipient_id.in_(members),
                 Notification.kind == kind,
                 Notification.subject == subject,
                 Notification.read_at.is_(None),
             )
+            .order_by(Notification.id)
+            .with_for_update()
         ).all()
     )
     for in_app in (True, False):  # the inbox follows the member's current choice
@@ -263,9 +269,16 @@ def _withdraw_sent(notification_ids: list[int] | sa.Select[Any]) -> None:
         on_commit(start_delivery)
 
 
-def withdrawals(notification_ids: list[int] | sa.Select[Any]) -> list[dict[str, Any]]:
+def withdrawals(
+    notification_ids: list[int] | sa.Select[Any], *, detached: bool = False
+) -> list[dict[str, Any]]:
     """The withdraw rows (to insert) for every device that showed these notifications, or is
-    being sent one right now: each waits for the send in flight to be over."""
+    being sent one right now: each waits for the send in flight to be over.
+
+    A withdraw of an entry that stays goes as soon as that send is recorded (delivery claims
+    no withdraw while a show of its entry to its device is in flight). One that will be
+    ``detached`` (its entry, and the show's row, are about to be deleted) has nothing to wait
+    on but the show's lease: it waits until the lease ends."""
     now = utcnow()
     shown = db.session.execute(
         sa.select(
@@ -290,8 +303,7 @@ def withdrawals(notification_ids: list[int] | sa.Select[Any]) -> list[dict[str, 
             "purpose": "withdraw",
             "status": "pending",
             "attempts": 0,
-            # after an in-flight send has finished (or its lease has run out)
-            "not_before": max(now, leased_until) if leased_until else now,
+            "not_before": max(now, leased_until) if detached and leased_until else now,
         }
         for n, d, leased_until in shown
     ]

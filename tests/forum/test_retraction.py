@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from server.notifications.retraction import GONE
 from tests.conftest import PASSWORD
+from tests.forum.helpers import seed_threads
 
 SECRET = "私密报价单：三万元整"
 
@@ -119,3 +122,58 @@ def test_erasing_a_threads_author_takes_its_title_out_of_others_entries(
     [entry] = _inbox(client, auth_headers, watcher)  # the reply's entry stays …
     assert "作者自己的标题庚辛" not in str(entry)  # … without the erased author's title
     assert "别人的回复留下" in entry["body"]
+
+
+def _notification_statements(counter):
+    return [s for s in counter.statements if re.search(r"\bnotifications\b", s)]
+
+
+def test_erasing_an_author_forgets_all_their_threads_in_one_go(
+    app, client, auth_headers, count_queries, make_member, category
+):
+    """The eraser forgets its threads' titles in one statement, not one per thread (issue #10
+    review, L4): as many statements on notifications for 3 threads as for 1."""
+    counts = []
+    for threads in (1, 3):
+        author, first, second = make_member(), make_member(), make_member()
+        ids = seed_threads(app, author, category["id"], threads, replies=2,
+                           repliers=[first, second])  # fmt: skip
+        # the first replier watches each thread now: the second's reply quotes its title
+        assert len(_inbox(client, auth_headers, first)) == threads
+        with count_queries() as erasing:
+            r = client.delete(
+                "/api/v1/me", headers=auth_headers(author), json={"password": PASSWORD}
+            )
+            assert r.status_code == 204
+        counts.append(len(_notification_statements(erasing)))
+        entries = _inbox(client, auth_headers, first)
+        assert len(entries) == threads and all("测试主题" not in str(e) for e in entries)
+        assert {e["data"]["thread_id"] for e in entries} == set(ids)
+        assert all(e["data"]["title"] == "" and e["data"]["gone"] == ["title"] for e in entries)
+    assert counts[0] == counts[1], counts
+
+
+def test_deleting_a_thread_forgets_it_once_not_once_per_post(
+    app, client, auth_headers, count_queries, forum, make_member, category
+):
+    """The thread's forget covers its posts' entries: none per post (issue #10 review, L4)."""
+    from server.extensions import db
+    from server.forum import service
+    from server.members.models import Member
+
+    counts = []
+    for own_replies in (1, 4):
+        author, reader = make_member(), make_member(username=f"reader{own_replies}")
+        thread = forum.thread(author, category["id"], "作者要删掉的主题")
+        with app.app_context():  # the service, not HTTP: no rate limit on replies
+            writer = db.session.get(Member, author.id)
+            for _ in range(own_replies):
+                body = f"@{reader.username} 自己的补充说明。"
+                service.create_post(writer, thread["id"], {"body": body})
+        with count_queries() as deleting:
+            forum.call(author, "DELETE", f"/threads/{thread['id']}", 204)
+        counts.append(len(_notification_statements(deleting)))
+        entries = _inbox(client, auth_headers, reader)
+        assert len(entries) == own_replies
+        assert all("作者要删掉的主题" not in str(e) and "补充说明" not in str(e) for e in entries)
+    assert counts[0] == counts[1], counts

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
-from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from server.common.time import utcnow
 from server.extensions import db
 from server.notifications import delivery, service
 from server.notifications.models import Device, Notification, PushDelivery
+from tests.conftest import ROOT, _database_url
 from tests.notifications.test_delivery import DATA, _device
 
 
@@ -34,7 +39,7 @@ def _finish_batch(app, lease):
         delivery._deliver_batch(lease, utcnow(), Counter())
 
 
-def test_read_while_the_push_is_in_flight_is_withdrawn_afterwards(
+def test_read_while_the_push_is_in_flight_is_withdrawn_once_the_send_is_recorded(
     app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member()
@@ -43,6 +48,7 @@ def test_read_while_the_push_is_in_flight_is_withdrawn_afterwards(
     lease = _claim(app)  # a worker has checked the push and is sending it …
     read = client.post(f"/api/v1/notifications/{nid}/read", headers=auth_headers(member))
     assert read.status_code == 204
+    assert fake_fcm.received == []  # the withdraw waits: it must not overtake the send
     with app.app_context():  # … it reaches the phone, and the worker records that
         ids = (
             db.session.execute(sa.select(PushDelivery.id).where(PushDelivery.purpose == "show"))
@@ -51,12 +57,7 @@ def test_read_while_the_push_is_in_flight_is_withdrawn_afterwards(
         )
         delivery._finish(lease, ids, status="sent", sent_at=utcnow())
         db.session.commit()
-        waiting = db.session.execute(
-            sa.select(PushDelivery.not_before).where(PushDelivery.purpose == "withdraw")
-        ).scalar_one()
-    assert waiting > utcnow()  # queued for when the send in flight is over
-    with app.app_context():
-        delivery.deliver_due(now=waiting + timedelta(seconds=1))
+        delivery.deliver_due()  # the worker's next claim: not the lease's end, 120 s later
     assert [r.message["data"]["action"] for r in fake_fcm.received] == ["withdraw"]
 
 
@@ -141,3 +142,25 @@ def test_announcements_must_fit_in_a_push(client, make_member, auth_headers):
         json={"title": "🎉" * 100, "body": "😀" * 1000},
     )
     assert r.status_code == 422 and "body" in r.get_json()["errors"]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith(("postgres://", "postgresql")),
+    reason="SQLite serialises writers with one database lock: there is no row order to keep",
+)
+def test_forget_and_notify_lock_entries_in_id_order(tmp_path):
+    """A forget (a post hidden) and a notify (a reply to it) on the same entries, at once:
+    each locks them in id order, so one waits for the other instead of both deadlocking."""
+    url, drop = _database_url(tmp_path)
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "k" * 40, "JWT_SECRET_KEY": "j" * 40}
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "tests.notifications.lock_order"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        drop()
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    for call in ("notify", "forget"):
+        assert result[call] == {"waited": True, "higher_free": True, "errors": []}, result

@@ -3,13 +3,17 @@ withdrawn — the one mechanism the forum and chat call when they hide, delete o
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
+from server.common.time import utcnow
 from server.common.tx import commit
 from server.extensions import db
-from server.notifications import retraction, service
+from server.notifications import delivery, retraction, service
 from server.notifications.models import Notification, PushDelivery, QuietHours
 from tests.notifications.test_delivery import _device
+from tests.notifications.test_races import _claim, _finish_batch
 
 QUOTE = {
     "title": "自由职业怎么报价",
@@ -24,6 +28,14 @@ def _notify_all(app, members, data=QUOTE, subject="thread:42", actor=None):
         service.notify([m.id for m in members], "test.reply", subject, data,
                        actor_id=actor.id if actor else None)  # fmt: skip
         commit()
+
+
+def _quiet_notify(app, member, data, actor=None):
+    """notify() without delivering yet (the test plays the worker)."""
+    with app.app_context():
+        service.notify([member.id], "test.reply", "thread:42", data,
+                       actor_id=actor.id if actor else None)  # fmt: skip
+        db.session.commit()  # not tx.commit(): no delivery run is started
 
 
 def _forget(app, **kwargs):
@@ -61,8 +73,9 @@ def test_entries_stop_quoting_and_pushes_are_withdrawn_in_constant_queries(
             "items"
         ]
         assert "私密" not in str(item)
-        assert item["data"]["excerpt"] == retraction.GONE  # the entry still says where, and that
-        assert item["data"]["title"] == "自由职业怎么报价"
+        # the entry still says where, and that something is gone; every value keeps its type
+        post_id = 6 if member in few else 7
+        assert item["data"] == {**QUOTE, "post_id": post_id, "excerpt": "", "gone": ["excerpt"]}
     # forgetting again (hidden, then deleted) withdraws nothing twice
     fake_fcm.reset()
     assert _forget(app, subjects=["thread:42"], quoting={"post_id": 7}) == 0
@@ -119,3 +132,122 @@ def test_deleted_entries_are_still_withdrawn_from_phones(app, fake_fcm, make_mem
     )
     assert withdraw["apns"]["payload"]["aps"]["badge"] == 0
     assert left == [("withdraw", "sent")]
+
+
+def test_what_is_gone_keeps_its_type_and_is_said_in_the_readers_language(
+    app, client, fake_fcm, make_member, auth_headers
+):
+    """A typed app decodes ``excerpt: String``: a forgotten entry must not turn it into an
+    object (issue #10 review, L2). The words "no longer available" are the renderer's."""
+    readers = {"en": make_member(locale="en"), "zh-Hant": make_member(locale="zh-Hant")}
+    _notify_all(app, readers.values(), actor=make_member(display_name="張三豐"))
+    assert _forget(app, subjects=["thread:42"], keys=("title", "excerpt")) == 2
+    for locale, reader in readers.items():
+        [item] = client.get("/api/v1/notifications", headers=auth_headers(reader)).get_json()[
+            "items"
+        ]
+        assert {k: type(v) for k, v in item["data"].items() if k in QUOTE} == {
+            k: type(v) for k, v in QUOTE.items()
+        }
+        assert item["data"] == {**QUOTE, "title": "", "excerpt": "", "gone": ["excerpt", "title"]}
+        gone = retraction.GONE[locale]
+        assert (
+            item["body"]
+            == {"en": f"張三豐 replied in “{gone}”", "zh-Hant": f"張三豐 回覆了「{gone}」"}[locale]
+        )
+    # forgetting one more key later keeps the first in the list
+    _notify_all(app, [readers["en"]], subject="thread:43")
+    _forget(app, subjects=["thread:43"], keys=("excerpt",))
+    _forget(app, subjects=["thread:43"], keys=("title",))
+    with app.app_context():
+        data = db.session.execute(
+            sa.select(Notification.data).where(Notification.subject == "thread:43")
+        ).scalar_one()
+    assert data["gone"] == ["excerpt", "title"] and data["title"] == data["excerpt"] == ""
+
+
+def test_a_push_sent_while_its_content_goes_is_withdrawn_once_the_send_is_recorded(
+    app, fake_fcm, make_member
+):
+    """Not when the send's lease (PUSH_LEASE_SECONDS) would have run out."""
+    member = make_member(locale="en")
+    _device(app, member, "phone-in-flight", locale="zh-Hant")
+    _quiet_notify(app, member, data=QUOTE)
+    lease = _claim(app)  # a worker is sending it …
+    assert _forget(app, subjects=["thread:42"], keys=("title", "excerpt")) == 1
+    assert fake_fcm.received == []  # the withdraw must not overtake the send
+    _finish_batch(app, lease)  # … it read the entry after the forget: nothing of it is shown
+    [shown] = [r.message for r in fake_fcm.received]
+    assert shown["notification"]["body"] == f" 回覆了「{retraction.GONE['zh-Hant']}」"
+    with app.app_context():
+        delivery.deliver_due()  # the worker's next claim, right after it recorded the send
+    assert [r.message["data"].get("action") for r in fake_fcm.received] == [None, "withdraw"]
+
+
+def test_a_deleted_entrys_withdraw_waits_for_the_send_in_flight_until_its_lease_ends(
+    app, fake_fcm, make_member
+):
+    """The entry and its show are deleted (an erased account): nothing records when that send
+    is over, so its withdraw keeps waiting for the lease."""
+    erased, reader = make_member(), make_member()
+    _device(app, reader, "phone-erased-in-flight")
+    _quiet_notify(app, reader, data=QUOTE, actor=erased)
+    lease = _claim(app)
+    assert _forget(app, actor_id=erased.id, delete=True) == 1
+    _finish_batch(app, lease)
+    with app.app_context():
+        delivery.deliver_due()
+        assert fake_fcm.received == []
+        lease_end = db.session.execute(sa.select(PushDelivery.not_before)).scalar_one()
+        assert lease_end > utcnow()
+        delivery.deliver_due(now=lease_end + timedelta(seconds=1))
+    [withdraw] = [r.message for r in fake_fcm.received]
+    assert withdraw["data"]["action"] == "withdraw"
+
+
+def test_a_subject_and_what_lies_under_it_are_found_by_the_index(app, make_member):
+    """A thread's entries (``forum.thread:7`` and ``forum.thread:7:…``) are found through the
+    subject index, on SQLite and on PostgreSQL whatever its collation, where LIKE would scan
+    the whole table under FOR UPDATE (issue #10 review, L4)."""
+    member = make_member()
+    for subject in ("thread:7", "thread:7:2", "thread:70:1", "thread:7;"):
+        _notify_all(app, [member], subject=subject)
+    with app.app_context():
+        engine = db.engine
+        # a table the size of a small site's, so the planner knows what the index is worth
+        now = utcnow()
+        others = [
+            {"recipient_id": member.id, "kind": "test.reply", "subject": f"thread:{n}:{m}",
+             "data": {}, "count": 1, "in_inbox": True, "created_at": now, "updated_at": now}
+            for n in range(100, 1100) for m in range(3)
+        ]  # fmt: skip
+        db.session.execute(sa.insert(Notification), others)
+        db.session.execute(sa.text("ANALYZE notifications"))
+        db.session.commit()
+    seen: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().startswith("SELECT notifications.id, notifications.kind"):
+            seen.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert _forget(app, subjects=["thread:7"], subject_prefixes=["thread:7:"]) == 2
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = seen
+    with app.app_context():
+        connection = db.session.connection()
+        if connection.dialect.name == "postgresql":
+            plan = "\n".join(
+                connection.exec_driver_sql("EXPLAIN " + statement, parameters).scalars()
+            )
+            assert "ix_notifications_subject_prefix" in plan, plan
+            assert "Index Cond: (((subject)::text ~>=~ 'thread:7:'::text)" in plan, plan
+        else:
+            plan = "\n".join(
+                str(row[-1])
+                for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            )
+            assert "USING INDEX ix_notifications_subject_prefix (subject>? AND subject<?)" in plan
+            assert "USING INDEX ix_notifications_subject_prefix (subject=?)" in plan, plan
