@@ -94,7 +94,15 @@ class Devices(MethodView):
     @blp.arguments(DeviceSchema)
     @blp.response(200, DeviceSchema)
     def post(self, data: dict[str, Any]) -> Any:
-        """Register or refresh this device's push token (a token moves to the signed-in member)"""
+        """Register or refresh this device's push token (a token moves to the signed-in member)
+
+        Apps call this at every start, and whenever Firebase hands them a new token
+        (`onNewToken` on Android, `messaging:didReceiveRegistrationToken:` on iOS), as Firebase
+        advises. A device counts as live from its last registration, which sets
+        `last_seen_at`: one not registered again within `PUSH_DEVICE_LIVE_DAYS` (60 days by
+        default) gets no pushes, and nothing else (signing in, refreshing the session, using
+        the API) renews it. A member keeps at most `PUSH_DEVICES_PER_MEMBER` devices (10 by
+        default); registering one more forgets the least recently registered."""
         return devices.register_device(current_member(), data)
 
 

@@ -102,3 +102,14 @@ def test_concurrent_registrations_keep_the_cap(tmp_path):
     assert result["errors"] == []
     assert len(result["tokens"]) == 3
     assert set(result["tokens"]) <= {f"racing-phone-{n:02d}" for n in range(REGISTRATIONS)}
+
+
+def test_the_api_tells_apps_to_register_at_every_start(client):
+    """A device is live only from its registration: the contract says so where app developers
+    read it (issue #10 review)."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    register = spec["paths"]["/api/v1/devices"]["post"]
+    assert "every start" in register["description"]
+    assert "PUSH_DEVICE_LIVE_DAYS" in register["description"]
+    data = spec["components"]["schemas"]["Notification"]["properties"]["data"]
+    assert "`gone`" in data["description"] and "empty string" in data["description"]
