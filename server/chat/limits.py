@@ -31,6 +31,8 @@ SETTINGS = {
     "open": "CHAT_DIRECT_OPEN_LIMIT",
     "join": "CHAT_JOIN_LIMIT",
 }
+
+
 @functools.lru_cache(maxsize=64)
 def _items(spec: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(spec))
