@@ -104,9 +104,11 @@ def _transaction(app: Flask) -> Iterator[None]:
     )
     limiter.reset()
     app.extensions["mail_outbox"] = []
+    app.extensions["test_connection"] = connection  # for tests that roll back within a test
     try:
         yield
     finally:
+        app.extensions.pop("test_connection", None)
         db.session = original  # each app context closed its own session on teardown
         outer.rollback()
         connection.close()
