@@ -90,7 +90,7 @@ class Parser(FlaskParser):
         if not raw.strip():
             return core.missing
         data = jsonio.loads(raw)
-        if jsonio.has_nul(data):
+        if jsonio.may_hold_nul(raw) and jsonio.has_nul(data):
             raise DomainError("validation_error", 422, errors={"json": [NUL_MESSAGE]})
         return data
 

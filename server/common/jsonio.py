@@ -32,9 +32,21 @@ def loads(data: bytes | str) -> Any:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidJSON(exc.msg, exc.doc or "(body)", exc.pos) from None
-    if too_deep(value):
+    if _openings(data) > MAX_DEPTH and too_deep(value):  # the walk only when it could be
         raise InvalidJSON("nested too deeply", "(body)", 0)
     return value
+
+
+def _openings(data: bytes | str) -> int:
+    if isinstance(data, str):
+        return data.count("[") + data.count("{")
+    return data.count(b"[") + data.count(b"{")
+
+
+def may_hold_nul(data: bytes | str) -> bool:
+    """Whether JSON text can hold a NUL character: JSON writes one only as the escape
+    ``\\u0000``, so text without ``u0000`` needs no ``has_nul`` walk."""
+    return (b"u0000" in data) if isinstance(data, bytes) else ("u0000" in data)
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:

@@ -67,7 +67,7 @@ class StrictPacket(packet.Packet):
                 raise
             return 0
         if self.packet_type in (packet.EVENT, packet.BINARY_EVENT):
-            self.data = _checked_event(self.data)
+            self.data = _checked_event(self.data, jsonio.may_hold_nul(encoded_packet))
         return count
 
 
@@ -77,7 +77,7 @@ def _event_name(encoded: Any) -> str:
     return INVALID_EVENT if name in _RESERVED else name
 
 
-def _checked_event(data: Any) -> list[Any]:
+def _checked_event(data: Any, may_hold_nul: bool = True) -> list[Any]:
     """``[name, *args]`` with a plain name and arguments we accept, else ``[name, INVALID]``.
     Clients cannot send the lifecycle events (``connect``, ``disconnect``) as events."""
     if (
@@ -88,6 +88,6 @@ def _checked_event(data: Any) -> list[Any]:
         or data[0] in _RESERVED
     ):
         return [INVALID_EVENT, INVALID]
-    if jsonio.has_nul(data[1:]):
+    if may_hold_nul and jsonio.has_nul(data[1:]):
         return [data[0], INVALID]
     return data
