@@ -5,25 +5,9 @@ block and for the setting; no read receipts or typing to a stranger before one a
 
 from __future__ import annotations
 
-import pytest
-
-from tests.chat.test_chat import Chat, _events
+from tests.chat.test_chat import _events
+from tests.chat.test_consent import _open, _send
 from tests.chat.test_rooms import _socket
-
-
-@pytest.fixture
-def chat(client, auth_headers):
-    return Chat(client, auth_headers)
-
-
-def _open(chat, member, others, status=200):
-    return chat.call(member, "POST", "/api/v1/chat/direct", status,
-                     json={"member_ids": [o.id for o in others]})  # fmt: skip
-
-
-def _send(chat, member, conversation_id, status=201, **body):
-    return chat.call(member, "POST", f"/api/v1/chat/conversations/{conversation_id}/messages",
-                     status, json=body)  # fmt: skip
 
 
 def _typing(sock, conversation_id):
