@@ -111,7 +111,16 @@ def load_config(
 
     engine_options: dict[str, Any] = {}
     if database_url.startswith("postgresql"):
-        engine_options = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
+        # a connection the server closed (a restart) is noticed before use, not by the request;
+        # a database that does not answer fails the request in seconds (503), not minutes
+        engine_options = {
+            "pool_size": 10,
+            "max_overflow": 10,
+            "pool_recycle": 1800,
+            "pool_pre_ping": True,
+            "pool_timeout": 10,
+            "connect_args": {"connect_timeout": 5},
+        }
 
     cors = setting("CORS_ORIGINS", "" if production else "*")
     config: dict[str, Any] = {
@@ -142,6 +151,10 @@ def load_config(
         "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _bool(setting("RATELIMIT_ENABLED"), True),
+        # Redis down must not take sign-in down: limits count per process until it is back,
+        # and a failure to count after the request (after its commit) never fails the request
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_FAILURE_LIMIT_ACCOUNT_IP": setting(
             "LOGIN_FAILURE_LIMIT_ACCOUNT_IP", "10/minute;30/hour"
         ),

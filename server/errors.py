@@ -369,7 +369,32 @@ def handle_http_exception(error: HTTPException) -> Response:
     return error_response(code, status, errors=errors, headers=headers)
 
 
+def is_outage(error: BaseException) -> bool:
+    """An infrastructure failure rather than a bug: the database or Redis unreachable, the
+    connection pool exhausted, a statement or lock timeout."""
+    import sqlalchemy.exc
+
+    if isinstance(error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.TimeoutError):
+        return True  # unreachable, restarted, timed out, locked (SQLite)
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    try:
+        import redis.exceptions
+    except ImportError:  # pragma: no cover - redis is a dependency
+        return False
+    return isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+
+
+OUTAGE_RETRY_AFTER = "5"
+
+
 def handle_unexpected(error: Exception) -> Response:
+    if is_outage(error):
+        # clients retry, and alerting tells an outage from a bug
+        log.warning("service unavailable: %s: %s", type(error).__name__, str(error)[:300])
+        return error_response(
+            "service_unavailable", 503, headers={"Retry-After": OUTAGE_RETRY_AFTER}
+        )
     log.exception("unhandled error", exc_info=error)
     return error_response("internal_error", 500)
 

@@ -26,7 +26,7 @@ from flask_socketio import (
 
 from server.chat import limits, presence, service
 from server.common.socketwire import INVALID, INVALID_EVENT
-from server.errors import DomainError, message_for
+from server.errors import DomainError, is_outage, message_for
 from server.extensions import db
 from server.members.models import Member
 
@@ -90,10 +90,17 @@ def on_error(exc: Exception) -> dict[str, Any] | bool:
     unfinished transaction is rolled back."""
     db.session.rollback()
     event = getattr(request, "event", None) or {}
+    if is_outage(exc):  # the database or Redis: say so, the client retries
+        log.warning("socket %s: service unavailable: %s", event.get("message"), exc)
+        exc = DomainError("service_unavailable", 503)
     if event.get("message") == "connect":
-        # whatever a connect handler returns but False accepts the socket: refuse it
-        log.exception("socket connect failed", exc_info=exc)
-        return False  # type: ignore[return-value]
+        # whatever a connect handler returns but False accepts the socket: refuse it, with the
+        # reason in connect_error's data
+        if not isinstance(exc, DomainError):
+            log.exception("socket connect failed", exc_info=exc)
+            exc = DomainError("internal_error", 500)
+        error = _error(exc)
+        raise ConnectionRefusedError(error["message"], error)
     if isinstance(exc, DomainError):
         return {"error": _error(exc)}
     log.exception("socket event failed", exc_info=exc)

@@ -177,12 +177,15 @@ def test_a_failing_connect_refuses_and_a_failing_event_is_an_error_ack(app):
     """Whatever a connect handler returns but False accepts the socket: a connect that fails
     unexpectedly must refuse, never let an unauthenticated socket in."""
     from flask import request
+    from flask_socketio import ConnectionRefusedError
 
     from server.chat.sockets import on_error
 
     with app.test_request_context(headers={"Accept-Language": "en"}):
         request.event = {"message": "connect", "args": ()}
-        assert on_error(RuntimeError("database down")) is False
+        with pytest.raises(ConnectionRefusedError) as refused:
+            on_error(RuntimeError("a bug"))
+        assert refused.value.error_args["data"]["code"] == "internal_error"
         request.event = {"message": "send", "args": ()}
         assert on_error(RuntimeError("boom")) == {
             "error": {

@@ -1,0 +1,82 @@
+"""When the infrastructure fails, clients are told so (503 ``service_unavailable`` with
+``Retry-After``, never 500) and what does not need it keeps working: sign-in and chat go on
+with Redis down, their limits counted per process until it is back.
+
+Redis is "down" the way an outage looks to a client of it: its address answers nothing (a free
+port on this machine that no server listens on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from server.extensions import limiter
+from tests.conftest import PASSWORD
+
+
+def _dead_redis_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0?socket_connect_timeout=0.5"
+
+
+@contextlib.contextmanager
+def limiter_storage_down() -> Iterator[None]:
+    """The limiter's shared storage becomes an unreachable Redis, as in production."""
+    saved = limiter._storage, limiter._limiter, limiter._storage_dead
+    limiter._storage = storage_from_string(_dead_redis_url())
+    limiter._limiter = FixedWindowRateLimiter(limiter._storage)
+    limiter._storage_dead = False
+    try:
+        yield
+    finally:
+        limiter._storage, limiter._limiter, limiter._storage_dead = saved
+        from server.chat import limits
+
+        limits._storage_down_since = None
+
+
+def test_sign_in_works_and_is_still_limited_with_redis_down(client, make_member):
+    member = make_member()
+    with limiter_storage_down():
+        ok = client.post("/api/v1/auth/login", json={"email": member.email, "password": PASSWORD})
+        assert ok.status_code == 200, ok.get_json()
+        refresh = client.post(
+            "/api/v1/auth/refresh",
+            headers={"Authorization": f"Bearer {ok.get_json()['refresh_token']}"},
+        )
+        assert refresh.status_code == 200, refresh.get_json()
+        for _ in range(10):
+            guess = {"email": member.email, "password": "wrong guess"}
+            wrong = client.post("/api/v1/auth/login", json=guess)
+            assert wrong.status_code == 401
+        limited = client.post("/api/v1/auth/login",
+                              json={"email": member.email, "password": PASSWORD})  # fmt: skip
+        assert limited.status_code == 429  # counted in this process meanwhile
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")),
+        sa.exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached"),
+    ],
+)
+def test_database_outages_are_503_not_500(app, error):
+    from server.errors import handle_unexpected
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        response = handle_unexpected(error)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json()["code"] == "service_unavailable"
+    with app.test_request_context():
+        assert handle_unexpected(ValueError("a bug")).status_code == 500
