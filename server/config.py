@@ -148,13 +148,12 @@ def load_config(
         "PASSWORD_RESET_TTL": _int(env, "PASSWORD_RESET_TTL", 3600),
         "DEFAULT_TIME_ZONE": setting("DEFAULT_TIME_ZONE", "Asia/Shanghai"),
         # Rate limits (Flask-Limiter): memory for one process, Redis when several share.
-        "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI") or redis_url or "memory://",
+        # Redis down must not take sign-in down: with Redis, limits count in this process while
+        # it does not answer (server/common/ratelimit.py)
+        "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI")
+        or (f"fallback+{redis_url}" if redis_url else "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _bool(setting("RATELIMIT_ENABLED"), True),
-        # Redis down must not take sign-in down: limits count per process until it is back,
-        # and a failure to count after the request (after its commit) never fails the request
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_SWALLOW_ERRORS": True,
         "LOGIN_FAILURE_LIMIT_ACCOUNT_IP": setting(
             "LOGIN_FAILURE_LIMIT_ACCOUNT_IP", "10/minute;30/hour"
         ),

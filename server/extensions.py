@@ -17,6 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from server.api import Api
+from server.common import ratelimit  # noqa: F401 - registers the fallback+redis storage
 from server.common.jobs import JobQueue
 
 # Stable constraint names, so that migrations name the same thing on SQLite and PostgreSQL.

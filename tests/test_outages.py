@@ -1,6 +1,7 @@
 """When the infrastructure fails, clients are told so (503 ``service_unavailable`` with
 ``Retry-After``, never 500) and what does not need it keeps working: sign-in and chat go on
-with Redis down, their limits counted per process until it is back.
+with Redis down, their limits counted per process until it is back
+(``server/common/ratelimit.py``).
 
 Redis is "down" the way an outage looks to a client of it: its address answers nothing (a free
 port on this machine that no server listens on).
@@ -30,18 +31,15 @@ def _dead_redis_url() -> str:
 
 @contextlib.contextmanager
 def limiter_storage_down() -> Iterator[None]:
-    """The limiter's shared storage becomes an unreachable Redis, as in production."""
-    saved = limiter._storage, limiter._limiter, limiter._storage_dead
-    limiter._storage = storage_from_string(_dead_redis_url())
+    """The limiter's storage becomes what production configures with ``REDIS_URL``
+    (``fallback+redis://…``), pointed at a Redis that does not answer."""
+    saved = limiter._storage, limiter._limiter
+    limiter._storage = storage_from_string("fallback+" + _dead_redis_url())
     limiter._limiter = FixedWindowRateLimiter(limiter._storage)
-    limiter._storage_dead = False
     try:
         yield
     finally:
-        limiter._storage, limiter._limiter, limiter._storage_dead = saved
-        from server.chat import limits
-
-        limits._storage_down_since = None
+        limiter._storage, limiter._limiter = saved
 
 
 def test_sign_in_works_and_is_still_limited_with_redis_down(client, make_member):
@@ -80,3 +78,24 @@ def test_database_outages_are_503_not_500(app, error):
     assert response.get_json()["code"] == "service_unavailable"
     with app.test_request_context():
         assert handle_unexpected(ValueError("a bug")).status_code == 500
+
+
+def test_the_fallback_storage_goes_back_to_redis_when_it_answers(monkeypatch):
+    """After ``RETRY_SECONDS`` the storage tries Redis again, and counts there once it answers."""
+    import os
+
+    from server.common import ratelimit
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL names no Redis (CI sets it)")
+    storage = storage_from_string("fallback+" + url)
+    storage.reset()
+    dead = storage_from_string("fallback+" + _dead_redis_url())
+    assert dead.incr("k", 60) == 1 and dead.incr("k", 60) == 2  # in memory meanwhile
+    assert dead.down_since is not None
+    storage.down_since = 0.0  # as if Redis had been down long ago
+    monkeypatch.setattr(ratelimit, "RETRY_SECONDS", 0.0)
+    assert storage.incr("k", 60) == 1  # tried again, and Redis answered
+    assert storage.down_since is None
+    storage.reset()
