@@ -35,7 +35,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from server.alliances import service as alliances
-from server.chat.models import Conversation, ConversationMember
+from server.chat.models import ChatMute, Conversation, ConversationMember
+from server.common.time import utcnow
 from server.errors import DomainError, Forbidden, register_messages
 from server.extensions import db
 from server.members import blocks
@@ -180,3 +181,20 @@ def presence_hidden_from(member_id: int) -> list[int]:
     """Members who never hear ``member_id``'s presence, whatever conversations they share:
     those ``member_id`` has blocked — the rule ``presence_visible`` applies (one query)."""
     return blocks.blocked_by(member_id)
+
+
+def check_not_muted(member: Member, alliance_id: int | None) -> None:
+    """Muted in an alliance means no new content in its channels: no message, edit or
+    reaction (reading still works)."""
+    if alliance_id is None:
+        return
+    muted = db.session.execute(
+        sa.select(ChatMute.id).where(
+            ChatMute.alliance_id == alliance_id,
+            ChatMute.member_id == member.id,
+            ChatMute.lifted_at.is_(None),
+            ChatMute.until > utcnow(),
+        )
+    ).first()
+    if muted:
+        raise Forbidden("chat_muted")

@@ -60,21 +60,6 @@ def log(
     )
 
 
-def check_not_muted(member: Member, alliance_id: int | None) -> None:
-    if alliance_id is None:
-        return
-    muted = db.session.execute(
-        sa.select(ChatMute.id).where(
-            ChatMute.alliance_id == alliance_id,
-            ChatMute.member_id == member.id,
-            ChatMute.lifted_at.is_(None),
-            ChatMute.until > utcnow(),
-        )
-    ).first()
-    if muted:
-        raise Forbidden("chat_muted")
-
-
 def report(member: Member, message_id: int, reason: str) -> None:
     """Any reader reports a message of an alliance channel to its admins' log."""
     message = db.session.get(Message, message_id)

@@ -518,13 +518,11 @@ def message_payload(message: Message) -> dict[str, Any]:
 def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Message:
     """Post a message; its room hears it after commit; direct messages and mentions push.
     Members who blocked the sender are neither mentioned nor pushed, nor replied to."""
-    from server.chat.moderation import check_not_muted
-
     access = load(member, conversation_id)
     if access.membership is None:
         raise Forbidden("chat_not_joined")
     conversation = access.conversation
-    check_not_muted(member, conversation.alliance_id)
+    consent.check_not_muted(member, conversation.alliance_id)
     consent.check_may_write(member, conversation)
     reply_to = data.get("reply_to_id")
     if reply_to is not None:
@@ -621,12 +619,10 @@ def _own_message(member: Member, message_id: int) -> tuple[Message, Access]:
 def edit(member: Member, message_id: int, body: str) -> Message:
     """Change one's message (not while muted in the channel's alliance, nor where one may not
     write: ``consent.check_may_write``)."""
-    from server.chat.moderation import check_not_muted
-
     message, access = _own_message(member, message_id)
     if message.sender_id != member.id:
         raise Forbidden()
-    check_not_muted(member, access.conversation.alliance_id)
+    consent.check_not_muted(member, access.conversation.alliance_id)
     consent.check_may_write(member, access.conversation)
     message.body, message.html, message.edited_at = body, render_markdown(body), utcnow()
     _load_sender(message)
@@ -673,11 +669,9 @@ def _load_sender(message: Message, sender: Member | None = None) -> None:
 def react(member: Member, message_id: int, reaction: str, on: bool) -> dict[str, Any]:
     """Add a reaction (not while muted in the channel's alliance, nor where one may not write:
     ``consent.check_may_write``) or take one back."""
-    from server.chat.moderation import check_not_muted
-
     message, access = _own_message(member, message_id)
     if on:
-        check_not_muted(member, access.conversation.alliance_id)
+        consent.check_not_muted(member, access.conversation.alliance_id)
         consent.check_may_write(member, access.conversation)
         insert_ignore(
             MessageReaction,
@@ -709,14 +703,12 @@ def check_may_type(member: Member, conversation_id: int) -> int:
     drops the event): typing goes only where one could write — following it, not muted in the
     channel's alliance, ``consent.check_may_write`` — and only once one has accepted a direct
     conversation (before, it would tell whoever opened it that one is online)."""
-    from server.chat.moderation import check_not_muted
-
     access = load(member, conversation_id)
     if access.membership is None:
         raise Forbidden("chat_not_joined")
     if not _shares_activity(access.conversation, access.membership):
         raise Forbidden()
-    check_not_muted(member, access.conversation.alliance_id)
+    consent.check_not_muted(member, access.conversation.alliance_id)
     consent.check_may_write(member, access.conversation)
     return access.conversation.id
 
