@@ -21,7 +21,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config(app.instance_path, overrides=config))
 
     from server import cli
-    from server.common import http, jsonio, observability
+    from server.common import (
+        http,
+        jsonio,
+        observability,
+        owed,  # noqa: F401  (declares owed_work and its sweep)
+    )
     from server.extensions import api, cors, db, jobs, jwt, limiter, migrate, socketio
 
     http.trust_proxies(app)

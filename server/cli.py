@@ -1,5 +1,5 @@
-"""Command-line entry points: ``flask serve``, ``flask worker``, ``flask create-admin``,
-``flask seed-demo``."""
+"""Command-line entry points: ``flask serve``, ``flask worker``, ``flask owed-work``,
+``flask create-admin``, ``flask seed-demo``."""
 
 from __future__ import annotations
 
@@ -36,11 +36,37 @@ def register(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--workers", default=2, type=int, help="Worker threads")
     def worker(workers: int) -> None:
-        """Run the job consumer (production runs this beside the web processes)."""
+        """Run the job consumer (production runs this beside the web processes). SIGTERM stops
+        it gracefully: running tasks finish or hand their work back."""
         from server.extensions import jobs
 
-        consumer = jobs.huey.create_consumer(workers=workers, worker_type="thread")
-        consumer.run()
+        jobs.consumer(workers=workers).run()
+
+    @app.cli.command("owed-work")
+    @click.option("--retry", "retry_id", type=int, help="Try failed work again")
+    def owed_work(retry_id: int | None) -> None:
+        """List work that must happen and is not done (fan-outs), or retry failed work."""
+        import sqlalchemy as sa
+
+        from server.common import owed
+        from server.extensions import db
+
+        if retry_id is not None:
+            if not owed.retry(retry_id):
+                raise click.ClickException(f"no failed work {retry_id}")
+            click.echo(f"work {retry_id} will be tried again")
+            return
+        rows = db.session.execute(
+            sa.select(owed.OwedWork)
+            .where(owed.OwedWork.done_at.is_(None))
+            .order_by(owed.OwedWork.id)
+        ).scalars()
+        for w in rows:
+            state = "failed" if w.failed_at else "leased" if w.lease_owner else "waiting"
+            click.echo(
+                f"{w.id}\t{w.kind}\t{state}\tsteps={w.steps}\tattempts={w.attempts}\t"
+                f"created={w.created_at.isoformat()}\t{w.last_error or ''}"
+            )
 
     @app.cli.command("create-admin")
     @click.option("--email", required=True)

@@ -166,6 +166,13 @@ def load_config(
         "JOBS_BACKEND": setting("JOBS_BACKEND") or ("redis" if redis_url else "sqlite"),
         "JOBS_SQLITE_PATH": setting("JOBS_SQLITE_PATH", str(instance.resolve() / "jobs.db")),
         "JOBS_IN_PROCESS": _bool(setting("JOBS_IN_PROCESS"), not production),
+        # A stopping worker waits this long for its running tasks (server/common/jobs.py).
+        "JOBS_SHUTDOWN_SECONDS": _int(env, "JOBS_SHUTDOWN_SECONDS", 30),
+        # Work that must happen (server/common/owed.py): a worker holds a piece of it this long
+        # past its last step (one that dies loses it then), and a fan-out tells this many
+        # members per step.
+        "OWED_LEASE_SECONDS": _int(env, "OWED_LEASE_SECONDS", 60),
+        "FANOUT_CHUNK": _int(env, "FANOUT_CHUNK", 1000),
         # Mail: the console backend logs; smtp sends; memory keeps an outbox (tests).
         "MAIL_BACKEND": mail_backend,
         "MAIL_FROM": setting("MAIL_FROM", "家園 Jiayuan <no-reply@jiayuan.local>"),

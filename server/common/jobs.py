@@ -6,12 +6,18 @@ the app is created: a SQLite file in ``instance/`` (no server needed, the defaul
 Every task body runs inside an application context, so it can use ``db.session``.
 
 ``make serve`` runs the consumer in-process (threads); production runs ``flask worker``.
+
+Stopping a worker: SIGTERM (or SIGINT) is graceful. ``jobs.stopping`` is set, so that long work
+(``server.common.owed``) hands itself back between two steps, and the consumer waits up to
+``JOBS_SHUTDOWN_SECONDS`` for the tasks running now; a second signal stops at once. Work that
+must happen does not depend on this: it is recorded in the database and resumed by the sweep.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +33,21 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "jiayuan"
 
 
-class _QuietConsumer(Consumer):
+class _Consumer(Consumer):
+    """Huey's consumer, made to stop gracefully on SIGTERM (a deploy's stop signal; Huey's
+    default treats it as "stop now") and to tell the tasks running that it is stopping."""
+
+    def __init__(self, queue: JobQueue, **options: Any) -> None:
+        self.queue = queue
+        options.setdefault("graceful_signal", "TERM")
+        super().__init__(queue.huey, **options)
+
+    def stop(self, graceful: bool = False) -> None:
+        self.queue.stopping.set()
+        super().stop(graceful=graceful)
+
+
+class _QuietConsumer(_Consumer):
     """A consumer that leaves signal handling to the process that embeds it."""
 
     def _set_signal_handlers(self) -> None:
@@ -41,6 +61,10 @@ class JobQueue:
         self.huey = Huey(QUEUE_NAME, storage_class=MemoryStorage, utc=True)
         self.app: Flask | None = None
         self._consumer: Consumer | None = None
+        # set when this process's consumer is stopping: long tasks hand their work back
+        self.stopping = threading.Event()
+        self._started: set[str] = set()
+        self._started_lock = threading.Lock()
 
     def init_app(self, app: Flask) -> None:
         self.app = app
@@ -89,11 +113,39 @@ class JobQueue:
 
         return decorator
 
+    def on_startup(self) -> Callable[[Callable[[], Any]], Any]:
+        """Declare a function the worker runs once per process when it starts (in an app
+        context; Huey itself calls its hooks once per worker thread)."""
+
+        def decorator(fn: Callable[[], Any]) -> Any:
+            name = f"{fn.__module__}.{fn.__qualname__}"
+            body = self._in_app_context(fn)
+
+            def once() -> None:
+                with self._started_lock:
+                    if name in self._started:
+                        return
+                    self._started.add(name)
+                body()
+
+            self.huey.on_startup(name)(once)
+            return fn
+
+        return decorator
+
+    def consumer(self, workers: int = 2, **options: Any) -> Consumer:
+        """The consumer ``flask worker`` runs: threads, graceful on SIGTERM."""
+        self.stopping.clear()
+        shutdown = self.app.config.get("JOBS_SHUTDOWN_SECONDS", 30) if self.app else 30
+        options.setdefault("shutdown_timeout", shutdown)
+        return _Consumer(self, workers=workers, worker_type="thread", **options)
+
     def start_worker(self, workers: int = 2) -> Consumer:
         """Run the consumer in threads of this process (``make serve``)."""
         if self._consumer is None:
+            self.stopping.clear()
             self._consumer = _QuietConsumer(
-                self.huey, workers=workers, worker_type="thread", check_worker_health=False
+                self, workers=workers, worker_type="thread", check_worker_health=False
             )
             self._consumer.start()
             log.info("in-process job worker started with %d threads", workers)

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
 
-from server.common import privacy
+from server.common import owed, privacy
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.search import like_escape
 from server.common.time import utcnow, zone
 from server.common.tx import commit, on_commit
 from server.errors import NotFound, register_messages
-from server.extensions import db, jobs
+from server.extensions import db
 from server.members.models import Member
 from server.notifications.devices import live_since
 from server.notifications.kinds import KINDS, get_kind
@@ -44,7 +44,7 @@ register_messages(
     }
 )
 
-FANOUT_CHUNK = 1000
+INSERT_CHUNK = 1000  # members per statement in notify()
 
 
 def _wants(member_ids: list[int], kind: str) -> dict[int, tuple[bool, bool]]:
@@ -118,8 +118,8 @@ def notify(
     data = dict(data or {})
     ids: list[int] = []
     unique = [r for r in dict.fromkeys(recipients) if r != actor_id]
-    for start in range(0, len(unique), FANOUT_CHUNK):
-        ids += _notify_chunk(unique[start : start + FANOUT_CHUNK], kind, subject, data, actor_id)
+    for start in range(0, len(unique), INSERT_CHUNK):
+        ids += _notify_chunk(unique[start : start + INSERT_CHUNK], kind, subject, data, actor_id)
     if ids:
         on_commit(start_delivery)
     return ids
@@ -435,43 +435,48 @@ def update_preferences(member: Member, changes: Mapping[str, Any]) -> dict[str, 
 
 
 def announce(author: Member, title: str, body: str) -> Announcement:
-    """An organiser tells every member something; the fan-out runs as a job."""
+    """An organiser tells every member something. The fan-out is owed work: recorded in this
+    transaction, done in steps by jobs, resumed if a worker dies (``server.common.owed``)."""
     announcement = Announcement(author_id=author.id, title=title, body=body, created_at=utcnow())
     db.session.add(announcement)
     db.session.flush()
-    args = (author.id, announcement.id, title, body)
-    on_commit(lambda: announce_job(*args))
+    owed.owe("announcement", {"announcement_id": announcement.id})
     commit()
     return announcement
 
 
-@jobs.task(retries=3, retry_delay=30)
-def announce_job(author_id: int, announcement_id: int, title: str, body: str) -> None:
-    """Notify every member, a chunk at a time, each chunk its own transaction."""
-    after = 0
-    subject = f"announcement:{announcement_id}"
-    data = {"title": title, "body": body, "announcement_id": str(announcement_id)}
-    # A retried job must not tell anyone twice: members who have it already are skipped.
+@owed.step("announcement")
+def _announce_step(args: Mapping[str, Any], after: int | None) -> Any:
+    """Tell the next chunk of members (by id, after ``after``)."""
+    announcement = db.session.get(Announcement, args["announcement_id"])
+    if announcement is None:
+        return owed.DONE
+    subject = f"announcement:{announcement.id}"
+    data = {
+        "title": announcement.title,
+        "body": announcement.body,
+        "announcement_id": str(announcement.id),
+    }
+    # Steps run once each; this also keeps anyone told from being told again should the
+    # announcement ever be fanned out twice.
     told = sa.exists().where(
         Notification.recipient_id == Member.id, Notification.subject == subject
     )
-    while True:
-        batch = list(
-            db.session.execute(
-                sa.select(Member.id, told)
-                .where(Member.id > after, Member.deleted_at.is_(None))
-                .order_by(Member.id)
-                .limit(FANOUT_CHUNK)
-            ).all()
-        )
-        if not batch:
-            break
-        fresh = [member_id for member_id, already in batch if not already]
-        if fresh:
-            notify(fresh, "announcement", subject, data, actor_id=author_id)
-        commit()
-        after = batch[-1][0]
-    current_app.logger.info("announcement %s fanned out", announcement_id)
+    batch = list(
+        db.session.execute(
+            sa.select(Member.id, told)
+            .where(Member.id > (after or 0), Member.deleted_at.is_(None))
+            .order_by(Member.id)
+            .limit(current_app.config["FANOUT_CHUNK"])
+        ).all()
+    )
+    if not batch:
+        current_app.logger.info("announcement %s fanned out", announcement.id)
+        return owed.DONE
+    fresh = [member_id for member_id, already in batch if not already]
+    if fresh:
+        notify(fresh, "announcement", subject, data, actor_id=announcement.author_id)
+    return batch[-1][0]
 
 
 # --- privacy -------------------------------------------------------------------------------

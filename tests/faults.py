@@ -1,0 +1,113 @@
+"""Servers of the tests' own, to stop, kill and restart: a ``redis-server`` and a PostgreSQL
+cluster (``initdb`` in a temporary directory), each on a free port. Never the machine's shared
+ones, which the rest of the suite (and other runs) are using."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """``redis-server`` without persistence (a restart forgets everything, as the default
+    configuration of many hosts does)."""
+
+    def __init__(self, directory: Path) -> None:
+        if shutil.which("redis-server") is None:
+            pytest.skip("redis-server is not installed")
+        self.directory, self.port = directory, free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not _answers(self.port):
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of the test's own: ``initdb`` in ``directory``, served on a free
+    port, run as the ``postgres`` user when the tests run as root (PostgreSQL refuses root)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.bin = _postgres_bin()
+        if self.bin is None:
+            pytest.skip("PostgreSQL's initdb is not installed")
+        self.directory, self.port = directory, free_port()
+        self.data = directory / "data"
+        self.user = "postgres" if os.geteuid() == 0 else None
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            shutil.chown(directory, self.user)
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [str(self.bin / tool), *args]
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> PostgresCluster:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-t", "30",
+                  "-l", str(self.directory / "log"), "start")  # fmt: skip
+        return self
+
+    def stop(self) -> None:
+        """A fast shutdown: clients are disconnected, as in a restart or failover."""
+        if (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+def _postgres_bin() -> Path | None:
+    found = shutil.which("pg_ctl")
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    for directory in ([Path(found).resolve().parent] if found else []) + candidates:
+        if (directory / "initdb").exists() and (directory / "postgres").exists():
+            return directory
+    return None
