@@ -59,6 +59,11 @@ def run_migrations_online():
     conf_args["render_as_batch"] = db.engine.dialect.name == "sqlite"
     sqlite = db.engine.dialect.name == "sqlite"
     with db.engine.connect() as connection:
+        if not sqlite:
+            # an index built on a big table may take longer than the app's statement timeout
+            app_timeout = connection.exec_driver_sql("SHOW statement_timeout").scalar()
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.commit()
         if sqlite:
             # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
             # dropping `members` would first delete every row that cascades from it. Off for
@@ -75,7 +80,11 @@ def run_migrations_online():
             with context.begin_transaction():
                 context.run_migrations()
         finally:
-            if sqlite:  # the pooled connection goes back as the app expects it
+            if not sqlite:  # the pooled connection goes back as the app expects it
+                connection.rollback()
+                connection.exec_driver_sql(f"SET statement_timeout = '{app_timeout}'")
+                connection.commit()
+            if sqlite:
                 raw = connection.connection.driver_connection
                 broken = raw.execute("PRAGMA foreign_key_check").fetchall()
                 raw.execute("PRAGMA foreign_keys = ON")

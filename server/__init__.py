@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server import cli
     from server.common import (
         http,
+        idempotency,
         jsonio,
         observability,
         owed,  # noqa: F401  (declares owed_work and its sweep)
@@ -41,22 +42,31 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         cors.init_app(
             app,
             resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-            expose_headers=["ETag", "Retry-After", "X-Request-ID"],
+            expose_headers=["ETag", "Retry-After", "X-Request-ID", idempotency.REPLAYED],
         )
     api.init_app(app)
     from server.common.socketwire import StrictPacket
 
+    bus: dict[str, Any] = {}
+    if app.config["REDIS_URL"]:
+        from server.common.socketbus import ResilientRedisManager
+
+        # events cross processes through Redis, recovering in seconds after an outage
+        bus["client_manager"] = ResilientRedisManager(
+            app.config["REDIS_URL"], channel="flask-socketio"
+        )
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         # namespaces with handlers are accepted (/chat); "/" and any other are refused
         namespaces=["/chat"],
         serializer=StrictPacket,
-        message_queue=app.config["REDIS_URL"],
         cors_allowed_origins=app.config["CORS_ORIGINS"] or [],
+        **bus,
     )
     observability.init_app(app)
     http.init_app(app)
+    idempotency.init_app(app)
 
     from server import alliances, auth, chat, forum, members, notifications
 
@@ -74,16 +84,29 @@ def _migrations_dir() -> Any:
 
 
 def _configure_engine_events(app: Flask) -> None:
-    """SQLite: foreign keys on, WAL, a busy timeout, and real transactions (SAVEPOINT works)."""
+    """PostgreSQL: a statement timeout. SQLite: foreign keys on, WAL, a busy timeout, and real
+    transactions (SAVEPOINT works)."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
     from server.extensions import db
 
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        return
     with app.app_context():
         engine: Engine = db.engine
+    if engine.dialect.name == "postgresql":
+        timeout = int(app.config["DATABASE_STATEMENT_TIMEOUT_MS"])
+
+        @event.listens_for(engine, "connect")
+        def _statement_timeout(dbapi_connection: Any, _record: Any) -> None:
+            # a statement that runs away fails (503) instead of holding a connection and its
+            # locks; migrations lift it for their own connection (migrations/env.py)
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {timeout}")
+            dbapi_connection.commit()
+
+        return
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -131,6 +131,8 @@ def load_config(
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "REDIS_URL": redis_url,
+        # PostgreSQL: a statement running longer is cancelled (503); 0 turns it off.
+        "DATABASE_STATEMENT_TIMEOUT_MS": _int(env, "DATABASE_STATEMENT_TIMEOUT_MS", 30000),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
         # Tokens: short-lived access, rotated refresh (see server/auth/tokens.py).
         "JWT_ACCESS_TOKEN_EXPIRES": _int(env, "JWT_ACCESS_TOKEN_EXPIRES", 15 * 60),
@@ -153,6 +155,9 @@ def load_config(
         "RATELIMIT_STORAGE_URI": setting("RATELIMIT_STORAGE_URI")
         or (f"fallback+{redis_url}" if redis_url else "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A limiter that fails (a storage error the fallback does not catch) logs and lets the
+        # request through: counting after a commit must never turn a success into an error.
+        "RATELIMIT_SWALLOW_ERRORS": _bool(setting("RATELIMIT_SWALLOW_ERRORS"), True),
         "RATELIMIT_ENABLED": _bool(setting("RATELIMIT_ENABLED"), True),
         "LOGIN_FAILURE_LIMIT_ACCOUNT_IP": setting(
             "LOGIN_FAILURE_LIMIT_ACCOUNT_IP", "10/minute;30/hour"
@@ -173,6 +178,8 @@ def load_config(
         # members per step.
         "OWED_LEASE_SECONDS": _int(env, "OWED_LEASE_SECONDS", 60),
         "FANOUT_CHUNK": _int(env, "FANOUT_CHUNK", 1000),
+        # How long a write's Idempotency-Key and its answer are kept (server/common/idempotency).
+        "IDEMPOTENCY_TTL_HOURS": _int(env, "IDEMPOTENCY_TTL_HOURS", 24),
         # Mail: the console backend logs; smtp sends; memory keeps an outbox (tests).
         "MAIL_BACKEND": mail_backend,
         "MAIL_FROM": setting("MAIL_FROM", "家園 Jiayuan <no-reply@jiayuan.local>"),

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,19 +68,20 @@ class RedisServer:
 
 
 class PostgresCluster:
-    """A PostgreSQL cluster of the test's own: ``initdb`` in ``directory``, served on a free
-    port, run as the ``postgres`` user when the tests run as root (PostgreSQL refuses root)."""
+    """A PostgreSQL cluster of the test's own: ``initdb`` in a temporary directory of its own
+    (pytest's are private to their user), served on a free port, run as the ``postgres`` user
+    when the tests run as root (PostgreSQL refuses root). ``remove()`` stops it and deletes it."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self) -> None:
         self.bin = _postgres_bin()
         if self.bin is None:
             pytest.skip("PostgreSQL's initdb is not installed")
-        self.directory, self.port = directory, free_port()
-        self.data = directory / "data"
+        self.directory = Path(tempfile.mkdtemp(prefix="jiayuan-pg-"))
+        self.port = free_port()
+        self.data = self.directory / "data"
         self.user = "postgres" if os.geteuid() == 0 else None
-        directory.mkdir(parents=True, exist_ok=True)
         if self.user:
-            shutil.chown(directory, self.user)
+            shutil.chown(self.directory, self.user)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
 
     @property
@@ -90,7 +92,9 @@ class PostgresCluster:
         command = [str(self.bin / tool), *args]
         if self.user:
             command = ["runuser", "-u", self.user, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            raise RuntimeError(f"{tool} failed: {done.stdout}{done.stderr}")
 
     def start(self) -> PostgresCluster:
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -102,6 +106,10 @@ class PostgresCluster:
         """A fast shutdown: clients are disconnected, as in a restart or failover."""
         if (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _postgres_bin() -> Path | None:

@@ -99,3 +99,25 @@ def test_the_fallback_storage_goes_back_to_redis_when_it_answers(monkeypatch):
     assert storage.incr("k", 60) == 1  # tried again, and Redis answered
     assert storage.down_since is None
     storage.reset()
+
+
+def test_a_runaway_statement_is_cancelled_and_answered_503(app):
+    """PostgreSQL connections carry a statement timeout; a statement past it is an outage to
+    the client (503, retry), not a 500 and not a connection held for minutes."""
+    from server.errors import handle_unexpected
+    from server.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the statement timeout is PostgreSQL's (SQLite has a busy timeout)")
+        connection = app.extensions["test_connection"]
+        shown = connection.exec_driver_sql("SHOW statement_timeout").scalar()
+        assert shown == f"{app.config['DATABASE_STATEMENT_TIMEOUT_MS'] // 1000}s"
+        savepoint = connection.begin_nested()
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 50")
+        with pytest.raises(sa.exc.OperationalError) as caught:
+            connection.exec_driver_sql("SELECT pg_sleep(2)")
+        savepoint.rollback()
+    with app.test_request_context():
+        response = handle_unexpected(caught.value)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"

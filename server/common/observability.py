@@ -65,6 +65,48 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class BackoffFilter(logging.Filter):
+    """Repeated warnings and errors are logged with back-off: the first of a kind at once, the
+    next ones after 1, 2, 4 … up to ``MAX_INTERVAL`` seconds, each saying how many like it were
+    left out meanwhile. A kind is the logger, the message's template and the exception's type;
+    one quiet for ``RESET_AFTER`` seconds starts again. An outage (Redis down: Huey's scheduler
+    fails every second) gives a dozen lines an hour, not 3,600 tracebacks."""
+
+    MAX_INTERVAL = 300.0
+    RESET_AFTER = 600.0
+    MAX_KINDS = 1000
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.clock = clock
+        # kind -> [next allowed, interval, left out, last seen]
+        self.kinds: dict[tuple[str, str, str], list[float]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        exc = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        kind = (record.name, str(record.msg), exc)
+        now = self.clock()
+        state = self.kinds.get(kind)
+        if state is None or now - state[3] > self.RESET_AFTER:
+            if len(self.kinds) >= self.MAX_KINDS:
+                self.kinds.clear()
+            self.kinds[kind] = [now + 1.0, 1.0, 0, now]
+            return True
+        state[3] = now
+        if now < state[0]:
+            state[2] += 1
+            return False
+        left_out = int(state[2])
+        state[1] = min(state[1] * 2, self.MAX_INTERVAL)
+        state[0], state[2] = now + state[1], 0
+        if left_out:
+            note = f" [{left_out} more like this were not logged]"
+            record.msg = str(record.msg) + (note.replace("%", "%%") if record.args else note)
+        return True
+
+
 def configure_logging(app: Flask) -> None:
     root = logging.getLogger()
     if any(getattr(h, "_jiayuan", False) for h in root.handlers):
@@ -72,6 +114,7 @@ def configure_logging(app: Flask) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler._jiayuan = True  # type: ignore[attr-defined]
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(BackoffFilter())
     if app.config["LOG_FORMAT"] == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -126,27 +169,64 @@ def healthz() -> tuple[dict[str, str], int]:
     return {"status": "ok"}, 200
 
 
-def readyz() -> tuple[dict[str, Any], int]:
-    """Readiness: the database answers, and Redis when one is configured."""
-    checks: dict[str, str] = {}
+def _database_check() -> str:
     try:
         db.session.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
+        return "ok"
     except Exception as exc:  # any driver error means not ready
-        checks["database"] = f"error: {type(exc).__name__}"
+        return f"error: {type(exc).__name__}"
     finally:
         db.session.rollback()
-    redis_url = current_app.config.get("REDIS_URL")
-    if redis_url:
-        import redis
 
-        try:
-            redis.Redis.from_url(redis_url, socket_timeout=2).ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
-    ok = all(v == "ok" for v in checks.values())
-    return {"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+
+def _redis_check() -> str | None:
+    redis_url = current_app.config.get("REDIS_URL")
+    if not redis_url:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1).ping()
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def _ready(checks: dict[str, str | None], needed: set[str]) -> tuple[dict[str, Any], int]:
+    shown = {name: value for name, value in checks.items() if value is not None}
+    ok = all(shown.get(name, "ok") == "ok" for name in needed)
+    status = (
+        "unavailable"
+        if not ok
+        else "ok"
+        if all(v == "ok" for v in shown.values())
+        else ("degraded")
+    )
+    return {"status": status, "checks": shown}, 200 if ok else 503
+
+
+def readyz() -> tuple[dict[str, Any], int]:
+    """Readiness of a REST process (and the job worker's): the database answers. Redis is
+    reported but not needed: without it limits count per process and owed work waits for the
+    sweep, so a Redis outage must not pull every REST process out of the load balancer."""
+    return _ready({"database": _database_check(), "redis": _redis_check()}, {"database"})
+
+
+def readyz_socketio() -> tuple[dict[str, Any], int]:
+    """Readiness of a Socket.IO process: the database answers and, with several processes
+    (REDIS_URL), this process hears the others' events (``server/common/socketbus.py``)."""
+    from server.common import socketbus
+    from server.extensions import socketio
+
+    server = socketio.server
+    if server is not None and not server.manager_initialized:
+        # the bus starts listening with the first connection; a probe starts it too, or a
+        # process that is not ready would never get the connection that makes it ready
+        server.manager_initialized = True
+        server.manager.initialize()
+    listening = socketbus.listening(server)
+    bus = None if listening is None else "ok" if listening else "error: not listening"
+    return _ready({"database": _database_check(), "event_bus": bus}, {"database", "event_bus"})
 
 
 def metrics() -> Response:
@@ -172,4 +252,5 @@ def init_app(app: Flask) -> None:
     app.after_request(_finish_request)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
+    app.add_url_rule("/readyz/socketio", "readyz_socketio", readyz_socketio)
     app.add_url_rule("/metrics", "metrics", metrics)

@@ -31,21 +31,39 @@ def test_chat_goes_on_with_redis_down_and_its_limits_hold(app, chat, auth_header
         app.config["CHAT_SEND_LIMIT"] = "30/minute;600/hour"
 
 
-def test_an_unreachable_redis_answers_503_with_retry_after(app, chat, world):
-    """What still needs Redis says it is unavailable, and for how long to wait: never a 500."""
+def test_presence_and_the_socket_registry_fall_back_to_this_process(app, chat, auth_headers,
+                                                                   world):  # fmt: skip
+    """With Redis unreachable, a socket connects at once, presence answers from what this
+    process knows (its own sockets), and membership changes still reach those sockets."""
+    import time
+
+    from server.chat import presence
+
     owner, member, _aid, _channel = world
     saved = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = _dead_redis_url()
     app.extensions.pop("presence_redis", None)
     try:
+        started = time.monotonic()
+        sock = socketio.test_client(
+            app, namespace="/chat",
+            auth={"token": auth_headers(owner)["Authorization"].split()[1]},
+        )  # fmt: skip
+        assert sock.is_connected("/chat")
+        assert time.monotonic() - started < 1.0  # no hanging on the dead Redis
         r = chat.client.get(
             "/api/v1/chat/presence",
-            headers=chat.auth_headers(member, **{"Accept-Language": "en"}),
+            headers=chat.auth_headers(member),
             query_string={"member_ids": [owner.id]},
         )
+        assert r.status_code == 200, r.get_json()
+        assert {p["member_id"]: p["status"] for p in r.get_json()} == {owner.id: "online"}
+        with app.app_context():
+            assert len(presence.sockets_of(owner.id)) == 1  # the registry rooms follow
+        sock.disconnect(namespace="/chat")
+        with app.app_context():
+            assert presence.sockets_of(owner.id) == []
     finally:
         app.config["REDIS_URL"] = saved
         app.extensions.pop("presence_redis", None)
-    assert r.status_code == 503, r.get_json()
-    assert r.get_json()["code"] == "service_unavailable"
-    assert r.headers["Retry-After"] == "5"
+        presence._down_since = None
