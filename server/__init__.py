@@ -119,6 +119,9 @@ def _configure_engine_events(app: Flask) -> None:
         cursor.execute("PRAGMA busy_timeout = 5000")
         cursor.close()
 
+    from server.common.tx import writes_expected
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # transactions that will write take the write lock as they begin (server/common/tx.py)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes_expected() else "BEGIN")

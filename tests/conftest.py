@@ -114,6 +114,29 @@ def _transaction(app: Flask) -> Iterator[None]:
         connection.close()
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis of this run's own (``redis-server`` on a free port): two runs on one machine
+    never hear each other's events, jobs or counters."""
+    from tests.faults import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def race(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The concurrency harness (``tests/concurrency.py``): one server of several processes on
+    the pass's database, started when a test first asks for it."""
+    from tests.concurrency import Race
+
+    with Race(tmp_path_factory.mktemp("race")) as harness:
+        yield harness
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()

@@ -80,15 +80,11 @@ def test_database_outages_are_503_not_500(app, error):
         assert handle_unexpected(ValueError("a bug")).status_code == 500
 
 
-def test_the_fallback_storage_goes_back_to_redis_when_it_answers(monkeypatch):
+def test_the_fallback_storage_goes_back_to_redis_when_it_answers(monkeypatch, redis_url):
     """After ``RETRY_SECONDS`` the storage tries Redis again, and counts there once it answers."""
-    import os
-
     from server.common import ratelimit
 
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL names no Redis (CI sets it)")
+    url = redis_url
     storage = storage_from_string("fallback+" + url)
     storage.reset()
     dead = storage_from_string("fallback+" + _dead_redis_url())

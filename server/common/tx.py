@@ -2,6 +2,14 @@
 
 Services call ``on_commit(fn)`` while they work and ``commit()`` when they are done, as Zulip's
 ``transaction.on_commit``: if the work rolls back, nothing is sent.
+
+SQLite and concurrent writers: a transaction that has read and then writes cannot wait for
+the write lock — if another connection committed since its first read, SQLite answers
+"database is locked" at once, whatever the busy timeout (its documentation: use ``BEGIN
+IMMEDIATE`` for transactions that will write). So transactions that are expected to write
+begin ``IMMEDIATE`` (``writes_expected``: every request but GET, HEAD and OPTIONS, every
+Socket.IO event, jobs and commands), and a read-only request that must write after all (a GET
+that counts a view) calls ``write_ahead()`` first. PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -49,6 +58,56 @@ def insert_ignore(model: type[Any], values: Mapping[str, Any]) -> bool:
     key = list(model.__table__.primary_key.columns)
     stmt = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
     return db.session.execute(stmt).first() is not None
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def writes_expected() -> bool:
+    """Whether a transaction starting now will probably write (SQLite begins it IMMEDIATE)."""
+    if not has_request_context():
+        return True  # jobs, commands, tests
+    if g.get("_write_transaction") or getattr(request, "sid", None) is not None:
+        return True  # asked for, or a Socket.IO event
+    return request.method not in READ_METHODS
+
+
+def write_ahead() -> bool:
+    """Call before the first write of a request that has only read so far. On SQLite the read
+    transaction is ended and the next one begins IMMEDIATE (waiting for the write lock instead
+    of failing); returns True then, and the caller loads again what it needs. Nothing may be
+    pending. On PostgreSQL it does nothing and returns False."""
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    if has_request_context():
+        g._write_transaction = True
+    if not session.in_transaction():
+        return False
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("write_ahead() with changes pending: call it before writing")
+    session.rollback()
+    return True
+
+
+def retrying(fn: Callable[[], Any], *, attempts: int = 5, first_wait: float = 0.1) -> Any:
+    """Run ``fn`` (which writes and commits) again after an outage-like failure (a locked
+    SQLite, a dropped connection), rolling back between tries: for bookkeeping that must be
+    recorded, such as a push that the provider already accepted."""
+    import time
+
+    from server.errors import is_outage
+
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:
+            db.session.rollback()
+            if not is_outage(exc) or attempt == attempts - 1:
+                raise
+            log.warning("retrying after %s (attempt %d)", type(exc).__name__, attempt + 1)
+            time.sleep(first_wait * 2**attempt)
+    return None  # pragma: no cover
 
 
 @event.listens_for(Session, "after_rollback")

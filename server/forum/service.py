@@ -23,7 +23,7 @@ from server.common import search
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.text import clean_tags, plain_text, render_markdown
 from server.common.time import utcnow
-from server.common.tx import commit, insert_ignore
+from server.common.tx import commit, insert_ignore, write_ahead
 from server.errors import DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum import access, notices
@@ -322,6 +322,8 @@ def thread_detail(member: Member, thread_id: int, *, count_view: bool = True) ->
             or state.last_viewed_at is None
             or (state.last_viewed_at < now - timedelta(hours=8))
         ):
+            if write_ahead():  # SQLite: a write after reads starts a write transaction
+                thread, category = load_thread(member, thread_id)
             state = state_of(member.id, thread.id)
             state.last_viewed_at = now
             db.session.execute(

@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 
 from push import Outcome, Provider, Push, make_provider
 from server.common.time import utcnow
-from server.common.tx import commit
+from server.common.tx import commit, retrying
 from server.extensions import db, jobs
 from server.members.models import Member
 from server.notifications.kinds import KINDS, render
@@ -287,16 +287,32 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
 
     _finish(lease, skipped, status="skipped")
     stats["skipped"] += len(skipped)
+    # No transaction (and no lock) is held while the provider is called; what it answers is
+    # recorded afterwards, retried if the database is busy or away for a moment: a push FCM
+    # accepted must be recorded as sent, or the lease runs out and the phone alerts twice.
+    commit()
     results = provider().send(pushes) if pushes else []
+    return retrying(lambda: _record(lease, now, plan, results, stats))
+
+
+def _record(
+    lease: str,
+    now: datetime,
+    plan: list[tuple[int, int, int, bool | None]],
+    results: list[Any],
+    stats: Counter[str],
+) -> datetime | None:
+    """Record what the provider answered for each push of the batch, in one transaction."""
+    counted: Counter[str] = Counter()
     sent: dict[bool | None, list[int]] = {True: [], False: [], None: []}
     dead_devices: set[int] = set()
     next_retry: datetime | None = None
     for (delivery_id, attempts, device_id, alert), result in zip(plan, results, strict=True):
-        stats[result.outcome.value] += 1
+        counted[result.outcome.value] += 1
         if result.outcome is Outcome.SENT:
             sent[alert].append(delivery_id)
             if alert is False:
-                stats["silent"] += 1
+                counted["silent"] += 1
         elif result.outcome is Outcome.DROP_TOKEN:
             dead_devices.add(device_id)
         elif result.outcome is Outcome.RETRY and attempts + 1 < MAX_ATTEMPTS:
@@ -323,6 +339,7 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
         # The provider says these tokens are dead: forget the devices (and their queue).
         db.session.execute(sa.delete(Device).where(Device.id.in_(dead_devices)))
     commit()
+    stats.update(counted)  # once, when recorded: a retried recording counts once
     return next_retry
 
 

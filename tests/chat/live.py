@@ -1,6 +1,8 @@
-"""Real servers for Socket.IO tests: the production command (gunicorn, gevent worker) in a
-subprocess, on a migrated SQLite file of the test's own, optionally sharing events through
-Redis. Members are made and signed in over HTTP, as an app would."""
+"""Real servers: the production command (gunicorn: a gevent worker for Socket.IO, or several
+sync workers for REST) in a subprocess, on a migrated database of the test's own — an SQLite
+file, or a schema of its own on PostgreSQL in the PostgreSQL pass (``tests.conftest``'s
+``_database_url``) — optionally sharing events through a Redis. Members are made and signed in
+over HTTP, as an app would."""
 
 from __future__ import annotations
 
@@ -28,13 +30,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def environment(database: Path, redis_url: str | None = None) -> dict[str, str]:
+def environment(database: Path | str, redis_url: str | None = None) -> dict[str, str]:
+    """The server's environment: ``database`` is an SQLite file or a database URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "TEST_"))}
     for key in ("DATABASE_URL", "REDIS_URL", "RATELIMIT_STORAGE_URI", "JOBS_BACKEND"):
         env.pop(key, None)
     env.update(
         JIAYUAN_ENV="development",
-        DATABASE_URL=f"sqlite:///{database}",
+        DATABASE_URL=database if isinstance(database, str) else f"sqlite:///{database}",
         SECRET_KEY=secrets.token_urlsafe(40),
         JWT_SECRET_KEY=secrets.token_urlsafe(40),
         SOCKETIO_ASYNC_MODE="gevent",
@@ -67,26 +70,40 @@ class HttpError(Exception):
 
 
 class LiveServer:
-    """``gunicorn -k gevent -w 1 wsgi:app``, stopped for sure when the block ends."""
+    """``gunicorn -k gevent -w 1 wsgi:app`` (Socket.IO), or ``-k sync -w N`` (REST, several
+    processes at once), stopped for sure when the block ends."""
 
     def __init__(
-        self, env: dict[str, str], log: Path, app_spec: str = "wsgi:app", cwd: Path = ROOT
+        self,
+        env: dict[str, str],
+        log: Path,
+        app_spec: str = "wsgi:app",
+        cwd: Path = ROOT,
+        *,
+        worker_class: str = "gevent",
+        workers: int = 1,
     ) -> None:
         self.env, self.log, self.port = env, log, free_port()
         self.app_spec, self.cwd = app_spec, cwd
+        self.worker_class, self.workers = worker_class, workers
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        return [str(BIN / "gunicorn"), "-k", self.worker_class, "-w", str(self.workers),
+                "-b", f"127.0.0.1:{self.port}", "--worker-connections", "10000",
+                "--log-level", "warning", self.app_spec]  # fmt: skip
+
     def __enter__(self) -> LiveServer:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{self.port}",
-                 "--worker-connections", "10000",
-                 "--log-level", "warning", self.app_spec],
-                cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                self.command(),
+                cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
+                env=self.env if self.worker_class == "gevent"
+                else {**self.env, "SOCKETIO_ASYNC_MODE": "threading"},
                 start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -133,3 +150,12 @@ class LiveServer:
         })  # fmt: skip
         me = self.call("GET", "/api/v1/me", token=tokens["access_token"])
         return me["id"], tokens["access_token"]
+
+
+class FlaskServe(LiveServer):
+    """``flask serve``: what ``make serve`` runs — one process, threads, Socket.IO, and the
+    job worker in the same process (the embedded default)."""
+
+    def command(self) -> list[str]:
+        return [str(BIN / "flask"), "--app", self.app_spec.split(":")[0], "serve",
+                "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip

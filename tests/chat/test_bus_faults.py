@@ -16,6 +16,7 @@ import urllib.request
 import socketio
 
 from tests.chat.live import PASSWORD, LiveServer, environment, migrate
+from tests.conftest import _database_url
 from tests.faults import RedisServer
 
 
@@ -57,7 +58,8 @@ def _until(condition, timeout: float, what: str) -> float:
 
 def test_redis_outage_under_two_socket_processes(tmp_path):
     redis = RedisServer(tmp_path).start()
-    env = environment(tmp_path / "shared.db", redis_url=redis.url)
+    url, drop = _database_url(tmp_path)
+    env = environment(url, redis_url=redis.url)
     env["RATELIMIT_STORAGE_URI"] = f"fallback+{redis.url}"  # what production configures
     migrate(env)
     try:
@@ -102,3 +104,4 @@ def test_redis_outage_under_two_socket_processes(tmp_path):
                 listener.disconnect()
     finally:
         redis.stop()
+        drop()

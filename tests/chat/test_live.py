@@ -14,20 +14,10 @@ import pytest
 import socketio
 
 from tests.chat.live import HttpError, LiveServer, environment, migrate
+from tests.conftest import _database_url
 
 JS = Path(__file__).resolve().parents[1] / "js"
-IN_CI = bool(os.environ.get("REQUIRE_POSTGRES"))  # set by .ci/run, which has Node and Redis
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _redis_answers() -> bool:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
-    except redis.RedisError:
-        return False
-    return True
+IN_CI = bool(os.environ.get("REQUIRE_POSTGRES"))  # set by .ci/run, which has Node
 
 
 def _client(url: str, token: str | None) -> tuple[socketio.Client, queue.Queue]:
@@ -64,7 +54,8 @@ def _next(events: queue.Queue, name: str, timeout: float = 5) -> dict:
 def world(tmp_path_factory):
     """One live server, an alliance with a channel, three members: owner, member, outsider."""
     tmp = tmp_path_factory.mktemp("live")
-    env = environment(tmp / "live.db")
+    url, drop = _database_url(tmp)  # the pass's database: SQLite, or PostgreSQL
+    env = environment(url)
     migrate(env)
     with LiveServer(env, tmp / "server.log") as server:
         owner, owner_token = server.member("liveowner")
@@ -80,6 +71,7 @@ def world(tmp_path_factory):
             "owner": (owner, owner_token), "member": (member, member_token),
             "outsider": (outsider, outsider_token),
         }  # fmt: skip
+    drop()
 
 
 def test_python_client_sends_receives_types_and_reads(world):
@@ -158,12 +150,9 @@ def test_the_official_javascript_client(world):
         listener.disconnect()
 
 
-def test_two_processes_share_events_through_redis(tmp_path):
-    if not _redis_answers():
-        if IN_CI:
-            pytest.fail(f"no Redis at {REDIS_URL}")
-        pytest.skip(f"no Redis at {REDIS_URL} (CI always has one)")
-    env = environment(tmp_path / "shared.db", redis_url=REDIS_URL)
+def test_two_processes_share_events_through_redis(tmp_path, redis_url):
+    url, drop = _database_url(tmp_path)
+    env = environment(url, redis_url=redis_url)
     migrate(env)
     with LiveServer(env, tmp_path / "one.log") as one, LiveServer(env, tmp_path / "two.log") as two:
         a, a_token = one.member("redisa")
@@ -200,6 +189,7 @@ def test_two_processes_share_events_through_redis(tmp_path):
         finally:
             sender.disconnect()
             listener.disconnect()
+    drop()
 
 
 def _presence(events: queue.Queue, member_id: int) -> str:
@@ -234,14 +224,12 @@ def test_presence_online_away_offline(world):
         owner.disconnect()
 
 
-def test_open_sockets_kept_in_redis_forget_a_dead_process(app):
+def test_open_sockets_kept_in_redis_forget_a_dead_process(app, redis_url):
     """The registry rooms follow is shared by all processes; a process that died without
     closing its sockets leaves sids that go after a day without a heartbeat."""
-    if not _redis_answers():
-        if IN_CI:
-            pytest.fail(f"no Redis at {REDIS_URL}")
-        pytest.skip(f"no Redis at {REDIS_URL} (CI always has one)")
     import redis
+
+    REDIS_URL = redis_url  # noqa: N806
 
     from server.chat import presence
 
