@@ -8,14 +8,23 @@ HOST ?= 127.0.0.1
 TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := wsgi
 
-.PHONY: install serve worker test test-sqlite test-postgres lint format demo bench bench-forum clean
+.PHONY: install lock serve worker test test-sqlite test-postgres lint format demo bench bench-forum clean
 
-$(BIN)/.installed: pyproject.toml
+## install: the venv, with exactly the versions in requirements.lock, and the project itself.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
+
+## lock: pin again after changing pyproject.toml's dependencies (the newest versions they allow).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q pip-tools
+	$(BIN)/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements.lock pyproject.toml
 
 ## serve: migrate the database (SQLite in instance/ unless DATABASE_URL says otherwise) and
 ## serve HTTP and Socket.IO on PORT, with an in-process job worker.
@@ -48,6 +57,7 @@ test-postgres: install
 	fi
 
 lint: install
+	$(BIN)/pip check --disable-pip-version-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -124,4 +124,5 @@ def _configure_engine_events(app: Flask) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # transactions that will write take the write lock as they begin (server/common/tx.py)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes_expected() else "BEGIN")
+        deferred = connection.info.get("sqlite_begin") == "deferred" or not writes_expected()
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")

@@ -94,6 +94,10 @@ def _transaction(app: Flask) -> Iterator[None]:
     with app.app_context():
         engine = db.engine
     connection = engine.connect()
+    # SQLite: the outer transaction every request of the test shares begins DEFERRED, so that
+    # it takes the write lock at its first write (as before IMMEDIATE), not before a test's
+    # own second connection reads
+    connection.info["sqlite_begin"] = "deferred"
     outer = connection.begin()
     original = db.session
     db.session = scoped_session(

@@ -232,6 +232,9 @@ class Received:
 class FakeFcm:
     project: str = PROJECT
     delay: float = 0.0  # seconds each send takes (to catch a worker mid-batch)
+    # sends after this many are held unanswered until ``release()`` (a worker caught mid-batch,
+    # for sure); a held send whose client has gone by then is dropped, as a lost request is
+    hold_after: int | None = None
     record: bool = True
     received: list[Received] = field(default_factory=list)
     invalid_bodies: list[str] = field(default_factory=list)
@@ -251,6 +254,7 @@ class FakeFcm:
         self._issued: set[str] = set()
         self._failed_once: set[str] = set()
         self._validator = jsonschema_rs.validator_for(MESSAGE_SCHEMA)
+        self._released = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -282,7 +286,14 @@ class FakeFcm:
         )
         return path
 
+    def release(self) -> None:
+        """Answer the held sends (those whose client is still there), and hold no more."""
+        self.hold_after = None
+        self._released.set()
+
     def reset(self) -> None:
+        self.hold_after = None
+        self._released.clear()
         self.received.clear()
         self.invalid_bodies.clear()
         self.fail_next.clear()
@@ -343,6 +354,11 @@ class FakeFcm:
             )
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.hold_after is not None and self.calls["send"] > self.hold_after:
+            while not self._released.is_set():
+                await asyncio.sleep(0.01)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)  # nobody is listening any more
         message = body["message"]
         token = message.get("token", "")
         fate = self.fail_next[token].pop(0) if self.fail_next.get(token) else None

@@ -173,12 +173,19 @@ def test_messages_follow_accept_language(client, header, expected):
     assert r.get_json()["message"] == expected
 
 
-def test_unexpected_errors_are_500_in_the_error_shape(app):
-    from server.errors import handle_unexpected
+def test_unexpected_errors_are_500_in_the_error_shape(app, client, monkeypatch, caplog):
+    """A bug in a view (here: /healthz's view replaced by one that fails) goes through the
+    whole request: the error shape, the request id, a logged traceback — and no details."""
 
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        response = handle_unexpected(RuntimeError("boom"))
+    def broken_view() -> None:
+        raise RuntimeError("boom: a secret detail")
+
+    monkeypatch.setitem(app.view_functions, "healthz", broken_view)
+    response = client.get("/healthz", headers={"Accept-Language": "en", "X-Request-ID": "bug-1"})
     assert response.status_code == 500
+    assert response.headers["X-Request-ID"] == "bug-1"
+    assert "secret" not in response.get_data(as_text=True)
+    assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)
     assert response.get_json() == {
         "code": "internal_error",
         "status": 500,

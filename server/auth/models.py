@@ -35,6 +35,19 @@ class AuthSession(db.Model):
 
     member: Mapped[Member] = relationship()
 
+    __table_args__ = (
+        # a member's live sessions, most recently used first (the cap at every sign-in): the
+        # revoked ones, which pile up for as long as the member signs in, are not in it
+        sa.Index(
+            "ix_auth_sessions_live",
+            "member_id",
+            "refreshed_at",  # read backwards: the most recent first
+            "id",
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        ),
+    )
+
 
 class PasswordResetToken(db.Model):
     """A single-use reset token; only its SHA-256 is stored."""

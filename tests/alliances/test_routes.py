@@ -201,7 +201,8 @@ def test_directory_search_and_constant_queries(
     counts = []
     for limit in (2, 9):
         with count_queries() as q:
-            client.get("/api/v1/alliances", headers=headers, query_string={"limit": limit})
+            r = client.get("/api/v1/alliances", headers=headers, query_string={"limit": limit})
+        assert r.status_code == 200 and len(r.get_json()["items"]) == limit  # 9 alliances
         counts.append(q.count)
     assert counts[0] == counts[1]
     by_city = api.call(people[0], "GET", "", 200, query_string={"city": "成都", "limit": 100})[

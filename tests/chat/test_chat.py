@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from server.extensions import socketio
+from server.extensions import db, socketio
 
 
 class Chat:
@@ -105,9 +106,41 @@ def test_a_channel_over_rest_and_socketio(app, chat, auth_headers, make_member, 
 
 
 def test_bad_tokens_are_refused_with_a_reason(app, auth_headers, make_member):
-    for auth in (None, {}, {"token": "not-a-jwt"}, {"token": 42}):
-        client = socketio.test_client(app, namespace="/chat", auth=auth)
+    """Each refusal's connect_error carries the error shape: what the app shows, or whether
+    it signs in again."""
+    from socketio import packet
+
+    member = make_member()
+    revoked = auth_headers(member)["Authorization"].split()[1]
+    client = socketio.test_client(app, namespace="/chat", auth={"token": revoked})
+    assert client.is_connected("/chat")
+    client.disconnect(namespace="/chat")
+    with app.app_context():
+        import jwt as pyjwt
+
+        from server.auth.service import logout
+
+        logout(pyjwt.decode(revoked, options={"verify_signature": False})["fam"])
+    errors: list = []
+    mocked = socketio.server._send_packet  # the test client's
+
+    def record(eio_sid, pkt):
+        if pkt.packet_type == packet.CONNECT_ERROR:
+            errors.append(pkt.data)
+        return mocked(eio_sid, pkt)
+
+    socketio.server._send_packet = record
+    missing, invalid = "authentication_required", "invalid_token"
+    expected = [(None, missing), ({}, missing), ({"token": 42}, missing),
+                ({"token": "not-a-jwt"}, invalid),
+                ({"token": revoked}, "token_revoked")]  # fmt: skip
+    for auth, code in expected:
+        errors.clear()
+        client.connect(namespace="/chat", auth=auth)
         assert not client.is_connected("/chat")
+        assert len(errors) == 1, auth
+        assert errors[0]["data"]["code"] == code and errors[0]["data"]["status"] == 401, auth
+        assert errors[0]["message"] == errors[0]["data"]["message"]
 
 
 def test_history_pages_around_an_anchor(chat, make_member):
@@ -257,10 +290,19 @@ def test_reacting_twice_is_harmless(chat, make_member):
     conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
     sent = chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
                      json={"body": "点个赞"})  # fmt: skip
-    for _ in range(2):
+    for _ in range(3):
         reacted = chat.call(b, "PUT", f"/api/v1/chat/messages/{sent['id']}/reactions/like", 200)
         assert reacted == {"message_id": sent["id"], "conversation_id": conv["id"],
                            "member_id": b.id, "reaction": "like", "on": True}  # fmt: skip
+    from server.chat.models import MessageReaction
+
+    with chat.client.application.app_context():
+        rows = db.session.execute(
+            sa.select(MessageReaction.member_id, MessageReaction.reaction).where(
+                MessageReaction.message_id == sent["id"]
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(b.id, "like")]  # stored once
 
 
 def test_presence_events_reach_small_conversations_and_big_ones_poll(

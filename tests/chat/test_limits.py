@@ -107,3 +107,16 @@ def test_joining_rooms_is_limited(app, monkeypatch, pair):
     # past the limit nothing is loaded: an id that does not exist gets the same answer
     assert _ack(mine, "join", {"conversation_id": 2**31 - 1})["error"]["code"] == "rate_limited"
     assert _ack(theirs, "join", {"conversation_id": cid}) == {"ok": True}  # a counter per member
+
+
+def test_reports_are_limited(chat, world):
+    """20 reports an hour per member: reporting cannot flood an alliance's admins."""
+    owner, member, _aid, channel = world
+    sent = chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+                     json={"body": "被举报的消息"})  # fmt: skip
+    path = f"/api/v1/chat/messages/{sent['id']}/reports"
+    for i in range(20):
+        chat.call(member, "POST", path, 204, json={"reason": f"第{i}次"})
+    refused = chat.client.post(path, headers=chat.auth_headers(member), json={"reason": "再一次"})
+    assert refused.status_code == 429 and refused.get_json()["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) > 0

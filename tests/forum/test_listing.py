@@ -37,9 +37,14 @@ def test_list_pages_run_the_same_queries_whatever_their_size(
 ):
     authors = [make_member(display_name=f"作者{i}") for i in range(3)]
     reader = make_member()
+    threads = []
     for author in authors:
-        seed_threads(app, author, category["id"], 15, replies=1, repliers=authors)
+        threads += seed_threads(app, author, category["id"], 15, replies=1, repliers=authors)
     headers = auth_headers(reader)
+    for thread_id in threads:  # read the first post of each: the reply is unread
+        read = client.post(f"/api/v1/forum/threads/{thread_id}/read", headers=headers,
+                           json={"number": 1})  # fmt: skip
+        assert read.status_code == 200
     counts = {}
     for limit in (5, 40):
         with count_queries() as q:
@@ -49,10 +54,13 @@ def test_list_pages_run_the_same_queries_whatever_their_size(
     assert counts[5] == counts[40] <= 3  # session + the page (+ nothing per item)
     for query in ({"show": "unread"}, {"tag": "测试"}, {"sort": "top", "period": "all"}):
         with count_queries() as q:
-            client.get(
+            r = client.get(
                 "/api/v1/forum/threads", headers=headers, query_string={**query, "limit": 40}
             )
         assert q.count <= 3, query
+        # every seeded thread has a reply the reader has not read, is tagged 测试, and counts
+        # for "top"
+        assert r.status_code == 200 and len(r.get_json()["items"]) == 40, query
 
 
 def test_posts_page_runs_the_same_queries_whatever_its_size(

@@ -61,7 +61,8 @@ def test_the_block_list_pages_newest_first_in_one_query_a_page(
             break
     assert seen == [(o.id, o.display_name) for o in reversed(others)]
     with count_queries() as q:
-        client.get("/api/v1/me/blocks", headers=headers, query_string={"limit": 100})
+        everything = client.get("/api/v1/me/blocks", headers=headers, query_string={"limit": 100})
+    assert everything.status_code == 200 and len(everything.get_json()["items"]) == 7
     assert len(set(counts)) == 1 and q.count == counts[0]
     bad = client.get("/api/v1/me/blocks", headers=headers, query_string={"cursor": "nonsense"})
     assert bad.status_code == 400 and bad.get_json()["code"] == "invalid_cursor"

@@ -52,7 +52,8 @@ def test_a_worker_killed_mid_batch_loses_nothing(crash_env, fake_fcm_server):
     setup = _run(crash_env, "setup")
     assert setup.returncode == 0, setup.stderr
 
-    fake_fcm_server.delay = 0.01  # 8 connections × 10 ms: a batch takes ~0.6 s
+    held = BATCH + 100  # FCM stops answering in the middle of the second batch
+    fake_fcm_server.hold_after = held
     worker = subprocess.Popen(
         _command("deliver"),
         cwd=ROOT,
@@ -61,17 +62,20 @@ def test_a_worker_killed_mid_batch_loses_nothing(crash_env, fake_fcm_server):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while len(fake_fcm_server.received) < BATCH + 100 and time.monotonic() < deadline:
+    while fake_fcm_server.calls["send"] <= held:  # the worker is waiting on a held send
+        assert worker.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
-    worker.send_signal(signal.SIGKILL)  # in the middle of the second batch
+    worker.send_signal(signal.SIGKILL)
     worker.wait(10)
     got_before = len(fake_fcm_server.received)
-    assert BATCH < got_before < DEVICES
+    assert got_before == held  # it died in the middle of the second batch
+    fake_fcm_server.release()
 
-    fake_fcm_server.delay = 0.0
-    time.sleep(1.1)  # the dead worker's lease runs out
-    restarted = _run(crash_env, "deliver")
-    assert restarted.returncode == 0, restarted.stderr
+    # a new worker takes over once the dead one's lease (PUSH_LEASE_SECONDS=1) has run out
+    while len(fake_fcm_server.tokens()) < DEVICES:
+        assert time.monotonic() < deadline, len(fake_fcm_server.tokens())
+        restarted = _run(crash_env, "deliver")
+        assert restarted.returncode == 0, restarted.stderr
 
     per_token = fake_fcm_server.tokens()
     assert len(per_token) == DEVICES  # every device got it
