@@ -39,8 +39,11 @@ demo: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 
-## test: lint, the suite on SQLite, then on PostgreSQL when it answers (CI requires it).
-test: install lint test-sqlite test-postgres
+## test: lint, then the suite on SQLite and on PostgreSQL (when it answers; CI requires it) at
+## the same time: each pass has its own database, Redis servers and ports, and its output is
+## printed whole when it ends.
+test: install lint
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-sqlite test-postgres
 
 test-sqlite: install
 	@echo "== tests on SQLite =="
