@@ -12,19 +12,13 @@ from server.common.idempotency import IdempotencyKey, forget_old_keys
 from server.common.time import utcnow
 from server.extensions import db
 from server.forum.models import ForumPost as Post
-from tests.forum.helpers import BODY, Forum
+from tests.forum.conftest import forum  # noqa: F401 (a fixture)
+from tests.forum.helpers import BODY, new_thread
 
 
 @pytest.fixture
-def forum(client, auth_headers):
-    return Forum(client, auth_headers)
-
-
-@pytest.fixture
-def thread(forum, make_member):
-    organiser = make_member(role="organiser")
-    category = forum.category(organiser)
-    return forum.thread(organiser, category["id"])
+def thread(forum, make_member):  # noqa: F811
+    return new_thread(forum, make_member)[1]
 
 
 def _reply(client, headers, thread_id, body=BODY, key="phone-retry-0001"):

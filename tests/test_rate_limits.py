@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.forum.helpers import BODY, Forum
+from tests.forum.conftest import forum  # noqa: F401 (a fixture)
+from tests.forum.helpers import BODY, new_thread
 
 
 def _exhaust(limit: int, send: Callable[[int], Any]) -> None:
@@ -56,16 +57,8 @@ def test_password_reset_confirmation_per_address(client):
 
 
 @pytest.fixture
-def forum(client, auth_headers):
-    return Forum(client, auth_headers)
-
-
-@pytest.fixture
-def post(forum, make_member):
-    organiser = make_member(role="organiser")
-    category = forum.category(organiser)
-    author = make_member()
-    thread = forum.thread(author, category["id"])
+def post(forum, make_member):  # noqa: F811
+    author, thread = new_thread(forum, make_member, make_member())
     return author, forum.posts(author, thread["id"])[0]["id"]
 
 

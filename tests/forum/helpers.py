@@ -49,6 +49,15 @@ class Forum:
         ]
 
 
+def new_thread(forum: Forum, make_member: Any, author: Any = None) -> tuple[Any, dict[str, Any]]:
+    """A category (made by an organiser) with one thread by ``author`` (the organiser when
+    None): (author, thread)."""
+    organiser = make_member(role="organiser")
+    category = forum.category(organiser)
+    author = author or organiser
+    return author, forum.thread(author, category["id"])
+
+
 def seed_threads(
     app: Any, author: Any, category_id: int, count: int, *, replies: int = 0, repliers: Any = ()
 ) -> list[int]:
