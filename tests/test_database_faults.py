@@ -49,6 +49,7 @@ def test_postgresql_restart_and_outage(tmp_path):
                 assert error.code == 503, error.body
                 if error.body.get("code"):  # /readyz answers its own shape
                     assert error.body["code"] == "service_unavailable"
+                    assert error.headers["Retry-After"] == "5"
             refused = socketio.Client(reconnection=False)
             reasons: list = []
             refused.on("connect_error", reasons.append, namespace="/chat")

@@ -64,9 +64,9 @@ def migrate(env: dict[str, str]) -> None:
 
 
 class HttpError(Exception):
-    def __init__(self, code: int, body: Any) -> None:
+    def __init__(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(code, body)
-        self.code, self.body = code, body
+        self.code, self.body, self.headers = code, body, headers or {}
 
 
 class LiveServer:
@@ -140,7 +140,8 @@ class LiveServer:
                 return json.loads(raw) if raw else None
         except urllib.error.HTTPError as err:
             with err:  # closes the response it holds
-                raise HttpError(err.code, json.loads(err.read() or b"null")) from None
+                body = json.loads(err.read() or b"null")
+                raise HttpError(err.code, body, dict(err.headers.items())) from None
 
     def member(self, handle: str) -> tuple[int, str]:
         """Register ``handle`` and sign it in: (member id, access token)."""
