@@ -69,10 +69,12 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)"; exit 1; }
 	$(BIN)/python bench/api_bench.py
 
-## bench-forum: 100,000 threads and 1,000,000 posts; lists, reading and search (~12 min)
+## bench-forum: 100,000 threads and 1,000,000 posts; lists, reading and search, against the ceiling (~14 min)
 bench-forum: install
+	@command -v wrk >/dev/null || { echo "make bench-forum needs wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)"; exit 1; }
 	$(BIN)/python bench/forum_bench.py
 
 clean:

@@ -351,9 +351,10 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
             "deep_offset": deep,
             "latest_deep": cursor_at("forum.threads.latest.p", latest, deep),
             "top_deep": cursor_at("forum.threads.top.f", top, deep),
+            # a category page orders by the category's pins (server/forum: migration 0011)
             "category_deep": cursor_at(
-                "forum.threads.latest.p",
-                latest,
+                "forum.threads.latest.c",
+                [ForumThread.pinned, ForumThread.bumped_at, ForumThread.id],
                 min(int(in_category * 0.95), in_category - 21),
                 ForumThread.category_id == category,
             ),  # fmt: skip
