@@ -10,7 +10,7 @@ from flask.views import MethodView
 from server.api import Blueprint, current_member
 from server.common.pagination import page_schema
 from server.extensions import limiter
-from server.notifications import devices, service
+from server.notifications import announcements, devices, service
 from server.notifications.schemas import (
     AnnouncementSchema,
     DeviceSchema,
@@ -125,4 +125,4 @@ class Announcements(MethodView):
     @blp.response(202, AnnouncementSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Tell every member something (organisers): inbox and push, fanned out in the background"""
-        return service.announce(current_member(), data["title"], data["body"])
+        return announcements.announce(current_member(), data["title"], data["body"])

@@ -27,7 +27,7 @@ def main() -> None:
             insert_members(MEMBERS + 1, prefix="fanout")
             commit()
         else:
-            from server.notifications import service
+            from server.notifications import announcements as service
 
             organiser = db.session.scalar(sa.select(Member).order_by(Member.id).limit(1))
             announcement = service.announce(organiser, "停电通知", f"第{sys.argv[2]}次检修")

@@ -163,7 +163,7 @@ def test_an_announcement_reaches_every_member_once_in_chunks(app, make_member):
     app.config["FANOUT_CHUNK"] = 2
     try:
         with app.app_context():
-            from server.notifications import service
+            from server.notifications import announcements as service
 
             announcement = service.announce(
                 db.session.get(Member, organiser.id), "年会通知", "十二月见"

@@ -15,7 +15,7 @@ from server.common import owed
 from server.common.owed import OwedWork
 from server.common.time import utcnow
 from server.extensions import db
-from server.notifications import delivery, service
+from server.notifications import announcements, delivery, service
 from server.notifications.models import Device, Notification, PushDelivery
 from tests.conftest import ROOT, _database_url
 from tests.notifications.test_delivery import DATA, _device
@@ -90,7 +90,7 @@ def test_a_retried_announcement_tells_nobody_twice(app, fake_fcm, make_member):
     with app.app_context():
         from server.members.models import Member
 
-        announcement = service.announce(db.session.get(Member, organiser.id), "通知", "内容")
+        announcement = announcements.announce(db.session.get(Member, organiser.id), "通知", "内容")
         # the fan-out done again from the start, as if its record of progress were lost
         work = db.session.execute(
             sa.select(OwedWork).where(OwedWork.args["announcement_id"].as_integer()
