@@ -68,9 +68,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     http.init_app(app)
     idempotency.init_app(app)
 
-    from server import alliances, auth, chat, forum, members, notifications
+    from server import alliances, auth, chat, forum, members, meta, notifications
 
-    for feature in (auth, members, notifications, forum, alliances, chat):
+    for feature in (auth, members, notifications, forum, alliances, chat, meta):
         feature.register(app, api)
 
     cli.register(app)

@@ -144,6 +144,11 @@ def load_config(
         "ARGON2_MEMORY_COST": _int(env, "ARGON2_MEMORY_COST", 65536),
         "ARGON2_PARALLELISM": _int(env, "ARGON2_PARALLELISM", 4),
         "PRIVACY_POLICY_VERSION": setting("PRIVACY_POLICY_VERSION", "2026-11-01"),
+        "PRIVACY_POLICY_URL": setting("PRIVACY_POLICY_URL") or None,
+        # The oldest app version still served per platform (GET /meta): older apps ask to update.
+        "MIN_APP_VERSION_ANDROID": setting("MIN_APP_VERSION_ANDROID") or None,
+        "MIN_APP_VERSION_IOS": setting("MIN_APP_VERSION_IOS") or None,
+        "MIN_APP_VERSION_WEB": setting("MIN_APP_VERSION_WEB") or None,
         "PASSWORD_RESET_URL": setting(
             "PASSWORD_RESET_URL", "jiayuan://reset-password?token={token}"
         ),
@@ -167,6 +172,9 @@ def load_config(
         "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0),
         "MAX_SESSIONS_PER_MEMBER": _int(env, "MAX_SESSIONS_PER_MEMBER", 20),
         "LOGIN_FAILURE_LIMIT_IP": setting("LOGIN_FAILURE_LIMIT_IP", "50/minute"),
+        # Per address (members behind a carrier's NAT share one: raise these there).
+        "REGISTER_LIMIT": setting("REGISTER_LIMIT", "20/hour;5/minute"),
+        "REFRESH_LIMIT": setting("REFRESH_LIMIT", "60/minute"),
         # Jobs (Huey): immediate in tests, SQLite file by default, Redis when configured.
         "JOBS_BACKEND": setting("JOBS_BACKEND") or ("redis" if redis_url else "sqlite"),
         "JOBS_SQLITE_PATH": setting("JOBS_SQLITE_PATH", str(instance.resolve() / "jobs.db")),
@@ -210,6 +218,8 @@ def load_config(
         # Forum (server/forum): edit window, flags that hide a post, posting limits per member.
         "FORUM_EDIT_WINDOW_MINUTES": _int(env, "FORUM_EDIT_WINDOW_MINUTES", 24 * 60),
         "FORUM_FLAG_THRESHOLD": _int(env, "FORUM_FLAG_THRESHOLD", 3),
+        # The shortest post: 4 characters let 「同意，學到了」 through and stop "ok" and "+1".
+        "FORUM_MIN_POST_CHARS": _int(env, "FORUM_MIN_POST_CHARS", 4),
         "FORUM_NEW_ACCOUNT_HOURS": _int(env, "FORUM_NEW_ACCOUNT_HOURS", 72),
         "FORUM_THREAD_LIMIT": setting("FORUM_THREAD_LIMIT", "10/hour;30/day"),
         "FORUM_THREAD_LIMIT_NEW": setting("FORUM_THREAD_LIMIT_NEW", "3/hour;5/day"),
@@ -243,7 +253,14 @@ def load_config(
         "METRICS_TOKEN": setting("METRICS_TOKEN"),
         "METRICS_OPEN": not production,
         # OpenAPI (flask-smorest)
-        "API_TITLE": "Jiayuan 家園 API",
+        # ASCII: client generators name packages after the title
+        "API_TITLE": "Jiayuan API",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": "家園 Jiayuan: the API of a member community for independent "
+                "professionals. Errors share one shape (`Error`); lists are cursor pages."
+            }
+        },
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",

@@ -136,3 +136,12 @@ def test_limits_are_shared_by_processes_through_redis(tmp_path):
     finally:
         redis.stop()
         drop()
+
+
+def test_the_per_address_limits_are_settings(app, client, monkeypatch):
+    """Members behind one carrier NAT share an address: operators raise these."""
+    monkeypatch.setitem(app.config, "REGISTER_LIMIT", "8/minute")
+    _exhaust(8, lambda i: _register(client, 100 + i))
+    monkeypatch.setitem(app.config, "REFRESH_LIMIT", "2/minute")
+    garbage = {"Authorization": "Bearer not-a-token"}
+    _exhaust(2, lambda _i: client.post("/api/v1/auth/refresh", headers=garbage))

@@ -38,6 +38,7 @@ blp = Blueprint(
 class Alliances(MethodView):
     decorators = [limiter.limit("10/day", key_func=member_key, methods=["POST"])]
 
+    @blp.doc(operationId="listAlliances")
     @blp.auth()
     @blp.arguments(AllianceListArgs, location="query")
     @blp.response(200, page_schema(AllianceSchema))
@@ -45,6 +46,7 @@ class Alliances(MethodView):
         """Alliances to discover (public and private) or the caller's own; by city, tag, name"""
         return service.list_alliances(current_member(), args)
 
+    @blp.doc(operationId="createAlliance")
     @blp.auth()
     @blp.arguments(AllianceCreateSchema)
     @blp.response(201, AllianceSchema)
@@ -56,6 +58,7 @@ class Alliances(MethodView):
 
 @blp.route("/<id:alliance_id>")
 class AllianceItem(MethodView):
+    @blp.doc(operationId="getAlliance")
     @blp.auth()
     @blp.response(200, AllianceSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -63,6 +66,7 @@ class AllianceItem(MethodView):
         """One alliance (a secret one only for its members)"""
         return service.get(current_member(), alliance_id)
 
+    @blp.doc(operationId="updateAlliance")
     @blp.auth()
     @blp.arguments(AllianceUpdateSchema)
     @blp.response(200, AllianceSchema)
@@ -77,6 +81,7 @@ class AllianceItem(MethodView):
 class Join(MethodView):
     decorators = [limiter.limit("30/hour", key_func=member_key)]
 
+    @blp.doc(operationId="joinAlliance")
     @blp.auth()
     @blp.arguments(AllianceJoinSchema)
     @blp.response(200, AllianceSchema)
@@ -90,6 +95,7 @@ class Join(MethodView):
 
 @blp.route("/<id:alliance_id>/leave")
 class Leave(MethodView):
+    @blp.doc(operationId="leaveAlliance")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -101,6 +107,7 @@ class Leave(MethodView):
 
 @blp.route("/<id:alliance_id>/requests")
 class Requests(MethodView):
+    @blp.doc(operationId="listAllianceJoinRequests")
     @blp.auth()
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(JoinRequestSchema))
@@ -115,6 +122,7 @@ class Requests(MethodView):
 
 @blp.route("/<id:alliance_id>/requests/<id:request_id>")
 class RequestDecision(MethodView):
+    @blp.doc(operationId="decideAllianceJoinRequest")
     @blp.auth()
     @blp.arguments(JoinDecisionSchema)
     @blp.response(204)
@@ -127,6 +135,7 @@ class RequestDecision(MethodView):
 
 @blp.route("/<id:alliance_id>/invites")
 class Invites(MethodView):
+    @blp.doc(operationId="listAllianceInvites")
     @blp.auth()
     @blp.response(200, AllianceInviteSchema(many=True))
     @blp.alt_response(403, response="FORBIDDEN")
@@ -135,6 +144,7 @@ class Invites(MethodView):
         """Invite links that still work (owner and admins)"""
         return service.invites(current_member(), alliance_id)
 
+    @blp.doc(operationId="createAllianceInvite")
     @blp.auth()
     @blp.arguments(AllianceInviteCreateSchema)
     @blp.response(201, NewAllianceInviteSchema)
@@ -149,6 +159,7 @@ class Invites(MethodView):
 
 @blp.route("/<id:alliance_id>/invites/<id:invite_id>")
 class Invite(MethodView):
+    @blp.doc(operationId="revokeAllianceInvite")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -162,6 +173,7 @@ class Invite(MethodView):
 class AcceptInvite(MethodView):
     decorators = [limiter.limit("20/hour", key_func=member_key)]
 
+    @blp.doc(operationId="acceptAllianceInvite")
     @blp.auth()
     @blp.response(200, AllianceSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -173,6 +185,7 @@ class AcceptInvite(MethodView):
 
 @blp.route("/<id:alliance_id>/members")
 class Members(MethodView):
+    @blp.doc(operationId="listAllianceMembers")
     @blp.auth()
     @blp.arguments(AllianceMemberArgs, location="query")
     @blp.response(200, page_schema(AllianceMemberSchema))
@@ -185,6 +198,7 @@ class Members(MethodView):
 
 @blp.route("/<id:alliance_id>/members/<id:member_id>")
 class AllianceMemberItem(MethodView):
+    @blp.doc(operationId="setAllianceMemberRole")
     @blp.auth()
     @blp.arguments(AllianceRoleSchema)
     @blp.response(200, AllianceSchema)
@@ -195,6 +209,7 @@ class AllianceMemberItem(MethodView):
         """Set a member's role (the owner); ``owner`` hands the alliance over"""
         return service.set_role(current_member(), alliance_id, member_id, data["role"])
 
+    @blp.doc(operationId="removeAllianceMember")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -206,6 +221,7 @@ class AllianceMemberItem(MethodView):
 
 @blp.route("/<id:alliance_id>/bans")
 class Bans(MethodView):
+    @blp.doc(operationId="banAllianceMember")
     @blp.auth()
     @blp.arguments(AllianceBanSchema)
     @blp.response(204)
@@ -218,6 +234,7 @@ class Bans(MethodView):
 
 @blp.route("/<id:alliance_id>/bans/<id:member_id>")
 class Ban(MethodView):
+    @blp.doc(operationId="unbanAllianceMember")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")

@@ -44,8 +44,11 @@ def _user_agent() -> str:
 
 @blp.route("/register")
 class Register(MethodView):
-    decorators = [limiter.limit("20/hour;5/minute", key_func=get_remote_address)]
+    decorators = [
+        limiter.limit(lambda: current_app.config["REGISTER_LIMIT"], key_func=get_remote_address)
+    ]
 
+    @blp.doc(operationId="signUp")
     @blp.arguments(RegisterSchema)
     @blp.response(201, TokenSchema)
     @blp.alt_response(409, response="CONFLICT")
@@ -82,6 +85,7 @@ class Login(MethodView):
         ),
     ]
 
+    @blp.doc(operationId="signIn")
     @blp.arguments(LoginSchema)
     @blp.response(200, TokenSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -93,8 +97,11 @@ class Login(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    decorators = [limiter.limit("60/minute", key_func=get_remote_address)]
+    decorators = [
+        limiter.limit(lambda: current_app.config["REFRESH_LIMIT"], key_func=get_remote_address)
+    ]
 
+    @blp.doc(operationId="refreshTokens")
     @blp.auth(refresh=True)
     @blp.response(200, TokenSchema)
     def post(self) -> Any:
@@ -104,6 +111,7 @@ class Refresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
+    @blp.doc(operationId="signOut")
     @blp.auth()
     @blp.response(204)
     def post(self) -> None:
@@ -115,6 +123,7 @@ class Logout(MethodView):
 class Password(MethodView):
     decorators = [guarded_password_check(["POST"])]
 
+    @blp.doc(operationId="changePassword")
     @blp.auth()
     @blp.arguments(PasswordChangeSchema)
     @blp.response(204)
@@ -133,6 +142,7 @@ class PasswordReset(MethodView):
         limiter.limit("3/hour", key_func=account_key, scope="reset-acct"),
     ]
 
+    @blp.doc(operationId="requestPasswordReset")
     @blp.arguments(PasswordResetRequestSchema)
     @blp.response(202)
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -145,6 +155,7 @@ class PasswordReset(MethodView):
 class PasswordResetConfirm(MethodView):
     decorators = [limiter.limit("20/hour", key_func=get_remote_address)]
 
+    @blp.doc(operationId="confirmPasswordReset")
     @blp.arguments(PasswordResetConfirmSchema)
     @blp.response(204)
     @blp.alt_response(400, response="BAD_REQUEST")

@@ -42,6 +42,7 @@ blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="Chat")
 
 @blp.route("/conversations")
 class Conversations(MethodView):
+    @blp.doc(operationId="listChatConversations")
     @blp.auth()
     @blp.response(200, ConversationSchema(many=True))
     def get(self) -> Any:
@@ -51,6 +52,7 @@ class Conversations(MethodView):
 
 @blp.route("/channels")
 class Channels(MethodView):
+    @blp.doc(operationId="listChatChannels")
     @blp.auth()
     @blp.arguments(ChatChannelArgs, location="query")
     @blp.response(200, page_schema(ChatChannelSchema))
@@ -58,6 +60,7 @@ class Channels(MethodView):
         """Channels of the caller's alliances: `joined=false` lists the ones they could join"""
         return service.channels(current_member(), **args)
 
+    @blp.doc(operationId="createChatChannel")
     @blp.auth()
     @blp.arguments(ChannelCreateSchema)
     @blp.response(201, CreatedConversationSchema)
@@ -69,6 +72,7 @@ class Channels(MethodView):
 
 @blp.route("/direct")
 class Direct(MethodView):
+    @blp.doc(operationId="openDirectConversation")
     @blp.auth()
     @blp.arguments(DirectCreateSchema)
     @blp.response(200, CreatedConversationSchema)
@@ -82,6 +86,7 @@ class Direct(MethodView):
 
 @blp.route("/conversations/<id:conversation_id>/join")
 class Join(MethodView):
+    @blp.doc(operationId="joinChatConversation")
     @blp.auth()
     @blp.response(200, CreatedConversationSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -92,6 +97,7 @@ class Join(MethodView):
 
 @blp.route("/conversations/<id:conversation_id>/members")
 class ChannelMembers(MethodView):
+    @blp.doc(operationId="addChatChannelMembers")
     @blp.auth()
     @blp.arguments(ChatMembersAddSchema)
     @blp.response(204)
@@ -104,6 +110,7 @@ class ChannelMembers(MethodView):
 
 @blp.route("/conversations/<id:conversation_id>/members/<id:member_id>")
 class ChannelMember(MethodView):
+    @blp.doc(operationId="removeChatChannelMember")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -115,6 +122,7 @@ class ChannelMember(MethodView):
 
 @blp.route("/conversations/<id:conversation_id>/leave")
 class Leave(MethodView):
+    @blp.doc(operationId="leaveChatConversation")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -126,6 +134,7 @@ class Leave(MethodView):
 
 @blp.route("/conversations/<id:conversation_id>/messages")
 class Messages(MethodView):
+    @blp.doc(operationId="listChatMessages")
     @blp.auth()
     @blp.arguments(ChatHistoryArgs, location="query")
     @blp.response(200, ChatHistorySchema)
@@ -134,6 +143,7 @@ class Messages(MethodView):
         """History around an anchor: num_before older and num_after newer messages"""
         return service.history(current_member(), conversation_id, **args)
 
+    @blp.doc(operationId="sendChatMessage")
     @blp.auth()
     @limited("send")
     @blp.arguments(MessageSendSchema)
@@ -148,6 +158,7 @@ class Messages(MethodView):
 
 @blp.route("/conversations/<id:conversation_id>/read")
 class Read(MethodView):
+    @blp.doc(operationId="markChatConversationRead")
     @blp.auth()
     @limited("read")
     @blp.arguments(ChatReadSchema)
@@ -163,6 +174,7 @@ class Read(MethodView):
 
 @blp.route("/conversations/<id:conversation_id>/receipts")
 class Receipts(MethodView):
+    @blp.doc(operationId="listChatReadReceipts")
     @blp.auth()
     @blp.response(200, ChatReceiptSchema(many=True))
     @blp.alt_response(403, response="FORBIDDEN")
@@ -176,6 +188,7 @@ class Receipts(MethodView):
 
 @blp.route("/messages/<id:message_id>")
 class MessageItem(MethodView):
+    @blp.doc(operationId="editChatMessage")
     @blp.auth()
     @limited("edit")
     @blp.arguments(MessageEditSchema)
@@ -187,6 +200,7 @@ class MessageItem(MethodView):
         """Edit one's message (not while muted; rate-limited)"""
         return service.edit(current_member(), message_id, data["body"])
 
+    @blp.doc(operationId="deleteChatMessage")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -201,6 +215,7 @@ _REACTION = "<any(" + ", ".join(service.REACTIONS) + "):reaction>"
 
 @blp.route(f"/messages/<id:message_id>/reactions/{_REACTION}")
 class Reaction(MethodView):
+    @blp.doc(operationId="addChatMessageReaction")
     @blp.auth()
     @limited("react")
     @blp.response(200, ChatReactionSchema)
@@ -211,6 +226,7 @@ class Reaction(MethodView):
         """React to a message (not while muted; rate-limited)"""
         return service.react(current_member(), message_id, reaction, True)
 
+    @blp.doc(operationId="removeChatMessageReaction")
     @blp.auth()
     @limited("react")
     @blp.response(200, ChatReactionSchema)
@@ -223,6 +239,7 @@ class Reaction(MethodView):
 
 @blp.route("/presence")
 class Presence(MethodView):
+    @blp.doc(operationId="getChatPresence")
     @blp.auth()
     @blp.arguments(PresenceArgs, location="query")
     @blp.response(200, PresenceSchema(many=True))
@@ -236,6 +253,7 @@ class Presence(MethodView):
 class Reports(MethodView):
     decorators = [limiter.limit("20/hour", key_func=member_key)]
 
+    @blp.doc(operationId="reportChatMessage")
     @blp.auth()
     @blp.arguments(ReportSchema)
     @blp.response(204)
@@ -247,6 +265,7 @@ class Reports(MethodView):
 
 @blp.route("/alliances/<id:alliance_id>/mutes")
 class Mutes(MethodView):
+    @blp.doc(operationId="muteChatMember")
     @blp.auth()
     @blp.arguments(MuteSchema)
     @blp.response(204)
@@ -259,6 +278,7 @@ class Mutes(MethodView):
 
 @blp.route("/alliances/<id:alliance_id>/mutes/<id:member_id>")
 class Mute(MethodView):
+    @blp.doc(operationId="unmuteChatMember")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -271,6 +291,7 @@ class Mute(MethodView):
 
 @blp.route("/alliances/<id:alliance_id>/log")
 class ChatLog(MethodView):
+    @blp.doc(operationId="listChatModerationLog")
     @blp.auth()
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(ChatLogEntrySchema))

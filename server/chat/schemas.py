@@ -24,6 +24,9 @@ class DirectCreateSchema(ma.Schema):
     )
 
 
+MAX_MESSAGE_CHARS = 10_000
+
+
 class MessageSchema(ma.Schema):
     id = Integer()
     conversation_id = Integer()
@@ -81,13 +84,13 @@ class CreatedConversationSchema(ma.Schema):
 
 
 class MessageSendSchema(ma.Schema):
-    body = Text(required=True, min_length=1, max_length=10_000, multiline=True)
+    body = Text(required=True, min_length=1, max_length=MAX_MESSAGE_CHARS, multiline=True)
     reply_to_id = Integer(allow_none=True, validate=_ID)
     attachments = ma.fields.List(WebURL(), validate=ma.validate.Length(max=10))
 
 
 class MessageEditSchema(ma.Schema):
-    body = Text(required=True, min_length=1, max_length=10_000, multiline=True)
+    body = Text(required=True, min_length=1, max_length=MAX_MESSAGE_CHARS, multiline=True)
 
 
 class ChatHistoryArgs(ma.Schema):

@@ -121,6 +121,10 @@ class Handle(ma.fields.String):
 
     PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,29}$")
 
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": self.PATTERN.pattern, **kwargs.pop("metadata", {})}
+        super().__init__(validate=ma.validate.Length(3, 30), metadata=metadata, **kwargs)
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not self.PATTERN.match(text):

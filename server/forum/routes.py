@@ -67,12 +67,14 @@ def _reply_limit() -> str:
 
 @blp.route("/categories")
 class Categories(MethodView):
+    @blp.doc(operationId="listForumCategories")
     @blp.auth()
     @blp.response(200, CategorySchema(many=True))
     def get(self) -> Any:
         """Every category, in order, each with its subcategories and whether the caller may post"""
         return categories.list_categories(current_member())
 
+    @blp.doc(operationId="createForumCategory")
     @blp.auth()
     @blp.arguments(CategoryCreateSchema)
     @blp.response(201, CategorySchema)
@@ -84,6 +86,7 @@ class Categories(MethodView):
 
 @blp.route("/categories/<id:category_id>")
 class Category(MethodView):
+    @blp.doc(operationId="getForumCategory")
     @blp.auth()
     @blp.response(200, CategorySchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -91,6 +94,7 @@ class Category(MethodView):
         """One category and its subcategories"""
         return categories.category_detail(current_member(), category_id)
 
+    @blp.doc(operationId="updateForumCategory")
     @blp.auth()
     @blp.arguments(CategoryFields)
     @blp.response(200, CategorySchema)
@@ -100,6 +104,7 @@ class Category(MethodView):
         """Change a category (organisers)"""
         return categories.update_category(current_member(), category_id, changes)
 
+    @blp.doc(operationId="deleteForumCategory")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -124,6 +129,7 @@ class Threads(MethodView):
         )
     ]
 
+    @blp.doc(operationId="listForumThreads")
     @blp.auth()
     @blp.arguments(ThreadListArgs, location="query")
     @blp.response(200, page_schema(ThreadItemSchema))
@@ -133,6 +139,7 @@ class Threads(MethodView):
         state."""
         return service.list_threads(current_member(), args)
 
+    @blp.doc(operationId="createForumThread")
     @blp.auth()
     @blp.arguments(ThreadCreateSchema)
     @blp.response(201, ThreadDetailSchema)
@@ -145,6 +152,7 @@ class Threads(MethodView):
 
 @blp.route("/threads/<id:thread_id>")
 class Thread(MethodView):
+    @blp.doc(operationId="getForumThread")
     @blp.auth()
     @blp.response(200, ThreadDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -152,6 +160,7 @@ class Thread(MethodView):
         """A thread: counts, the caller's state, where to start reading, what the caller may do"""
         return service.thread_detail(current_member(), thread_id)
 
+    @blp.doc(operationId="updateForumThread")
     @blp.auth()
     @blp.arguments(ThreadUpdateSchema)
     @blp.response(200, ThreadDetailSchema)
@@ -161,6 +170,7 @@ class Thread(MethodView):
         """Change the title or tags (the author within the edit window, or moderators)"""
         return service.update_thread(current_member(), thread_id, changes)
 
+    @blp.doc(operationId="deleteForumThread")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -183,6 +193,7 @@ class ThreadPosts(MethodView):
         )
     ]
 
+    @blp.doc(operationId="listForumPosts")
     @blp.auth()
     @blp.arguments(PostListArgs, location="query")
     @blp.response(200, page_schema(PostSchema))
@@ -197,6 +208,7 @@ class ThreadPosts(MethodView):
             cursor=args["cursor"],
         )
 
+    @blp.doc(operationId="createForumPost")
     @blp.auth()
     @blp.arguments(PostCreateSchema)
     @blp.response(201, PostSchema)
@@ -209,6 +221,7 @@ class ThreadPosts(MethodView):
 
 @blp.route("/threads/<id:thread_id>/read")
 class ThreadRead(MethodView):
+    @blp.doc(operationId="markForumThreadRead")
     @blp.auth()
     @blp.arguments(ReadSchema)
     @blp.response(200, ThreadStateSchema)
@@ -220,6 +233,7 @@ class ThreadRead(MethodView):
 
 @blp.route("/threads/<id:thread_id>/bookmark")
 class ThreadBookmark(MethodView):
+    @blp.doc(operationId="bookmarkForumThread")
     @blp.auth()
     @blp.response(200, ThreadStateSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -227,6 +241,7 @@ class ThreadBookmark(MethodView):
         """Bookmark the thread"""
         return service.set_bookmark(current_member(), thread_id, True)
 
+    @blp.doc(operationId="unbookmarkForumThread")
     @blp.auth()
     @blp.response(200, ThreadStateSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -237,6 +252,7 @@ class ThreadBookmark(MethodView):
 
 @blp.route("/threads/<id:thread_id>/notification-level")
 class ThreadLevel(MethodView):
+    @blp.doc(operationId="setForumThreadNotificationLevel")
     @blp.auth()
     @blp.arguments(LevelSchema)
     @blp.response(200, ThreadStateSchema)
@@ -248,6 +264,7 @@ class ThreadLevel(MethodView):
 
 @blp.route("/threads/<id:thread_id>/moderation")
 class ThreadModeration(MethodView):
+    @blp.doc(operationId="moderateForumThread")
     @blp.auth()
     @blp.arguments(ThreadModerationSchema)
     @blp.response(200, ModeratedThreadSchema)
@@ -266,6 +283,7 @@ class ThreadModeration(MethodView):
 class Post(MethodView):
     decorators = [limiter.limit("30/hour", key_func=member_key, methods=["PATCH"])]
 
+    @blp.doc(operationId="updateForumPost")
     @blp.auth()
     @blp.arguments(PostEditSchema)
     @blp.response(200, PostSchema)
@@ -275,6 +293,7 @@ class Post(MethodView):
         """Edit a post (its author within the edit window, or moderators); a revision is kept"""
         return service.edit_post(current_member(), post_id, data)
 
+    @blp.doc(operationId="deleteForumPost")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(403, response="FORBIDDEN")
@@ -287,6 +306,7 @@ class Post(MethodView):
 
 @blp.route("/posts/<id:post_id>/revisions")
 class PostRevisions(MethodView):
+    @blp.doc(operationId="listForumPostRevisions")
     @blp.auth()
     @blp.response(200, RevisionSchema(many=True))
     @blp.alt_response(403, response="FORBIDDEN")
@@ -303,6 +323,7 @@ _REACTION = "<any(" + ", ".join(REACTION_NAMES) + "):reaction>"
 class PostReaction(MethodView):
     decorators = [limiter.limit("120/hour", key_func=member_key, methods=["PUT"])]
 
+    @blp.doc(operationId="addForumPostReaction")
     @blp.auth()
     @blp.response(200, PostSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -310,6 +331,7 @@ class PostReaction(MethodView):
         """React to a post (like 👍, heart ❤️, laugh 😂, wow 😮, sad 😢, thanks 🙏)"""
         return service.react(current_member(), post_id, reaction, True)
 
+    @blp.doc(operationId="removeForumPostReaction")
     @blp.auth()
     @blp.response(200, PostSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -322,6 +344,7 @@ class PostReaction(MethodView):
 class PostFlags(MethodView):
     decorators = [limiter.limit("20/hour", key_func=member_key, methods=["POST"])]
 
+    @blp.doc(operationId="flagForumPost")
     @blp.auth()
     @blp.arguments(FlagCreateSchema)
     @blp.response(201, FlagResultSchema)
@@ -334,6 +357,7 @@ class PostFlags(MethodView):
 
 @blp.route("/posts/<id:post_id>/moderation")
 class PostModeration(MethodView):
+    @blp.doc(operationId="moderateForumPost")
     @blp.auth()
     @blp.arguments(PostModerationSchema)
     @blp.response(200, ModeratedPostSchema)
@@ -350,6 +374,7 @@ class PostModeration(MethodView):
 
 @blp.route("/members/<id:member_id>/moderation")
 class MemberModeration(MethodView):
+    @blp.doc(operationId="moderateForumMember")
     @blp.auth()
     @blp.arguments(MemberModerationSchema)
     @blp.response(200, SilenceSchema)
@@ -363,6 +388,7 @@ class MemberModeration(MethodView):
 
 @blp.route("/moderation/queue")
 class ReviewQueue(MethodView):
+    @blp.doc(operationId="listForumModerationQueue")
     @blp.auth()
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(QueueItemSchema))
@@ -374,6 +400,7 @@ class ReviewQueue(MethodView):
 
 @blp.route("/moderation/log")
 class AuditLog(MethodView):
+    @blp.doc(operationId="listForumModerationLog")
     @blp.auth()
     @blp.arguments(AuditArgs, location="query")
     @blp.response(200, page_schema(AuditEntrySchema))
@@ -392,6 +419,7 @@ class Search(MethodView):
         limiter.limit(lambda: current_app.config["FORUM_SEARCH_LIMIT"], key_func=member_key)
     ]
 
+    @blp.doc(operationId="searchForum")
     @blp.auth()
     @blp.arguments(SearchArgs, location="query")
     @blp.response(200, page_schema(SearchResultSchema))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
 
 from server.common.fields import Integer, LocalDateTime, Name, Text
 from server.common.i18n import pick
@@ -18,8 +19,28 @@ from server.forum.models import (
 )
 from server.members.schemas import MemberCardSchema
 
-MIN_POST_CHARS = 8  # Discourse's minimum for Chinese; counted after trimming
 MAX_POST_CHARS = 20_000
+
+
+def _long_enough(body: str) -> None:
+    """At least ``FORUM_MIN_POST_CHARS`` characters after trimming (a setting: 4 lets
+    「同意，學到了」 through and stops "ok" and "+1")."""
+    least = current_app.config["FORUM_MIN_POST_CHARS"]
+    if len(body) < least:
+        raise ma.ValidationError(f"Shorter than minimum length {least}.")
+
+
+def _post_body() -> Text:
+    return Text(
+        required=True,
+        min_length=1,
+        max_length=MAX_POST_CHARS,
+        multiline=True,
+        validate=[_long_enough],
+        metadata={"description": "At least FORUM_MIN_POST_CHARS characters (GET /meta)"},
+    )
+
+
 TITLE = {"min_length": 4, "max_length": 120}
 
 
@@ -71,7 +92,7 @@ class CategorySchema(ma.Schema):
 class ThreadCreateSchema(ma.Schema):
     category_id = Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
     title = Name(required=True, **TITLE)
-    body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
+    body = _post_body()
     tags = _tags()
 
 
@@ -187,7 +208,7 @@ class LevelSchema(ma.Schema):
 
 
 class PostCreateSchema(ma.Schema):
-    body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
+    body = _post_body()
     reply_to_id = Integer(
         allow_none=True,
         validate=ma.validate.Range(1, 2**31 - 1),
@@ -196,7 +217,7 @@ class PostCreateSchema(ma.Schema):
 
 
 class PostEditSchema(ma.Schema):
-    body = Text(required=True, min_length=MIN_POST_CHARS, max_length=MAX_POST_CHARS, multiline=True)
+    body = _post_body()
     reason = Text(max_length=200, allow_none=True)
 
 

@@ -36,12 +36,14 @@ blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Members 
 class Me(MethodView):
     decorators = [guarded_password_check(["DELETE"])]
 
+    @blp.doc(operationId="getMe")
     @blp.auth()
     @blp.response(200, MeSchema)
     def get(self) -> Any:
         """The signed-in member's own account"""
         return current_member()
 
+    @blp.doc(operationId="updateMe")
     @blp.auth()
     @blp.arguments(MeUpdateSchema(partial=True))
     @blp.response(200, MeSchema)
@@ -50,6 +52,7 @@ class Me(MethodView):
         """Change one's own profile and settings"""
         return service.update_profile(current_member(), changes)
 
+    @blp.doc(operationId="deleteMe")
     @blp.auth()
     @blp.arguments(DeleteAccountSchema)
     @blp.response(204)
@@ -61,6 +64,7 @@ class Me(MethodView):
 
 @blp.route("/me/export")
 class MyExport(MethodView):
+    @blp.doc(operationId="exportMe")
     @blp.auth()
     @blp.response(200, ExportSchema)
     def get(self) -> Any:
@@ -74,6 +78,7 @@ class MyExport(MethodView):
 
 @blp.route("/me/privacy-consent")
 class MyConsent(MethodView):
+    @blp.doc(operationId="acceptPrivacyPolicy")
     @blp.auth()
     @blp.arguments(ConsentSchema)
     @blp.response(200, MeSchema)
@@ -84,6 +89,7 @@ class MyConsent(MethodView):
 
 @blp.route("/me/blocks")
 class MyBlocks(MethodView):
+    @blp.doc(operationId="listBlockedMembers")
     @blp.auth()
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(BlockSchema))
@@ -94,6 +100,7 @@ class MyBlocks(MethodView):
 
 @blp.route("/members/<id:member_id>/block")
 class BlockItem(MethodView):
+    @blp.doc(operationId="blockMember")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -102,6 +109,7 @@ class BlockItem(MethodView):
         """Block a member: no conversations, one-to-one messages, mentions or replies from them"""
         blocks.block(current_member(), member_id)
 
+    @blp.doc(operationId="unblockMember")
     @blp.auth()
     @blp.response(204)
     def delete(self, member_id: int) -> None:
@@ -111,6 +119,7 @@ class BlockItem(MethodView):
 
 @blp.route("/members")
 class Directory(MethodView):
+    @blp.doc(operationId="listMembers")
     @blp.auth()
     @blp.arguments(DirectoryArgs, location="query")
     @blp.response(200, page_schema(PublicMemberSchema))
@@ -127,6 +136,7 @@ class Directory(MethodView):
 
 @blp.route("/members/<id:member_id>")
 class MemberProfile(MethodView):
+    @blp.doc(operationId="getMember")
     @blp.auth()
     @blp.response(200, PublicMemberSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -140,6 +150,7 @@ class MemberProfile(MethodView):
 
 @blp.route("/members/<id:member_id>/role")
 class MemberRole(MethodView):
+    @blp.doc(operationId="setMemberRole")
     @blp.auth(roles={"admin"})
     @blp.arguments(RoleSchema)
     @blp.response(200, PublicMemberSchema)
@@ -152,6 +163,7 @@ class MemberRole(MethodView):
 
 @blp.route("/members/occupations")
 class Occupations(MethodView):
+    @blp.doc(operationId="listOccupations")
     @blp.auth()
     @blp.response(200, OccupationSchema(many=True))
     def get(self) -> Any:

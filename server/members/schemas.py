@@ -27,7 +27,7 @@ class MemberCardSchema(ma.Schema):
 
     id = Integer()
     username = ma.fields.String()
-    display_name = ma.fields.Method("_display_name")
+    display_name = ma.fields.Method("_display_name", metadata={"type": "string"})
     avatar_url = ma.fields.String(allow_none=True)
 
     def _display_name(self, member: Any) -> str:

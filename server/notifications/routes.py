@@ -28,6 +28,7 @@ blp = Blueprint(
 
 @blp.route("/notifications")
 class Inbox(MethodView):
+    @blp.doc(operationId="listNotifications")
     @blp.auth()
     @blp.arguments(InboxArgs, location="query")
     @blp.response(200, page_schema(NotificationSchema))
@@ -40,6 +41,7 @@ class Inbox(MethodView):
 
 @blp.route("/notifications/unread-count")
 class UnreadCount(MethodView):
+    @blp.doc(operationId="getUnreadNotificationCount")
     @blp.auth()
     @blp.response(200, UnreadCountSchema)
     def get(self) -> Any:
@@ -49,6 +51,7 @@ class UnreadCount(MethodView):
 
 @blp.route("/notifications/<id:notification_id>/read")
 class MarkRead(MethodView):
+    @blp.doc(operationId="markNotificationRead")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -59,6 +62,7 @@ class MarkRead(MethodView):
 
 @blp.route("/notifications/read-all")
 class MarkAllRead(MethodView):
+    @blp.doc(operationId="markAllNotificationsRead")
     @blp.auth()
     @blp.response(200, MarkedSchema)
     def post(self) -> Any:
@@ -68,12 +72,14 @@ class MarkAllRead(MethodView):
 
 @blp.route("/notifications/preferences")
 class Preferences(MethodView):
+    @blp.doc(operationId="getNotificationPreferences")
     @blp.auth()
     @blp.response(200, PreferencesSchema)
     def get(self) -> Any:
         """In-app and push choices per kind, and quiet hours (member's local time)"""
         return service.preferences(current_member())
 
+    @blp.doc(operationId="updateNotificationPreferences")
     @blp.auth()
     @blp.arguments(PreferencesSchema)
     @blp.response(200, PreferencesSchema)
@@ -84,12 +90,14 @@ class Preferences(MethodView):
 
 @blp.route("/devices")
 class Devices(MethodView):
+    @blp.doc(operationId="listDevices")
     @blp.auth()
     @blp.response(200, DeviceSchema(many=True))
     def get(self) -> Any:
         """The member's registered devices"""
         return devices.of_member(current_member())
 
+    @blp.doc(operationId="registerDevice")
     @blp.auth()
     @blp.arguments(DeviceSchema)
     @blp.response(200, DeviceSchema)
@@ -108,6 +116,7 @@ class Devices(MethodView):
 
 @blp.route("/devices/<string(maxlength=512):token>")
 class DeviceToken(MethodView):
+    @blp.doc(operationId="deleteDevice")
     @blp.auth()
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -120,6 +129,7 @@ class DeviceToken(MethodView):
 class Announcements(MethodView):
     decorators = [limiter.limit("10/hour", methods=["POST"])]
 
+    @blp.doc(operationId="createAnnouncement")
     @blp.auth(roles={"organiser", "admin"})
     @blp.arguments(AnnouncementSchema)
     @blp.response(202, AnnouncementSchema)

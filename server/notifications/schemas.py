@@ -21,8 +21,8 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class NotificationSchema(ma.Schema):
     id = Integer()
     kind = ma.fields.String()
-    title = ma.fields.Method("_title")
-    body = ma.fields.Method("_body")
+    title = ma.fields.Method("_title", metadata={"type": "string"})
+    body = ma.fields.Method("_body", metadata={"type": "string"})
     count = Integer(metadata={"description": "Events collapsed into this entry"})
     data = ma.fields.Dict(
         keys=ma.fields.String(),
@@ -84,8 +84,12 @@ class QuietHoursSchema(ma.Schema):
 
 
 class KindPreferenceSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=lambda k: k in KINDS or _unknown_kind())
-    label = ma.fields.Method("_label", dump_only=True)
+    kind = ma.fields.String(
+        required=True,
+        validate=[ma.validate.Length(max=64), lambda k: k in KINDS or _unknown_kind()],
+        metadata={"description": "A kind listed by GET /notifications/preferences"},
+    )
+    label = ma.fields.Method("_label", dump_only=True, metadata={"type": "string"})
     in_app = ma.fields.Boolean()
     push = ma.fields.Boolean()
 

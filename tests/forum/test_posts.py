@@ -26,7 +26,7 @@ def test_markdown_is_rendered_and_sanitised(forum, make_member, category):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [("太短了", "body"), ("　　七个字不够啊　　", "body"), ("长" * 20_001, "body")],
+    [("ok", "body"), ("　　+1　　", "body"), ("好", "body"), ("长" * 20_001, "body")],
 )
 def test_bodies_are_bounded_in_characters(forum, make_member, category, body, field):
     author = make_member()
@@ -41,10 +41,15 @@ def test_bodies_are_bounded_in_characters(forum, make_member, category, body, fi
     assert forum.call(author, "GET", f"/threads/{thread['id']}", 200)["post_count"] == 1
 
 
-def test_eight_chinese_characters_are_enough(forum, make_member, category):
+def test_a_short_real_reply_is_enough(app, forum, make_member, category, monkeypatch):
+    """「同意，學到了」 (6 characters) is a reply; the minimum is a setting."""
     author = make_member()
-    thread = forum.thread(author, category["id"], body="八个汉字刚好够用")
-    assert forum.reply(author, thread["id"], "同意楼主的看法！")["number"] == 2
+    thread = forum.thread(author, category["id"], body="同意，學到了")
+    assert forum.reply(author, thread["id"], "谢谢分享")["number"] == 2
+    monkeypatch.setitem(app.config, "FORUM_MIN_POST_CHARS", 8)
+    refused = forum.call(author, "POST", f"/threads/{thread['id']}/posts", 422,
+                         json={"body": "同意，學到了"})  # fmt: skip
+    assert "body" in refused["errors"]
 
 
 def test_tags_are_bounded_and_normalised(forum, make_member, category):
