@@ -266,7 +266,9 @@ def load_config(
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        # served by the app from swagger-ui-bundle (server/common/http.py): a CDN is blocked in
+        # places, and unreachable offline
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
     }
     for key, value in overrides.items():
         config[key] = value

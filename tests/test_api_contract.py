@@ -132,9 +132,18 @@ def test_meta_tells_a_new_client_what_it_needs_before_sign_up(app, client):
 
 
 def test_openapi_and_docs_are_served(client):
+    """The docs page works offline and where a CDN is blocked: its assets come from the app."""
     assert client.get("/api/v1/openapi.json").get_json()["openapi"].startswith("3.")
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger" in docs.data.lower()
+    page = docs.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
+    assert len(assets) == 3 and all(a.startswith("/api/v1/docs/assets/") for a in assets), assets
+    for asset in assets:
+        served = client.get(asset)
+        assert served.status_code == 200 and len(served.data) > 1000, asset
+        served.close()
+    assert client.get("/api/v1/docs/assets/../../../etc/passwd").status_code == 404
 
 
 def _assert_error_shape(response, status, locale="zh-Hant"):

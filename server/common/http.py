@@ -8,7 +8,7 @@ are ``Cache-Control: private, no-cache``: a phone may keep them, a shared cache 
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, send_from_directory
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
@@ -28,8 +28,16 @@ def _conditional(response: Response) -> Response:
     return response
 
 
+def _docs_asset(filename: str) -> Response:
+    """Swagger UI's scripts and styles, from the swagger-ui-bundle package."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_conditional)
+    app.add_url_rule("/api/v1/docs/assets/<path:filename>", "docs_asset", _docs_asset)
 
 
 def trust_proxies(app: Flask) -> None:
