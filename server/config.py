@@ -7,6 +7,7 @@ and refuses SQLite unless ``ALLOW_SQLITE_IN_PRODUCTION=1`` says that is intended
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -41,6 +42,22 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _jobs_file(instance: Path, database_url: str) -> str:
+    """The job queue's SQLite file beside the database it serves (``app.db`` → ``app.jobs.db``),
+    so that two servers on two databases never share one queue; ``instance/jobs.db`` for the
+    default database, and one file per PostgreSQL URL."""
+    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
+        path = Path(database_url.removeprefix("sqlite:///").split("?", 1)[0])
+        if not path.is_absolute():
+            path = instance / path  # Flask-SQLAlchemy resolves relative paths in instance/
+        if path.resolve() != (instance / "jiayuan.db").resolve():
+            return str(path.with_suffix(".jobs.db").resolve())
+    elif not database_url.startswith("sqlite"):
+        digest = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+        return str(instance.resolve() / f"jobs-{digest}.db")
+    return str(instance.resolve() / "jobs.db")
 
 
 def _dev_secrets(instance_path: Path) -> dict[str, str]:
@@ -177,7 +194,7 @@ def load_config(
         "REFRESH_LIMIT": setting("REFRESH_LIMIT", "60/minute"),
         # Jobs (Huey): immediate in tests, SQLite file by default, Redis when configured.
         "JOBS_BACKEND": setting("JOBS_BACKEND") or ("redis" if redis_url else "sqlite"),
-        "JOBS_SQLITE_PATH": setting("JOBS_SQLITE_PATH", str(instance.resolve() / "jobs.db")),
+        "JOBS_SQLITE_PATH": setting("JOBS_SQLITE_PATH") or _jobs_file(instance, database_url),
         "JOBS_IN_PROCESS": _bool(setting("JOBS_IN_PROCESS"), not production),
         # A stopping worker waits this long for its running tasks (server/common/jobs.py).
         "JOBS_SHUTDOWN_SECONDS": _int(env, "JOBS_SHUTDOWN_SECONDS", 30),

@@ -86,3 +86,21 @@ def test_production_sends_mail_by_smtp_and_hides_metrics(tmp_path):
         load_config(tmp_path, env={**env, "MAIL_BACKEND": "console"})
     assert load_config(tmp_path, env=env)["METRICS_OPEN"] is False
     assert load_config(tmp_path, env={})["METRICS_OPEN"] is True
+
+
+def test_two_servers_on_two_databases_never_share_a_job_queue(tmp_path):
+    """Without Redis the queue is an SQLite file: it follows the database it serves."""
+    from server.config import load_config
+
+    def jobs(url: str | None) -> str:
+        env = {"DATABASE_URL": url} if url else {}
+        return load_config(tmp_path, env=env)["JOBS_SQLITE_PATH"]
+
+    assert jobs(None) == str((tmp_path / "jobs.db").resolve())
+    one, two = jobs("sqlite:////srv/a/app.db"), jobs("sqlite:////srv/b/app.db")
+    assert one == "/srv/a/app.jobs.db" and two == "/srv/b/app.jobs.db"
+    assert jobs("sqlite:///other.db") == str((tmp_path / "other.jobs.db").resolve())
+    assert jobs("postgresql://db/one") != jobs("postgresql://db/two")
+    assert (
+        load_config(tmp_path, env={"JOBS_SQLITE_PATH": "/x/q.db"})["JOBS_SQLITE_PATH"] == "/x/q.db"
+    )

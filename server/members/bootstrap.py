@@ -135,3 +135,6 @@ def seed_members() -> None:
             city=city, occupations=tags, bio=bio,
         )  # fmt: skip
     print(f"demo members: <handle>@jiayuan.example / {DEMO_PASSWORD}")
+    print("  jyadmin (admin), " + ", ".join(
+        f"{handle} ({role})" for handle, _n, _c, _t, _b, role in DEMO_MEMBERS if role != "member"
+    ) + "; the others are members")  # fmt: skip
