@@ -167,3 +167,21 @@ def test_signing_up_twice_at_once_makes_one_account(race):
     _no_5xx(answers)
     assert race.statuses(answers) == {201: 1, 409: N - 1}
     assert race.scalar("SELECT count(*) FROM members WHERE email = :e", e=body["email"]) == 1
+
+
+def test_saving_preferences_from_two_devices_at_once(race):
+    """Get-or-create under a unique key (preferences per kind, quiet hours per member)."""
+    me, token = race.member("prefs")
+    bodies = [
+        {"kinds": [{"kind": "forum.reply", "push": i % 2 == 0}],
+         "quiet_hours": {"start": "23:00", "end": f"0{i % 8}:00"}}
+        for i in range(N)
+    ]  # fmt: skip
+    answers = race.at_once(N, lambda i: race.request("PATCH", "/api/v1/notifications/preferences",
+                                                     bodies[i], token))  # fmt: skip
+    _no_5xx(answers)
+    assert race.statuses(answers) == {200: N}
+    assert race.scalar("SELECT count(*) FROM notification_preferences WHERE member_id = :m "
+                       "AND kind = 'forum.reply'", m=me) == 1  # fmt: skip
+    assert race.scalar("SELECT count(*) FROM notification_quiet_hours WHERE member_id = :m",
+                       m=me) == 1  # fmt: skip

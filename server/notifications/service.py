@@ -18,7 +18,7 @@ from server.common import privacy
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.search import like_escape
 from server.common.time import utcnow, zone
-from server.common.tx import commit, on_commit
+from server.common.tx import commit, insert_ignore, on_commit
 from server.errors import NotFound, register_messages
 from server.extensions import db
 from server.members.models import Member
@@ -404,29 +404,37 @@ def preferences(member: Member) -> dict[str, Any]:
 
 def update_preferences(member: Member, changes: Mapping[str, Any]) -> dict[str, Any]:
     """Change choices per kind and channel, and quiet hours (``None`` turns them off)."""
+    # Two devices may save at once: each row is made with INSERT … ON CONFLICT DO NOTHING, then
+    # changed, so the second never trips over the first's new row.
     for item in changes.get("kinds", []):
-        pref = db.session.get(NotificationPreference, (member.id, item["kind"]))
-        if pref is None:
-            kind = get_kind(item["kind"])
-            pref = NotificationPreference(
-                member_id=member.id, kind=kind.name, in_app=True, push=kind.push_default
+        kind = get_kind(item["kind"])
+        default = {"member_id": member.id, "kind": kind.name, "in_app": True,
+                   "push": kind.push_default}  # fmt: skip
+        insert_ignore(NotificationPreference, default)
+        chosen = {k: item[k] for k in ("in_app", "push") if k in item}
+        if chosen:
+            db.session.execute(
+                sa.update(NotificationPreference)
+                .where(
+                    NotificationPreference.member_id == member.id,
+                    NotificationPreference.kind == kind.name,
+                )
+                .values(**chosen)
+                .execution_options(synchronize_session=False)
             )
-            db.session.add(pref)
-        if "in_app" in item:
-            pref.in_app = item["in_app"]
-        if "push" in item:
-            pref.push = item["push"]
     if "quiet_hours" in changes:
-        quiet = db.session.get(QuietHours, member.id)
         wanted = changes["quiet_hours"]
         if wanted is None:
-            if quiet is not None:
-                db.session.delete(quiet)
-        elif quiet is None:
-            db.session.add(QuietHours(member_id=member.id, **wanted))
-        else:
-            quiet.start, quiet.end = wanted["start"], wanted["end"]
+            db.session.execute(sa.delete(QuietHours).where(QuietHours.member_id == member.id))
+        elif not insert_ignore(QuietHours, {"member_id": member.id, **wanted}):
+            db.session.execute(
+                sa.update(QuietHours)
+                .where(QuietHours.member_id == member.id)
+                .values(start=wanted["start"], end=wanted["end"])
+                .execution_options(synchronize_session=False)
+            )
     commit()
+    db.session.expire_all()  # what preferences() reads next is what was written
     return preferences(member)
 
 
