@@ -185,3 +185,18 @@ def test_saving_preferences_from_two_devices_at_once(race):
                        "AND kind = 'forum.reply'", m=me) == 1  # fmt: skip
     assert race.scalar("SELECT count(*) FROM notification_quiet_hours WHERE member_id = :m",
                        m=me) == 1  # fmt: skip
+
+
+def test_a_message_sent_eight_times_at_once_with_one_client_id_is_one_message(race):
+    _a, a_token = race.member("resend_a")
+    b, _b_token = race.member("resend_b")
+    conversation = race.call("POST", "/api/v1/chat/direct", {"member_ids": [b]}, a_token)
+    path = f"/api/v1/chat/conversations/{conversation['id']}/messages"
+    body = {"body": "地铁里信号不好", "client_id": f"retry-{race.run}"}
+    answers = race.at_once(N, lambda _i: race.request("POST", path, body, a_token))
+    _no_5xx(answers)
+    assert race.statuses(answers) == {201: N}
+    assert len({a.body["id"] for a in answers}) == 1
+    rows = race.scalar("SELECT count(*) FROM chat_messages WHERE conversation_id = :c",
+                       c=conversation["id"])  # fmt: skip
+    assert rows == 1

@@ -76,10 +76,23 @@ class Message(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the sender's own id for it (a client makes one per message): a send retried with the same
+    # id is the same message, and the client recognises its own echo by it
+    client_id: Mapped[str | None] = mapped_column(sa.String(64))
 
     sender: Mapped[Member | None] = relationship(lazy="raise")
 
-    __table_args__ = (sa.Index("ix_chat_messages_history", "conversation_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_chat_messages_history", "conversation_id", "id"),
+        sa.Index(
+            "ix_chat_messages_client_id",
+            "sender_id",
+            "client_id",
+            unique=True,
+            sqlite_where=sa.text("client_id IS NOT NULL"),
+            postgresql_where=sa.text("client_id IS NOT NULL"),
+        ),
+    )
 
 
 class MessageMention(db.Model):

@@ -37,6 +37,9 @@ class MessageSchema(ma.Schema):
     created_at = LocalDateTime()
     edited_at = LocalDateTime(allow_none=True)
     deleted = ma.fields.Function(lambda m: m.deleted_at is not None, metadata={"type": "boolean"})
+    client_id = ma.fields.String(
+        allow_none=True, metadata={"description": "The sender's own id for it, if it gave one"}
+    )
 
 
 class ConversationSchema(ma.Schema):
@@ -87,6 +90,13 @@ class MessageSendSchema(ma.Schema):
     body = Text(required=True, min_length=1, max_length=MAX_MESSAGE_CHARS, multiline=True)
     reply_to_id = Integer(allow_none=True, validate=_ID)
     attachments = ma.fields.List(WebURL(), validate=ma.validate.Length(max=10))
+    client_id = ma.fields.String(
+        validate=[ma.validate.Length(1, 64), ma.validate.Regexp(r"^[A-Za-z0-9_-]+$")],
+        metadata={
+            "description": "The client's own id for this message (a UUID): it comes back in the "
+            "answer and the `message` event, and a send retried with it is not sent twice"
+        },
+    )
 
 
 class MessageEditSchema(ma.Schema):

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -54,6 +55,11 @@ register_messages(
             "zh-Hans": "找不到该会话。",
             "zh-Hant": "找不到該對話。",
             "en": "No such conversation.",
+        },
+        "chat_client_id_reused": {
+            "zh-Hans": "这个 client_id 已用于另一个会话中的消息。",
+            "zh-Hant": "這個 client_id 已用於另一個對話中的訊息。",
+            "en": "This client_id was used for a message in another conversation.",
         },
         "chat_message_not_found": {
             "zh-Hans": "找不到该消息。",
@@ -530,6 +536,9 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
         if target is None or target.conversation_id != conversation_id:
             raise DomainError("chat_message_not_found", 422)
         blocks.check_reply(member, target.sender_id)
+    client_id = data.get("client_id")
+    if client_id is not None and (sent := _sent_before(member, conversation_id, client_id)):
+        return sent  # a retry: the message is there already, and its room has heard it
     message = Message(
         conversation_id=conversation_id,
         sender_id=member.id,
@@ -538,9 +547,17 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
         reply_to_id=reply_to,
         attachments=list(data.get("attachments", [])),
         created_at=utcnow(),
+        client_id=client_id,
     )
-    db.session.add(message)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+            db.session.flush()
+    except IntegrityError:  # the same send, retried while the first was being stored
+        sent = _sent_before(member, conversation_id, client_id) if client_id else None
+        if sent is None:
+            raise
+        return sent
     conversation.last_message_id = message.id
     access.membership.last_read_id = message.id
     access.membership.accepted = True  # writing in it accepts it: the others see presence
@@ -656,6 +673,20 @@ def delete(member: Member, message_id: int) -> None:
         message.conversation_id,
     )
     commit()
+
+
+def _sent_before(member: Member, conversation_id: int, client_id: str) -> Message | None:
+    """The message this member already sent with this client id (in this conversation; the
+    same id in another one is a client's bug: 409)."""
+    sent = db.session.execute(
+        sa.select(Message).where(Message.sender_id == member.id, Message.client_id == client_id)
+    ).scalar_one_or_none()
+    if sent is None:
+        return None
+    if sent.conversation_id != conversation_id:
+        raise Conflict("chat_client_id_reused")
+    _load_sender(sent, member)
+    return sent
 
 
 def _load_sender(message: Message, sender: Member | None = None) -> None:

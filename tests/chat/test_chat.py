@@ -342,3 +342,38 @@ def test_presence_events_reach_small_conversations_and_big_ones_poll(
         assert got == [{"member_id": friend.id, "status": "offline"}]
     finally:
         listener.disconnect(namespace="/chat")
+
+
+def test_a_send_retried_with_its_client_id_is_sent_once(app, chat, auth_headers, make_member):
+    """The client's own id comes back in the answer and in the room's ``message`` event (the
+    sender's other devices recognise their echo); a send retried with it — over REST or the
+    socket, after a lost answer — is the same message, and the room hears it once."""
+    a, b = make_member(), make_member()
+    conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
+    theirs = socketio.test_client(app, namespace="/chat", auth={"token": _token(auth_headers, b)})
+    mine = socketio.test_client(app, namespace="/chat", auth={"token": _token(auth_headers, a)})
+    try:
+        theirs.get_received("/chat")
+        url = f"/api/v1/chat/conversations/{conv['id']}/messages"
+        body = {"body": "周五见", "client_id": "3f6c2a1e-77b0-4c1d-9a35-0c1b2d3e4f50"}
+        first = chat.call(a, "POST", url, 201, json=body)
+        assert first["client_id"] == body["client_id"]
+        again = chat.call(a, "POST", url, 201, json=body)
+        ack = mine.emit("send", {"conversation_id": conv["id"], **body}, namespace="/chat",
+                        callback=True)  # fmt: skip
+        assert again["id"] == ack["message"]["id"] == first["id"]
+        heard = _events(theirs, "message")
+        assert [m["id"] for m in heard] == [first["id"]]  # once
+        assert heard[0]["client_id"] == body["client_id"]
+        history = chat.call(b, "GET", url, 200)["messages"]
+        assert [m["id"] for m in history] == [first["id"]]
+        other = chat.call(a, "POST", "/api/v1/chat/direct", 200,
+                          json={"member_ids": [make_member().id]})  # fmt: skip
+        reused = chat.call(a, "POST", f"/api/v1/chat/conversations/{other['id']}/messages", 409,
+                           json=body)  # fmt: skip
+        assert reused["code"] == "chat_client_id_reused"
+        bad = chat.call(a, "POST", url, 422, json={"body": "x", "client_id": "有空格 的"})
+        assert "client_id" in bad["errors"]
+    finally:
+        mine.disconnect(namespace="/chat")
+        theirs.disconnect(namespace="/chat")
