@@ -15,6 +15,7 @@ that counts a view) calls ``write_ahead()`` first. PostgreSQL needs none of this
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from server.errors import is_outage
 from server.extensions import db
 
 log = logging.getLogger(__name__)
@@ -94,10 +96,6 @@ def retrying(fn: Callable[[], Any], *, attempts: int = 5, first_wait: float = 0.
     """Run ``fn`` (which writes and commits) again after an outage-like failure (a locked
     SQLite, a dropped connection), rolling back between tries: for bookkeeping that must be
     recorded, such as a push that the provider already accepted."""
-    import time
-
-    from server.errors import is_outage
-
     for attempt in range(attempts):
         try:
             return fn()

@@ -10,7 +10,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.faults import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PASSWORD = "live-test-password-2026"  # noqa: S105 - throwaway accounts
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def environment(database: Path | str, redis_url: str | None = None) -> dict[str, str]:
