@@ -296,3 +296,38 @@ def test_nul_characters_are_refused_alike_on_every_database(client, make_member,
     assert query.status_code == 422
     path = client.delete("/api/v1/devices/abc%00def", headers=headers)
     assert path.status_code == 404
+
+
+def _raised_404_codes() -> set[str]:
+    """Every code the server's source raises with a 404: ``NotFound("x")`` and
+    ``DomainError("x", 404)``."""
+    import ast
+    from pathlib import Path
+
+    codes: set[str] = set()
+    for path in Path(__file__).parent.parent.joinpath("server").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(
+                node.func, ast.Name | ast.Attribute
+            ):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+            args = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            if name == "NotFound" and args:
+                codes.add(args[0])
+            elif name == "NotFound" and not node.args and path.name != "errors.py":
+                codes.add("not_found")
+            elif name == "DomainError" and len(args) >= 2 and args[1] == 404:
+                codes.add(args[0])
+    return codes
+
+
+def test_one_not_found_rule():
+    """A 404 for something the request names is ``<thing>_not_found`` (``forum_post_not_found``,
+    ``member_not_found``), a code of its own with its own message; bare ``not_found`` is only
+    for a URL that matches no route."""
+    codes = _raised_404_codes()
+    assert len(codes) > 10  # the scan found the features' codes
+    for code in codes:
+        assert re.fullmatch(r"[a-z]+(_[a-z]+)*_not_found", code), code
+        assert code in MESSAGES, code

@@ -63,7 +63,7 @@ register_messages(
             "zh-Hant": "你已被禁止加入該聯盟。",
             "en": "You are banned from this alliance.",
         },
-        "alliance_invite_invalid": {
+        "alliance_invite_not_found": {
             "zh-Hans": "邀请链接无效、已过期或已用完。",
             "zh-Hant": "邀請連結無效、已過期或已用完。",
             "en": "The invite link is invalid, expired or used up.",
@@ -73,10 +73,15 @@ register_messages(
             "zh-Hant": "請先把聯盟轉讓給其他成員。",
             "en": "Transfer the alliance to another member first.",
         },
-        "alliance_not_a_member": {
+        "alliance_member_not_found": {
             "zh-Hans": "该用户不是联盟成员。",
             "zh-Hant": "該用戶不是聯盟成員。",
             "en": "That person is not a member.",
+        },
+        "alliance_ban_not_found": {
+            "zh-Hans": "该用户没有被禁止。",
+            "zh-Hant": "該用戶沒有被禁止。",
+            "en": "That person is not banned.",
         },
         "alliance_request_not_found": {
             "zh-Hans": "找不到该申请。",
@@ -489,7 +494,7 @@ def revoke_invite(member: Member, alliance_id: int, invite_id: int) -> None:
     _require_manager(member, view)
     invite = db.session.get(AllianceInvite, invite_id)
     if invite is None or invite.alliance_id != alliance_id:
-        raise NotFound("alliance_invite_invalid")
+        raise NotFound("alliance_invite_not_found")
     invite.revoked_at = invite.revoked_at or utcnow()
     commit()
 
@@ -508,10 +513,10 @@ def accept_invite(member: Member, code: str) -> AllianceView:
         or (invite.max_uses is not None and invite.uses >= invite.max_uses)
         or not ranks.is_backed(invite)
     ):
-        raise DomainError("alliance_invite_invalid", 404)
+        raise DomainError("alliance_invite_not_found", 404)
     alliance = db.session.get(Alliance, invite.alliance_id)
     if alliance is None or alliance.deleted_at is not None:
-        raise DomainError("alliance_invite_invalid", 404)
+        raise DomainError("alliance_invite_not_found", 404)
     if role_in(member.id, alliance.id) is not None:
         raise Conflict("alliance_already_member")
     _check_not_banned(member.id, alliance.id)
@@ -536,7 +541,7 @@ def accept_invite(member: Member, code: str) -> AllianceView:
 def leave(member: Member, alliance_id: int) -> None:
     view = _load(member, alliance_id, for_update=True)
     if view.my_role is None:
-        raise NotFound("alliance_not_a_member")
+        raise NotFound("alliance_member_not_found")
     if view.my_role == "owner":
         raise Conflict("alliance_owner_must_transfer")
     _drop_member(view.alliance, member.id)
@@ -576,7 +581,7 @@ def set_role(member: Member, alliance_id: int, target_id: int, role: str) -> All
         raise Forbidden()
     target = db.session.get(AllianceMember, (alliance_id, target_id))
     if target is None:
-        raise NotFound("alliance_not_a_member")
+        raise NotFound("alliance_member_not_found")
     if target.role == "owner":
         raise Conflict("alliance_owner_must_transfer")
     if role == "owner":
@@ -606,7 +611,7 @@ def remove(member: Member, alliance_id: int, target_id: int) -> None:
     _require_manager(member, view)
     target = db.session.get(AllianceMember, (alliance_id, target_id))
     if target is None:
-        raise NotFound("alliance_not_a_member")
+        raise NotFound("alliance_member_not_found")
     _check_outranks(member, view, target)
     _drop_member(view.alliance, target_id)
     commit()
@@ -660,7 +665,7 @@ def unban(member: Member, alliance_id: int, target_id: int) -> None:
     _require_manager(member, view)
     ban = db.session.get(AllianceBan, (alliance_id, target_id))
     if ban is None:
-        raise NotFound("not_found")
+        raise NotFound("alliance_ban_not_found")
     actor = ranks.acting_role(view.my_role, _platform_admin(member))
     if not _platform_admin(member) and not ranks.may_lift(
         actor, role_in(target_id, alliance_id), ban.banned_by_role

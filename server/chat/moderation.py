@@ -81,7 +81,7 @@ def mute(member: Member, alliance_id: int, data: Mapping[str, Any]) -> None:
         raise Forbidden()
     target_role = alliances.role_in(data["member_id"], alliance_id)
     if target_role is None:
-        raise NotFound("alliance_not_a_member")
+        raise NotFound("alliance_member_not_found")
     if target_role == "owner" or (target_role == "admin" and role != "owner"):
         raise Forbidden()
     until = utcnow() + timedelta(hours=data["hours"])

@@ -210,12 +210,19 @@ class MessageItem(MethodView):
         service.delete(current_member(), message_id)
 
 
-_REACTION = "<any(" + ", ".join(service.REACTIONS) + "):reaction>"
+# Any name reaches the service, which answers an unknown one with ``chat_reaction_not_found``
+# (a route that did not match would be a bare ``not_found``); the document lists the names.
+_REACTION = {
+    "in": "path",
+    "name": "reaction",
+    "required": True,
+    "schema": {"type": "string", "enum": list(service.REACTIONS)},
+}
 
 
-@blp.route(f"/messages/<id:message_id>/reactions/{_REACTION}")
+@blp.route("/messages/<id:message_id>/reactions/<reaction>")
 class Reaction(MethodView):
-    @blp.doc(operationId="addChatMessageReaction")
+    @blp.doc(operationId="addChatMessageReaction", parameters=[_REACTION])
     @blp.auth()
     @limited("react")
     @blp.response(200, ChatReactionSchema)
@@ -226,7 +233,7 @@ class Reaction(MethodView):
         """React to a message (not while muted; rate-limited)"""
         return service.react(current_member(), message_id, reaction, True)
 
-    @blp.doc(operationId="removeChatMessageReaction")
+    @blp.doc(operationId="removeChatMessageReaction", parameters=[_REACTION])
     @blp.auth()
     @limited("react")
     @blp.response(200, ChatReactionSchema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from server.common.fields import Integer, LocalDateTime, Name, Text, WebURL
+from server.common.fields import Integer, LocalDateTime, Mentions, Name, Text, WebURL
 from server.common.pagination import PageArgs
 from server.members.schemas import MemberCardSchema
 
@@ -31,7 +31,12 @@ class MessageSchema(ma.Schema):
     id = Integer()
     conversation_id = Integer()
     sender = ma.fields.Nested(MemberCardSchema, allow_none=True)
-    html = ma.fields.String()
+    html = ma.fields.Function(
+        lambda m: None if m.deleted_at is not None else m.html,
+        allow_none=True,
+        metadata={"type": "string", "description": "Sanitised HTML; null when deleted"},
+    )
+    mentions = Mentions()
     reply_to_id = Integer(allow_none=True)
     attachments = ma.fields.List(ma.fields.String())
     created_at = LocalDateTime()

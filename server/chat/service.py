@@ -33,12 +33,13 @@ from server.chat.models import (
     MessageReaction,
 )
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.text import extract_mentions, plain_text, render_markdown
+from server.common.text import extract_mentions, plain_text
 from server.common.time import utcnow
 from server.common.tx import commit, insert_ignore, on_commit
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db, socketio
 from server.members import blocks
+from server.members import service as members
 from server.members.models import Member
 from server.notifications import retraction
 from server.notifications import service as notifications
@@ -65,6 +66,11 @@ register_messages(
             "zh-Hans": "找不到该消息。",
             "zh-Hant": "找不到該訊息。",
             "en": "No such message.",
+        },
+        "chat_reaction_not_found": {
+            "zh-Hans": "没有这种回应。",
+            "zh-Hant": "沒有這種回應。",
+            "en": "No such reaction.",
         },
         "chat_not_joined": {
             "zh-Hans": "请先加入该频道。",
@@ -543,7 +549,7 @@ def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Messa
         conversation_id=conversation_id,
         sender_id=member.id,
         body=data["body"],
-        html=render_markdown(data["body"]),
+        html=members.render(data["body"]),
         reply_to_id=reply_to,
         attachments=list(data.get("attachments", [])),
         created_at=utcnow(),
@@ -641,7 +647,7 @@ def edit(member: Member, message_id: int, body: str) -> Message:
         raise Forbidden()
     consent.check_not_muted(member, access.conversation.alliance_id)
     consent.check_may_write(member, access.conversation)
-    message.body, message.html, message.edited_at = body, render_markdown(body), utcnow()
+    message.body, message.html, message.edited_at = body, members.render(body), utcnow()
     _load_sender(message)
     _emit("message_edited", message_payload(message), message.conversation_id)
     commit()
@@ -700,6 +706,8 @@ def _load_sender(message: Message, sender: Member | None = None) -> None:
 def react(member: Member, message_id: int, reaction: str, on: bool) -> dict[str, Any]:
     """Add a reaction (not while muted in the channel's alliance, nor where one may not write:
     ``consent.check_may_write``) or take one back."""
+    if reaction not in REACTIONS:
+        raise NotFound("chat_reaction_not_found")
     message, access = _own_message(member, message_id)
     if on:
         consent.check_not_muted(member, access.conversation.alliance_id)

@@ -10,7 +10,16 @@ import marshmallow as ma
 
 from server.common.time import LocalDateTime
 
-__all__ = ["Handle", "Integer", "LocalDateTime", "Name", "Text", "WebURL", "strip_format_chars"]
+__all__ = [
+    "Handle",
+    "Integer",
+    "LocalDateTime",
+    "Mentions",
+    "Name",
+    "Text",
+    "WebURL",
+    "strip_format_chars",
+]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -139,3 +148,27 @@ class WebURL(ma.fields.Url):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(schemes={"http", "https"}, validate=ma.validate.Length(max=500), **kwargs)
+
+
+class MentionSchema(ma.Schema):
+    member_id = Integer()
+    username = ma.fields.String()
+
+
+class Mentions(ma.fields.List):
+    """The members an item's rendered HTML links as mentions, read from that HTML (no query):
+    ``[{"member_id": 12, "username": "alice"}]``, empty when the HTML is null (hidden or
+    deleted content)."""
+
+    def __init__(self, html: str = "html", **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"description": "Members mentioned, in order"})
+        super().__init__(ma.fields.Nested(MentionSchema), dump_only=True, **kwargs)
+        self._html = html
+
+    def get_value(
+        self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
+    ) -> Any:
+        from server.common.text import mentions_in
+
+        html = ma.utils.get_value(obj, self._html)
+        return mentions_in(html if isinstance(html, str) else None)

@@ -3,13 +3,17 @@
 Markdown is parsed by markdown-it-py with raw HTML off, and whatever it renders is cleaned
 again by nh3 (Ammonia) with an allow-list, so no script, style or event handler survives
 either path. Links get ``rel="nofollow noopener ugc"``. Mentions are ``@handle`` (a member's
-``username``) outside code and links; features decide what a mention does.
+``username``) outside code and links; features decide what a mention does. A mention of a
+member the caller resolved is rendered as ``<a class="mention" data-member-id="12">@alice</a>``
+(no ``href``: each client opens its own profile screen), and ``mentions_in`` reads them back
+from stored HTML, so a list of mentions costs no query.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from html import escape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -23,7 +27,7 @@ ALLOWED_TAGS = {
     "table", "thead", "tbody", "tr", "th", "td", "span",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
+    "a": {"href", "title", "data-member-id"},
     "img": {"src", "alt", "title"},
     "th": {"style"},
     "td": {"style"},
@@ -46,12 +50,70 @@ def sanitize_html(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener ugc",
         filter_style_properties={"text-align"},
+        tag_attribute_values={"a": {"class": {"mention"}}},
     )
 
 
-def render_markdown(text: str) -> str:
-    """Markdown → HTML that is safe to put in a page."""
-    return sanitize_html(_md.render(text))
+def render_markdown(text: str, mentions: Mapping[str, int] | None = None) -> str:
+    """Markdown → HTML that is safe to put in a page. ``@handle``s named in ``mentions``
+    (lower-case handle → member id) become mention links; others stay text."""
+    tokens = _md.parse(text)
+    if mentions:
+        _link_mentions(tokens, mentions)
+    return sanitize_html(_md.renderer.render(tokens, _md.options, {}))
+
+
+def _link_mentions(tokens: list[Token], mentions: Mapping[str, int]) -> None:
+    """Split text tokens (outside code and links) around resolved mentions, which become
+    inline HTML: Markdown's own raw HTML is off, so only this code can write such a tag."""
+    for token in tokens:
+        if token.type != "inline" or not token.children:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for child in token.children:
+            if child.type == "link_open":
+                in_link += 1
+            elif child.type == "link_close":
+                in_link -= 1
+            if child.type != "text" or in_link:
+                children.append(child)
+                continue
+            at = 0
+            for match in MENTION_RE.finditer(child.content):
+                member_id = mentions.get(match.group(1).lower())
+                if member_id is None:
+                    continue
+                if match.start() > at:
+                    children.append(_text(child.content[at : match.start()]))
+                link = Token("html_inline", "", 0)
+                link.content = (
+                    f'<a class="mention" data-member-id="{int(member_id)}">'
+                    f"@{escape(match.group(1))}</a>"
+                )
+                children.append(link)
+                at = match.end()
+            children.append(child if at == 0 else _text(child.content[at:]))
+        token.children = children
+
+
+def _text(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+_MENTION_LINK_RE = re.compile(
+    r'<a class="mention" data-member-id="(\d+)"[^>]*>@([A-Za-z0-9_]+)</a>'
+)
+
+
+def mentions_in(html: str | None) -> list[dict[str, int | str]]:
+    """The mention links of rendered HTML, in order, each member once."""
+    seen: dict[int, str] = {}
+    for member_id, username in _MENTION_LINK_RE.findall(html or ""):
+        seen.setdefault(int(member_id), username.lower())
+    return [{"member_id": m, "username": u} for m, u in seen.items()]
 
 
 def _text_tokens(tokens: list[Token]) -> Iterator[str]:

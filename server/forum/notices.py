@@ -21,6 +21,7 @@ from server.forum import access
 from server.forum.kinds import OUTCOMES, post_subject, thread_subject
 from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadState
 from server.members import blocks
+from server.members import service as members
 from server.members.models import Member
 from server.notifications import retraction
 from server.notifications import service as notifications
@@ -44,16 +45,8 @@ def _data(thread: ForumThread, post: ForumPost) -> dict[str, Any]:
 def _mentioned(body: str, exclude: set[str] | None = None) -> list[int]:
     """Active members mentioned in ``body``, in order of first mention, at most MAX_MENTIONS
     (handles of nobody do not count)."""
-    handles = [h for h in extract_mentions(body) if h not in (exclude or set())][:50]
-    if not handles:
-        return []
-    found = dict(
-        db.session.execute(
-            sa.select(Member.username, Member.id).where(
-                Member.username.in_(handles), Member.deleted_at.is_(None)
-            )
-        ).all()
-    )
+    found = members.mention_targets(body)
+    handles = [h for h in extract_mentions(body) if h not in (exclude or set())]
     return [found[h] for h in handles if h in found][:MAX_MENTIONS]
 
 

@@ -316,14 +316,21 @@ class PostRevisions(MethodView):
         return service.revisions(current_member(), post_id)
 
 
-_REACTION = "<any(" + ", ".join(REACTION_NAMES) + "):reaction>"
+# Any name reaches the service, which answers an unknown one with ``forum_reaction_not_found``
+# (a route that did not match would be a bare ``not_found``); the document lists the names.
+_REACTION = {
+    "in": "path",
+    "name": "reaction",
+    "required": True,
+    "schema": {"type": "string", "enum": list(REACTION_NAMES)},
+}
 
 
-@blp.route(f"/posts/<id:post_id>/reactions/{_REACTION}")
+@blp.route("/posts/<id:post_id>/reactions/<reaction>")
 class PostReaction(MethodView):
     decorators = [limiter.limit("120/hour", key_func=member_key, methods=["PUT"])]
 
-    @blp.doc(operationId="addForumPostReaction")
+    @blp.doc(operationId="addForumPostReaction", parameters=[_REACTION])
     @blp.auth()
     @blp.response(200, PostSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -331,7 +338,7 @@ class PostReaction(MethodView):
         """React to a post (like 👍, heart ❤️, laugh 😂, wow 😮, sad 😢, thanks 🙏)"""
         return service.react(current_member(), post_id, reaction, True)
 
-    @blp.doc(operationId="removeForumPostReaction")
+    @blp.doc(operationId="removeForumPostReaction", parameters=[_REACTION])
     @blp.auth()
     @blp.response(200, PostSchema)
     @blp.alt_response(404, response="NOT_FOUND")

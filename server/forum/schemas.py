@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 
-from server.common.fields import Integer, LocalDateTime, Name, Text
+from server.common.fields import Integer, LocalDateTime, Mentions, Name, Text
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
 from server.forum.models import (
@@ -250,6 +250,7 @@ class PostSchema(ma.Schema):
     html = ma.fields.String(
         allow_none=True, metadata={"description": "Sanitised HTML; null when hidden or deleted"}
     )
+    mentions = Mentions()
     body = ma.fields.String(
         metadata={"description": "Markdown source: only for its author and moderators"}
     )

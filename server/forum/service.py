@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from server.common import search
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.text import clean_tags, plain_text, render_markdown
+from server.common.text import clean_tags, plain_text
 from server.common.time import utcnow
 from server.common.tx import commit, insert_ignore, write_ahead
 from server.errors import DomainError, Forbidden, NotFound, register_messages
@@ -40,6 +40,7 @@ from server.forum.models import (
     ForumThreadTag,
 )
 from server.members import blocks
+from server.members import service as members
 from server.members.models import Member
 
 SEARCH_KIND = "forum_post"
@@ -57,6 +58,11 @@ register_messages(
             "zh-Hans": "找不到该帖子。",
             "zh-Hant": "找不到該貼文。",
             "en": "No such post.",
+        },
+        "forum_reaction_not_found": {
+            "zh-Hans": "没有这种回应。",
+            "zh-Hant": "沒有這種回應。",
+            "en": "No such reaction.",
         },
         "forum_reply_to_invalid": {
             "zh-Hans": "只能回复本主题中可见的帖子。",
@@ -232,7 +238,7 @@ def create_thread(member: Member, data: Mapping[str, Any]) -> ThreadDetail:
         number=1,
         author_id=member.id,
         body=data["body"],
-        html=render_markdown(data["body"]),
+        html=members.render(data["body"]),
         created_at=now,
     )
     db.session.add(post)
@@ -515,7 +521,7 @@ def create_post(member: Member, thread_id: int, data: Mapping[str, Any]) -> Post
         author_id=member.id,
         reply_to_id=reply_to.id if reply_to else None,
         body=data["body"],
-        html=render_markdown(data["body"]),
+        html=members.render(data["body"]),
         created_at=now,
     )
     db.session.add(post)
@@ -548,7 +554,7 @@ def edit_post(member: Member, post_id: int, data: Mapping[str, Any]) -> PostView
                 reason=data.get("reason"),
             )
         )
-        post.body, post.html = data["body"], render_markdown(data["body"])
+        post.body, post.html = data["body"], members.render(data["body"])
         post.version += 1
         post.edited_at = utcnow()
         if post.number == 1:
@@ -803,6 +809,8 @@ def set_level(member: Member, thread_id: int, level: str) -> ThreadItem:
 
 def react(member: Member, post_id: int, reaction: str, on: bool) -> PostView:
     """Add or take back one reaction; idempotent either way."""
+    if reaction not in REACTIONS:
+        raise NotFound("forum_reaction_not_found")
     post, thread, category = load_post(member, post_id, for_update=True)
     require_visible(member, thread, category)
     if not post.visible:

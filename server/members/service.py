@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from server.common import privacy
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.search import fold
+from server.common.text import extract_mentions, render_markdown
 from server.common.time import utcnow
 from server.common.tx import commit
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
@@ -55,6 +56,29 @@ register_messages(
 
 def name_key(display_name: str, username: str) -> str:
     return f"{fold(display_name)} {username}"
+
+
+MAX_MENTION_LOOKUPS = 50
+
+
+def mention_targets(text: str) -> dict[str, int]:
+    """The active members ``text`` mentions: lower-case handle → id (handles of nobody, and
+    beyond the first 50, are left out)."""
+    handles = extract_mentions(text)[:MAX_MENTION_LOOKUPS]
+    if not handles:
+        return {}
+    return dict(
+        db.session.execute(
+            sa.select(Member.username, Member.id).where(
+                Member.username.in_(handles), Member.deleted_at.is_(None)
+            )
+        ).all()
+    )
+
+
+def render(text: str) -> str:
+    """A member's Markdown as sanitised HTML, with mentions of members as links."""
+    return render_markdown(text, mention_targets(text))
 
 
 def check_username_free(username: str, *, exclude_id: int | None = None) -> None:

@@ -108,7 +108,7 @@ def test_a_removed_admins_invite_lets_nobody_in(api, make_member):
     own = api.call(admin, "POST", f"/{sid}/invites", 201, json={"max_uses": 10})
     api.call(owner, "DELETE", f"/{sid}/members/{admin.id}", 204)
     body = api.call(admin, "POST", f"/invites/{own['code']}/accept", 404)
-    assert body["code"] == "alliance_invite_invalid"
+    assert body["code"] == "alliance_invite_not_found"
     api.call(friend, "POST", f"/invites/{own['code']}/accept", 404)
     listed = api.call(owner, "GET", f"/{sid}/invites", 200)
     assert [i["id"] for i in listed] == [first["id"]]

@@ -168,7 +168,7 @@ def test_history_pages_around_an_anchor(chat, make_member):
     chat.call(a, "DELETE", f"/api/v1/chat/messages/{ids[1]}", 204)
     first = chat.call(a, "GET", url, 200, query_string={"anchor": ids[0], "num_after": 2,
                                                          "num_before": 0})["messages"]  # fmt: skip
-    assert first[1]["deleted"] is True and first[1]["html"] == ""
+    assert first[1]["deleted"] is True and first[1]["html"] is None
 
 
 def test_direct_messages_push_and_reading_withdraws(chat, client, auth_headers, make_member):
@@ -221,7 +221,10 @@ def test_export_and_erasure(chat, client, auth_headers, make_member):
     assert r.status_code == 204
     assert "私人聊天标记甲甲甲" not in _all_text_in_database(chat.client.application)
     history = chat.call(staying, "GET", url, 200)["messages"]
-    assert [(m["deleted"], m["html"] != "") for m in history] == [(True, False), (False, True)]
+    assert [(m["deleted"], m["html"] is not None) for m in history] == [
+        (True, False),
+        (False, True),
+    ]
 
 
 def test_alliance_admins_moderate_their_chat_and_it_is_logged(chat, make_member, alliance):
@@ -377,3 +380,23 @@ def test_a_send_retried_with_its_client_id_is_sent_once(app, chat, auth_headers,
     finally:
         mine.disconnect(namespace="/chat")
         theirs.disconnect(namespace="/chat")
+
+
+def test_messages_link_their_mentions_and_deleted_ones_say_null(chat, world):
+    owner, member, _aid, channel = world
+    url = f"/api/v1/chat/conversations/{channel}/messages"
+    sent = chat.call(owner, "POST", url, 201, json={"body": f"@{member.username} 周六见"})
+    assert sent["mentions"] == [{"member_id": member.id, "username": member.username}]
+    assert f'data-member-id="{member.id}"' in sent["html"]
+    chat.call(owner, "DELETE", f"/api/v1/chat/messages/{sent['id']}", 204)
+    [gone] = chat.call(member, "GET", url, 200)["messages"]
+    assert (gone["deleted"], gone["html"], gone["mentions"]) == (True, None, [])
+
+
+def test_an_unknown_reaction_says_so(chat, world):
+    owner, member, _aid, channel = world
+    url = f"/api/v1/chat/conversations/{channel}/messages"
+    sent = chat.call(owner, "POST", url, 201, json={"body": "周六外拍"})
+    body = chat.call(member, "PUT", f"/api/v1/chat/messages/{sent['id']}/reactions/angry", 404)
+    assert body["code"] == "chat_reaction_not_found"
+    chat.call(member, "PUT", f"/api/v1/chat/messages/{sent['id']}/reactions/like", 200)

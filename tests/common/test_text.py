@@ -6,7 +6,13 @@ from html.parser import HTMLParser
 
 import pytest
 
-from server.common.text import extract_mentions, plain_text, render_markdown, sanitize_html
+from server.common.text import (
+    extract_mentions,
+    mentions_in,
+    plain_text,
+    render_markdown,
+    sanitize_html,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +67,25 @@ def test_mentions_in_chinese_text_but_not_in_code_links_or_emails():
 
 def test_plain_text_for_search():
     assert plain_text("# 标题\n\n**网络**安全 `code`") == "标题 网络 安全 code"
+
+
+def test_resolved_mentions_become_links_a_client_recognises():
+    html = render_markdown(
+        "请@Alice看看，`@bob` 在代码里，[@carol](https://example.com) 是链接，@nobody 查无此人",
+        {"alice": 3, "bob": 4, "carol": 5},
+    )
+    assert (
+        '请<a class="mention" data-member-id="3" rel="nofollow noopener ugc">@Alice</a>看看' in html
+    )
+    assert "<code>@bob</code>" in html and "@nobody 查无此人" in html
+    assert mentions_in(html) == [{"member_id": 3, "username": "alice"}]
+    assert mentions_in(None) == []
+
+
+def test_no_member_text_can_forge_a_mention_link():
+    forged = '<a class="mention" data-member-id="1">@admin</a> [x](https://e.com "t")'
+    html = render_markdown(forged)
+    assert mentions_in(html) == [] and "&lt;a class" in html
+    # and HTML from elsewhere keeps no other class on a link, nor a script in the id
+    cleaned = sanitize_html('<a class="evil" data-member-id="1" onclick="x()">@a</a>')
+    assert "evil" not in cleaned and "onclick" not in cleaned

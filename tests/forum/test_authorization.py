@@ -232,9 +232,8 @@ def test_reactions_and_flags_have_their_own_rules(forum, setting):
         code="forum_already_flagged",
         json={"reason": "offensive"},
     )
-    _refused(
-        forum, other, "PUT", f"/posts/{reply['id']}/reactions/angry", status=404, code="not_found"
-    )
+    angry = f"/posts/{reply['id']}/reactions/angry"
+    _refused(forum, other, "PUT", angry, status=404, code="forum_reaction_not_found")
 
 
 def test_hidden_posts_are_invisible_to_other_members(forum, setting, moderator):

@@ -177,3 +177,22 @@ def test_authors_delete_their_posts_and_threads(forum, make_member, category):
     detail = forum.call(author, "GET", f"/threads/{answered['id']}", 200)
     assert detail["reply_count"] == 0
     forum.call(other, "DELETE", f"/posts/{reply['id']}", 404)
+
+
+def test_mentions_are_links_and_a_list_on_posts(forum, make_member, category):
+    author, named = make_member(), make_member()
+    body = f"@{named.username} 你的报价单模板能分享吗？@nobody_here 也看看"
+    thread = forum.thread(author, category["id"], body=body)
+    first = forum.posts(author, thread["id"])[0]
+    assert first["mentions"] == [{"member_id": named.id, "username": named.username}]
+    assert f'<a class="mention" data-member-id="{named.id}"' in first["html"]
+    assert "@nobody_here" in first["html"]  # nobody by that name: plain text
+    # an edit that drops the mention drops it from the list; a deleted post lists none
+    edited = forum.call(
+        author, "PATCH", f"/posts/{first['id']}", 200, json={"body": "改成不点名了"}
+    )
+    assert edited["mentions"] == [] and "mention" not in edited["html"]
+    reply = forum.reply(author, thread["id"], body=f"再请 @{named.username} 看一眼")
+    forum.call(author, "DELETE", f"/posts/{reply['id']}", 204)
+    gone = forum.posts(author, thread["id"])[-1]
+    assert gone["deleted"] is True and gone["html"] is None and gone["mentions"] == []
