@@ -66,6 +66,31 @@ def test_every_operation_has_a_stable_readable_id_and_a_tag(spec):
             "sendChatMessage", "registerDevice"} <= set(ids)  # fmt: skip
 
 
+def test_every_collection_has_the_one_list_shape(spec):
+    """No answer is a bare array: a collection is ``{items, next_cursor}`` (a short, bounded
+    one says ``next_cursor: null``), so a client pages every list with the same code. Chat
+    history alone pages around an anchor message (``messages``, ``found_oldest``…)."""
+    schemas = spec["components"]["schemas"]
+
+    def resolve(schema):
+        ref = schema.get("$ref")
+        return schemas[ref.rsplit("/", 1)[1]] if ref else schema
+
+    lists = 0
+    for path, method, op in _operations(spec):
+        where = f"{method.upper()} {path}"
+        for status, response in op["responses"].items():
+            content = response.get("content", {}).get("application/json")
+            if not status.startswith("2") or content is None:
+                continue
+            schema = resolve(content["schema"])
+            assert schema.get("type") != "array", f"{where} answers a bare array"
+            if "items" in schema.get("properties", {}):
+                lists += 1
+                assert {"items", "next_cursor"} <= set(schema["required"]), where
+    assert lists >= 20
+
+
 def test_every_field_has_a_type_and_every_input_a_bound(spec):
     """A generated client types every field; a client author knows every input's limit."""
     schemas = spec["components"]["schemas"]

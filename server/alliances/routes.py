@@ -26,7 +26,7 @@ from server.alliances.schemas import (
 )
 from server.api import Blueprint, current_member
 from server.auth.limits import member_key
-from server.common.pagination import PageArgs, page_schema
+from server.common.pagination import PageArgs, page_schema, whole
 from server.extensions import limiter
 
 blp = Blueprint(
@@ -137,12 +137,12 @@ class RequestDecision(MethodView):
 class Invites(MethodView):
     @blp.doc(operationId="listAllianceInvites")
     @blp.auth()
-    @blp.response(200, AllianceInviteSchema(many=True))
+    @blp.response(200, page_schema(AllianceInviteSchema))
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, alliance_id: int) -> Any:
         """Invite links that still work (owner and admins)"""
-        return service.invites(current_member(), alliance_id)
+        return whole(service.invites(current_member(), alliance_id))
 
     @blp.doc(operationId="createAllianceInvite")
     @blp.auth()

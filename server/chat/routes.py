@@ -34,7 +34,7 @@ from server.chat.schemas import (
     PresenceSchema,
     ReportSchema,
 )
-from server.common.pagination import PageArgs, page_schema
+from server.common.pagination import PageArgs, page_schema, whole
 from server.extensions import limiter
 
 blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="Chat")
@@ -44,10 +44,10 @@ blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="Chat")
 class Conversations(MethodView):
     @blp.doc(operationId="listChatConversations")
     @blp.auth()
-    @blp.response(200, ConversationSchema(many=True))
+    @blp.response(200, page_schema(ConversationSchema))
     def get(self) -> Any:
         """Every conversation the caller follows, with unread and mention counts (at launch)"""
-        return service.list_conversations(current_member())
+        return whole(service.list_conversations(current_member()))
 
 
 @blp.route("/channels")
@@ -176,14 +176,14 @@ class Read(MethodView):
 class Receipts(MethodView):
     @blp.doc(operationId="listChatReadReceipts")
     @blp.auth()
-    @blp.response(200, ChatReceiptSchema(many=True))
+    @blp.response(200, page_schema(ChatReceiptSchema))
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def get(self, conversation_id: int) -> Any:
         """Read receipts: how far each other member has read (conversations of up to
         `CHAT_RECEIPTS_LIMIT` members, 100 by default; live as `read` events)"""
-        return service.receipts(current_member(), conversation_id)
+        return whole(service.receipts(current_member(), conversation_id))
 
 
 @blp.route("/messages/<id:message_id>")
@@ -249,11 +249,11 @@ class Presence(MethodView):
     @blp.doc(operationId="getChatPresence")
     @blp.auth()
     @blp.arguments(PresenceArgs, location="query")
-    @blp.response(200, PresenceSchema(many=True))
+    @blp.response(200, page_schema(PresenceSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """online / away / offline of members who share an alliance with the caller, or a
         direct conversation they accepted (opened or wrote in)"""
-        return service.presence_of(current_member(), args["member_ids"])
+        return whole(service.presence_of(current_member(), args["member_ids"]))
 
 
 @blp.route("/messages/<id:message_id>/reports")

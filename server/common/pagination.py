@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -67,6 +67,11 @@ def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+def whole(items: Iterable[T]) -> Page[T]:
+    """A short, bounded collection in the one list shape: every item, ``next_cursor`` null."""
+    return Page(list(items), None)
 
 
 @dataclass(frozen=True)

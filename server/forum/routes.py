@@ -10,7 +10,7 @@ from flask.views import MethodView
 
 from server.api import Blueprint, current_member
 from server.auth.limits import member_key
-from server.common.pagination import PageArgs, page_schema
+from server.common.pagination import PageArgs, page_schema, whole
 from server.extensions import limiter
 from server.forum import categories, moderation, service
 from server.forum import search as forum_search
@@ -69,10 +69,10 @@ def _reply_limit() -> str:
 class Categories(MethodView):
     @blp.doc(operationId="listForumCategories")
     @blp.auth()
-    @blp.response(200, CategorySchema(many=True))
+    @blp.response(200, page_schema(CategorySchema))
     def get(self) -> Any:
         """Every category, in order, each with its subcategories and whether the caller may post"""
-        return categories.list_categories(current_member())
+        return whole(categories.list_categories(current_member()))
 
     @blp.doc(operationId="createForumCategory")
     @blp.auth()
@@ -308,12 +308,12 @@ class Post(MethodView):
 class PostRevisions(MethodView):
     @blp.doc(operationId="listForumPostRevisions")
     @blp.auth()
-    @blp.response(200, RevisionSchema(many=True))
+    @blp.response(200, page_schema(RevisionSchema))
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, post_id: int) -> Any:
         """Earlier versions of a post, newest first (its author and moderators)"""
-        return service.revisions(current_member(), post_id)
+        return whole(service.revisions(current_member(), post_id))
 
 
 # Any name reaches the service, which answers an unknown one with ``forum_reaction_not_found``

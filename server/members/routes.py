@@ -11,7 +11,7 @@ from server.auth.limits import guarded_password_check
 from server.auth.service import delete_account
 from server.common import privacy
 from server.common.i18n import pick
-from server.common.pagination import PageArgs, page_schema
+from server.common.pagination import PageArgs, page_schema, whole
 from server.common.time import utcnow
 from server.members import blocks, service
 from server.members.occupations import OCCUPATIONS
@@ -165,7 +165,7 @@ class MemberRole(MethodView):
 class Occupations(MethodView):
     @blp.doc(operationId="listOccupations")
     @blp.auth()
-    @blp.response(200, OccupationSchema(many=True))
+    @blp.response(200, page_schema(OccupationSchema))
     def get(self) -> Any:
         """The occupation tags a profile may carry, with labels in the caller's language"""
-        return [{"tag": tag, "label": pick(labels)} for tag, labels in OCCUPATIONS.items()]
+        return whole({"tag": tag, "label": pick(labels)} for tag, labels in OCCUPATIONS.items())

@@ -8,7 +8,7 @@ from typing import Any
 from flask.views import MethodView
 
 from server.api import Blueprint, current_member
-from server.common.pagination import page_schema
+from server.common.pagination import page_schema, whole
 from server.extensions import limiter
 from server.notifications import announcements, devices, service
 from server.notifications.schemas import (
@@ -92,10 +92,10 @@ class Preferences(MethodView):
 class Devices(MethodView):
     @blp.doc(operationId="listDevices")
     @blp.auth()
-    @blp.response(200, DeviceSchema(many=True))
+    @blp.response(200, page_schema(DeviceSchema))
     def get(self) -> Any:
         """The member's registered devices"""
-        return devices.of_member(current_member())
+        return whole(devices.of_member(current_member()))
 
     @blp.doc(operationId="registerDevice")
     @blp.auth()

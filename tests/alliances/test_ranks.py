@@ -110,7 +110,7 @@ def test_a_removed_admins_invite_lets_nobody_in(api, make_member):
     body = api.call(admin, "POST", f"/invites/{own['code']}/accept", 404)
     assert body["code"] == "alliance_invite_not_found"
     api.call(friend, "POST", f"/invites/{own['code']}/accept", 404)
-    listed = api.call(owner, "GET", f"/{sid}/invites", 200)
+    listed = api.call(owner, "GET", f"/{sid}/invites", 200)["items"]
     assert [i["id"] for i in listed] == [first["id"]]
 
 
@@ -126,7 +126,9 @@ def test_a_demoted_admins_invites_stay_dead_after_a_new_promotion(api, make_memb
     api.call(owner, "PATCH", f"/{sid}/members/{admin.id}", 200, json={"role": "admin"})
     made = api.call(admin, "POST", f"/{sid}/invites", 201, json={})
     api.call(owner, "PATCH", f"/{sid}/members/{admin.id}", 200, json={"role": "member"})
-    assert made["id"] not in [i["id"] for i in api.call(owner, "GET", f"/{sid}/invites", 200)]
+    assert made["id"] not in [
+        i["id"] for i in api.call(owner, "GET", f"/{sid}/invites", 200)["items"]
+    ]
     api.call(a, "POST", f"/invites/{made['code']}/accept", 404)
     api.call(owner, "PATCH", f"/{sid}/members/{admin.id}", 200, json={"role": "admin"})
     api.call(a, "POST", f"/invites/{made['code']}/accept", 404)  # not brought back
@@ -135,7 +137,9 @@ def test_a_demoted_admins_invites_stay_dead_after_a_new_promotion(api, make_memb
         stale = db.session.get(AllianceInvite, link["id"])
         stale.created_by_id = plain.id
         db.session.commit()
-    assert link["id"] not in [i["id"] for i in api.call(owner, "GET", f"/{sid}/invites", 200)]
+    assert link["id"] not in [
+        i["id"] for i in api.call(owner, "GET", f"/{sid}/invites", 200)["items"]
+    ]
     api.call(b, "POST", f"/invites/{link['code']}/accept", 404)
     # handing the alliance over keeps the former owner an admin: their links still work
     fresh = api.call(owner, "POST", f"/{sid}/invites", 201, json={})

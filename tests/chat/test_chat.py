@@ -79,9 +79,9 @@ def test_a_channel_over_rest_and_socketio(app, chat, auth_headers, make_member, 
         assert [t["member_id"] for t in _events(theirs, "typing")] == [member.id]
         assert _events(mine, "typing") == []
         # unread and mention counts in one call, then read
-        convs = chat.call(member, "GET", "/api/v1/chat/conversations", 200)
+        convs = chat.call(member, "GET", "/api/v1/chat/conversations", 200)["items"]
         assert [(c["id"], c["unread_count"], c["mention_count"]) for c in convs] == [(cid, 0, 0)]
-        owner_view = chat.call(owner, "GET", "/api/v1/chat/conversations", 200)[0]
+        owner_view = chat.call(owner, "GET", "/api/v1/chat/conversations", 200)["items"][0]
         assert owner_view["unread_count"] == 1 and owner_view["last_message"]["id"] == sent["id"]
         read = theirs.emit("read", {"conversation_id": cid, "message_id": sent["id"]},
                            namespace="/chat", callback=True)  # fmt: skip
@@ -161,7 +161,7 @@ def test_history_pages_around_an_anchor(chat, make_member):
     rest = {"anchor": "first_unread", "num_after": 100, "num_before": 0}
     unread = chat.call(b, "GET", url, 200, query_string=rest)
     assert [m["id"] for m in unread["messages"]] == ids[6:]
-    assert chat.call(b, "GET", "/api/v1/chat/conversations", 200)[0]["unread_count"] == 6
+    assert chat.call(b, "GET", "/api/v1/chat/conversations", 200)["items"][0]["unread_count"] == 6
     # edits and deletions by the sender only; a tombstone stays
     chat.call(b, "PATCH", f"/api/v1/chat/messages/{ids[0]}", 403, json={"body": "改别人的"})
     chat.call(b, "DELETE", f"/api/v1/chat/messages/{ids[1]}", 403)
@@ -195,13 +195,14 @@ def test_conversation_list_runs_the_same_queries_whatever_its_size(
                   json={"body": "你好"})  # fmt: skip
     headers = auth_headers(me)
     with count_queries() as small:
-        assert len(client.get("/api/v1/chat/conversations", headers=headers).get_json()) == 2
+        listed = client.get("/api/v1/chat/conversations", headers=headers).get_json()["items"]
+        assert len(listed) == 2
     for other in others[2:]:
         conv = chat.call(other, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [me.id]})
         chat.call(other, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
                   json={"body": "你好"})  # fmt: skip
     with count_queries() as big:
-        convs = client.get("/api/v1/chat/conversations", headers=headers).get_json()
+        convs = client.get("/api/v1/chat/conversations", headers=headers).get_json()["items"]
     assert len(convs) == 6 and all(c["unread_count"] == 1 for c in convs)
     assert small.count == big.count
 
@@ -341,7 +342,7 @@ def test_presence_events_reach_small_conversations_and_big_ones_poll(
             {"member_id": friend.id, "status": "offline"},
         ], (seen, direct)
         # the channel's clients ask instead
-        got = chat.call(owner, "GET", f"/api/v1/chat/presence?member_ids={friend.id}", 200)
+        got = chat.call(owner, "GET", f"/api/v1/chat/presence?member_ids={friend.id}", 200)["items"]
         assert got == [{"member_id": friend.id, "status": "offline"}]
     finally:
         listener.disconnect(namespace="/chat")

@@ -49,9 +49,13 @@ def test_a_blocked_member_cannot_open_write_mention_or_reply(app, chat, make_mem
     before = _inbox(chat, blocker)
     _send(chat, pest, group, body="@blocker_b @friend_f 看这里")
     assert _inbox(chat, blocker) == before
-    listed = {c["id"]: c for c in chat.call(blocker, "GET", "/api/v1/chat/conversations", 200)}
+    listed = {
+        c["id"]: c for c in chat.call(blocker, "GET", "/api/v1/chat/conversations", 200)["items"]
+    }
     assert listed[group]["mention_count"] == 0 and listed[group]["unread_count"] == 1
-    friend_view = {c["id"]: c for c in chat.call(friend, "GET", "/api/v1/chat/conversations", 200)}
+    friend_view = {
+        c["id"]: c for c in chat.call(friend, "GET", "/api/v1/chat/conversations", 200)["items"]
+    }
     assert friend_view[group]["mention_count"] == 1
     # reading still works; unblocking lets them talk again
     chat.call(blocker, "POST", f"/api/v1/chat/conversations/{pair}/read", 200,
@@ -97,9 +101,13 @@ def test_the_same_members_get_the_same_group_conversation(chat, make_member):
     # c leaves; opening again does not pull c back, c opening it does
     chat.call(c, "POST", f"/api/v1/chat/conversations/{group}/leave", 204)
     assert _open(chat, a, [b, c])["id"] == group
-    assert group not in [x["id"] for x in chat.call(c, "GET", "/api/v1/chat/conversations", 200)]
+    assert group not in [
+        x["id"] for x in chat.call(c, "GET", "/api/v1/chat/conversations", 200)["items"]
+    ]
     assert _open(chat, c, [a, b])["id"] == group
-    assert group in [x["id"] for x in chat.call(c, "GET", "/api/v1/chat/conversations", 200)]
+    assert group in [
+        x["id"] for x in chat.call(c, "GET", "/api/v1/chat/conversations", 200)["items"]
+    ]
 
 
 def test_opening_new_conversations_is_limited_and_reopening_is_not(
@@ -126,7 +134,7 @@ def test_opening_new_conversations_is_limited_and_reopening_is_not(
 def _presence(chat, viewer, *members):
     """Those of ``members`` the viewer sees online (hidden ones read offline)."""
     ids = ",".join(str(m.id) for m in members)
-    got = chat.call(viewer, "GET", f"/api/v1/chat/presence?member_ids={ids}", 200)
+    got = chat.call(viewer, "GET", f"/api/v1/chat/presence?member_ids={ids}", 200)["items"]
     assert [p["member_id"] for p in got] == [m.id for m in members]  # every one answered
     return {p["member_id"] for p in got if p["status"] == "online"}
 

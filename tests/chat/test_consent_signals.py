@@ -25,7 +25,7 @@ def _heard(sock, *names):
 
 def _presence(chat, viewer, *members):
     ids = ",".join(str(m.id) for m in members)
-    return chat.call(viewer, "GET", f"/api/v1/chat/presence?member_ids={ids}", 200)
+    return chat.call(viewer, "GET", f"/api/v1/chat/presence?member_ids={ids}", 200)["items"]
 
 
 def test_a_blocked_pair_edits_reacts_and_types_nothing(app, chat, auth_headers, make_member):
@@ -166,14 +166,14 @@ def test_reading_and_typing_stay_private_until_the_conversation_is_accepted(
         assert _heard(stranger_sock, "read", "typing") == []
         mine = {"conversation_id": cid, "member_id": star.id, "last_read_id": sent["id"]}
         assert _events(star_laptop, "read") == [mine, mine]  # one's own devices keep in step
-        assert chat.call(stranger, "GET", receipts, 200) == []
+        assert chat.call(stranger, "GET", receipts, 200)["items"] == []
         # answering accepts it: from now on reading and typing are shared
         answer = _send(chat, star, cid, body="谢谢")
         chat.call(star, "POST", f"/api/v1/chat/conversations/{cid}/read", 200,
                   json={"message_id": answer["id"]})  # fmt: skip
         _typing(star_phone, cid)
         assert _heard(stranger_sock, "read", "typing") == [("read", star.id), ("typing", star.id)]
-        got = chat.call(stranger, "GET", receipts, 200)
+        got = chat.call(stranger, "GET", receipts, 200)["items"]
         assert [(r["member"]["id"], r["last_read_id"]) for r in got] == [(star.id, answer["id"])]
     finally:
         for sock in (stranger_sock, star_phone, star_laptop):

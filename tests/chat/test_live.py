@@ -207,7 +207,7 @@ def test_presence_online_away_offline(world):
         member, _ = _client(server.url, member_token)
         assert _presence(events, member_id) == "online"
         query = f"/api/v1/chat/presence?member_ids={member_id},{world['outsider'][0]}"
-        seen = server.call("GET", query, token=world["owner"][1])
+        seen = server.call("GET", query, token=world["owner"][1])["items"]
         # the outsider shares nothing with the owner: offline, as if they were
         assert seen == [
             {"member_id": member_id, "status": "online"},
@@ -219,7 +219,7 @@ def test_presence_online_away_offline(world):
         assert _presence(events, member_id) == "away"
         member.disconnect()
         assert _presence(events, member_id) == "offline"
-        assert server.call("GET", query, token=world["owner"][1])[0]["status"] == "offline"
+        assert server.call("GET", query, token=world["owner"][1])["items"][0]["status"] == "offline"
     finally:
         owner.disconnect()
 

@@ -57,7 +57,7 @@ def test_presence_and_the_socket_registry_fall_back_to_this_process(app, chat, a
             query_string={"member_ids": [owner.id]},
         )
         assert r.status_code == 200, r.get_json()
-        assert {p["member_id"]: p["status"] for p in r.get_json()} == {owner.id: "online"}
+        assert {p["member_id"]: p["status"] for p in r.get_json()["items"]} == {owner.id: "online"}
         with app.app_context():
             assert len(presence.sockets_of(owner.id)) == 1  # the registry rooms follow
         sock.disconnect(namespace="/chat")

@@ -53,7 +53,7 @@ def test_removed_from_the_alliance_hears_nothing_more_of_its_channels(
         chat.call(member, "GET", f"/api/v1/chat/conversations/{channel}/messages", 404)
         chat.call(member, "POST", f"/api/v1/chat/conversations/{channel}/messages", 404,
                   json={"body": "还在吗"})  # fmt: skip
-        assert chat.call(member, "GET", "/api/v1/chat/conversations", 200) == []
+        assert chat.call(member, "GET", "/api/v1/chat/conversations", 200)["items"] == []
         sock.emit("join", {"conversation_id": channel}, namespace="/chat")
         chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
                   json={"body": "第三条"})  # fmt: skip
@@ -152,12 +152,12 @@ def test_read_receipts_in_small_conversations(
     finally:
         sock.disconnect(namespace="/chat")
     with count_queries() as two:
-        got = chat.call(a, "GET", f"/api/v1/chat/conversations/{cid}/receipts", 200)
+        got = chat.call(a, "GET", f"/api/v1/chat/conversations/{cid}/receipts", 200)["items"]
     assert [(r["member"]["id"], r["last_read_id"]) for r in got] == [(b.id, first["id"]), (c.id, 0)]
     assert set(got[0]) == {"member", "last_read_id"}
     assert set(got[0]["member"]) == {"id", "username", "display_name", "avatar_url"}
     # the sender has read what they sent
-    got = chat.call(b, "GET", f"/api/v1/chat/conversations/{cid}/receipts", 200)
+    got = chat.call(b, "GET", f"/api/v1/chat/conversations/{cid}/receipts", 200)["items"]
     assert [(r["member"]["id"], r["last_read_id"]) for r in got] == [
         (a.id, second["id"]),
         (c.id, 0),
@@ -171,7 +171,7 @@ def test_read_receipts_in_small_conversations(
         chat.call(m, "POST", "/api/v1/chat/direct", 200,
                   json={"member_ids": [a.id] + [o.id for o in six if o is not m]})  # fmt: skip
     with count_queries() as seven:
-        got = chat.call(a, "GET", f"/api/v1/chat/conversations/{many['id']}/receipts", 200)
+        got = chat.call(a, "GET", f"/api/v1/chat/conversations/{many['id']}/receipts", 200)["items"]
     assert len(got) == 6 and two.count == seven.count
 
 
@@ -291,10 +291,12 @@ def test_a_membership_left_behind_gives_nothing(app, chat, auth_headers, world):
             )
         )
         db.session.commit()
-    assert chat.call(member, "GET", "/api/v1/chat/conversations", 200) == []
+    assert chat.call(member, "GET", "/api/v1/chat/conversations", 200)["items"] == []
     sock = _socket(app, auth_headers, member)
     try:
-        seen = chat.call(owner, "GET", f"/api/v1/chat/presence?member_ids={member.id}", 200)
+        seen = chat.call(owner, "GET", f"/api/v1/chat/presence?member_ids={member.id}", 200)[
+            "items"
+        ]
         assert seen == [{"member_id": member.id, "status": "offline"}]  # online, not shown
         chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
                   json={"body": "成员才看得到"})  # fmt: skip
@@ -306,7 +308,10 @@ def test_a_membership_left_behind_gives_nothing(app, chat, auth_headers, world):
     chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
               json={"body": f"@{member.username} 你还在吗"})  # fmt: skip
     assert chat.call(member, "GET", "/api/v1/notifications", 200)["items"] == []
-    assert chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}/receipts", 200) == []
+    assert (
+        chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}/receipts", 200)["items"]
+        == []
+    )
 
 
 def test_an_erased_account_is_disconnected(app, chat, auth_headers, client, world):

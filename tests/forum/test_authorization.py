@@ -44,7 +44,9 @@ def test_read_only_and_organiser_only_categories(forum, organiser, moderator, ma
         organiser, "设计师小组", post_policy="group", group_id=made.get_json()["id"],
         members_only=False,  # others read it; only the alliance's members post
     )  # fmt: skip
-    listed = {c["name"]: c["can_post"] for c in forum.call(member, "GET", "/categories", 200)}
+    listed = {
+        c["name"]: c["can_post"] for c in forum.call(member, "GET", "/categories", 200)["items"]
+    }
     assert listed == {"公告": False, "组织者说": False, "设计师小组": False}
     body = {"title": "我想发个公告", "body": "普通成员尝试在只读版块发帖。"}
     _refused(

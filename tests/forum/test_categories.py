@@ -9,7 +9,7 @@ def test_categories_nest_one_level_in_order(forum, organiser, make_member):
     money = forum.category(organiser, "接单与定价", position=1, description="报价与合同")
     forum.category(organiser, "成都", parent_id=city["id"], position=2)
     forum.category(organiser, "杭州", parent_id=city["id"], position=1)
-    tree = forum.call(member, "GET", "/categories", 200)
+    tree = forum.call(member, "GET", "/categories", 200)["items"]
     assert [c["name"] for c in tree] == ["接单与定价", "城市生活"]
     assert [c["name"] for c in tree[1]["subcategories"]] == ["杭州", "成都"]
     assert tree[0]["description"] == "报价与合同"

@@ -41,9 +41,9 @@ def test_an_alliance_category_is_its_members_own(
     shown = forum.thread(member, open_group["id"], "联盟公开讨论", body="公开讨论的报价问题。")
     elsewhere = forum.thread(outsider, public["id"], "大厅里的主题", body="大厅里的报价问题。")
 
-    names = {c["name"]: c["can_post"] for c in api(outsider, "GET", "/categories", 200)}
+    names = {c["name"]: c["can_post"] for c in api(outsider, "GET", "/categories", 200)["items"]}
     assert names == {"联盟公开区": False, "大厅": True}
-    assert {c["name"] for c in api(member, "GET", "/categories", 200)} == {
+    assert {c["name"] for c in api(member, "GET", "/categories", 200)["items"]} == {
         "联盟内部",
         "联盟公开区",
         "大厅",

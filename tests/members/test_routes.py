@@ -161,7 +161,7 @@ def test_only_admins_set_roles(client, make_member, auth_headers):
 
 def test_occupations_are_labelled_in_the_callers_language(client, make_member, auth_headers):
     headers = {**auth_headers(make_member()), "Accept-Language": "zh-HK"}
-    tags = client.get("/api/v1/members/occupations", headers=headers).get_json()
+    tags = client.get("/api/v1/members/occupations", headers=headers).get_json()["items"]
     assert {"tag": "developer", "label": "程式設計師"} in tags
 
 

@@ -33,7 +33,7 @@ def test_150_tokens_leave_the_10_most_recently_seen(
     for n in range(150):
         _register(client, headers, f"made-up-token-{n:03d}")
     _register(client, headers, "made-up-token-000")  # an app started again: seen just now
-    kept = [d["token"] for d in client.get("/api/v1/devices", headers=headers).get_json()]
+    kept = [d["token"] for d in client.get("/api/v1/devices", headers=headers).get_json()["items"]]
     assert sorted(kept) == ["made-up-token-000"] + [f"made-up-token-{n}" for n in range(141, 150)]
 
     _notify(app, [member])
@@ -47,7 +47,7 @@ def test_the_cap_is_a_setting(app, client, make_member, auth_headers):
         headers = auth_headers(member)
         for token in ("phone-old", "tablet-mid", "phone-new"):
             _register(client, headers, token)
-        devices = client.get("/api/v1/devices", headers=headers).get_json()
+        devices = client.get("/api/v1/devices", headers=headers).get_json()["items"]
         assert sorted(d["token"] for d in devices) == ["phone-new", "tablet-mid"]
     finally:
         app.config["PUSH_DEVICES_PER_MEMBER"] = 10

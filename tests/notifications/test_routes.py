@@ -139,9 +139,10 @@ def test_devices_register_move_and_delete(app, client, make_member, auth_headers
     assert again.get_json()["app_version"] == "2.0"
     # Bob signs in on the same phone: the token is his now.
     assert client.post("/api/v1/devices", headers=auth_headers(bob), json=body).status_code == 200
-    assert client.get("/api/v1/devices", headers=auth_headers(alice)).get_json() == []
+    assert client.get("/api/v1/devices", headers=auth_headers(alice)).get_json()["items"] == []
     assert [
-        d["token"] for d in client.get("/api/v1/devices", headers=auth_headers(bob)).get_json()
+        d["token"]
+        for d in client.get("/api/v1/devices", headers=auth_headers(bob)).get_json()["items"]
     ] == ["shared-phone-token"]
     gone = client.delete("/api/v1/devices/shared-phone-token", headers=auth_headers(alice))
     assert gone.status_code == 404  # not hers to delete
