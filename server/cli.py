@@ -92,3 +92,7 @@ def register(app: Flask) -> None:
         for name, seed in seeders():
             seed()
             click.echo(f"seeded {name}")
+        click.echo(
+            "demo ready: `make serve`, then sign in with an account above (its job worker "
+            "delivers what is queued, such as the announcement to every member)"
+        )

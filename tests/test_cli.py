@@ -1,4 +1,4 @@
-"""The operator commands: create-admin and seed-demo."""
+"""The operator commands: create-admin (seed-demo: tests/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -28,21 +28,3 @@ def test_create_admin_creates_or_promotes(app, client):
     assert again.exit_code == 0
     with app.app_context():
         assert db.session.execute(sa.select(sa.func.count(Member.id))).scalar_one() == 1
-
-
-def test_seed_demo_is_idempotent_and_chinese(app):
-    runner = app.test_cli_runner()
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    with app.app_context():
-        names = db.session.execute(sa.select(Member.display_name)).scalars().all()
-    assert len(names) == 11 and "林晓雨" in names and "黃詩婷" in names
-    with app.app_context():
-        from server.forum.models import ForumCategory, ForumPost, ForumThread
-
-        categories = db.session.execute(sa.select(ForumCategory.name)).scalars().all()
-        threads = db.session.execute(sa.select(ForumThread.title)).scalars().all()
-        posts = db.session.execute(sa.select(sa.func.count(ForumPost.id))).scalar_one()
-    assert "接单与定价" in categories and "杭州" in categories and len(categories) == 6
-    assert "公眾號從零到一萬粉，我做對了哪幾件事" in threads and len(threads) == 4
-    assert posts == 7

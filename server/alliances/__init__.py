@@ -14,8 +14,10 @@ if TYPE_CHECKING:
 
 def register(app: Flask, api: Api) -> None:
     from server.alliances import kinds, personal_data, service
+    from server.alliances.demo import seed_alliances
     from server.alliances.routes import blp
     from server.common import privacy
+    from server.common.demo import register_seeder
     from server.forum.access import GroupRules, install_group_rules
 
     kinds.register()
@@ -31,3 +33,4 @@ def register(app: Flask, api: Api) -> None:
             exists=service.exists,
         )
     )
+    register_seeder("alliances", seed_alliances, order=60)  # after members and the forum

@@ -15,9 +15,11 @@ def register(app: Flask, api: Api) -> None:
     from server.alliances import service as alliances
     from server.auth import service as auth
     from server.chat import personal_data, service
+    from server.chat.demo import seed_chat
     from server.chat.routes import blp
     from server.chat.sockets import ChatNamespace, on_error
     from server.common import privacy
+    from server.common.demo import register_seeder
     from server.extensions import socketio
     from server.notifications.kinds import Kind, register_kind
 
@@ -46,3 +48,4 @@ def register(app: Flask, api: Api) -> None:
     socketio.on_namespace(ChatNamespace(service.NAMESPACE))
     socketio.on_error(service.NAMESPACE)(on_error)
     privacy.register("chat", exporter=personal_data.export, eraser=personal_data.erase, order=120)
+    register_seeder("chat", seed_chat, order=70)  # after the alliances, whose channels these are

@@ -1,13 +1,24 @@
-"""Demo forum content for ``make demo``: categories and threads in Simplified and Traditional
-Chinese, written through the service so that counters, search and notifications are real."""
+"""Demo forum content for ``make demo``: categories, threads, replies and reactions in Simplified
+and Traditional Chinese, written through the service so that counters, search and notifications
+are real.
+
+Idempotent item by item, not as a whole: a category is the one of that name under that parent,
+a thread the one of that title by that author (wherever it is now, deleted or not), a reply the
+one with that body by that author in that thread, a reaction the member's own. Running it twice
+adds nothing the second time; running it where other categories or threads exist still adds the
+demo's own. ``ensure_category``, ``ensure_thread`` and ``ensure_reply`` are what other features'
+demo content uses for its forum parts (an alliance's category)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
 from server.extensions import db
-from server.forum import categories, service
-from server.forum.models import ForumCategory
+from server.forum import categories, moderation, service
+from server.forum.models import ForumCategory, ForumPost, ForumReaction, ForumThread
 from server.members.models import Member
 
 CATEGORIES = [
@@ -66,40 +77,155 @@ THREADS = [
 ]
 
 
+PINNED = {"社区守则（请先阅读）"}  # pinned in their category when the demo starts them
+
+REACTIONS = [
+    # (thread title, post: 0 the first, n the n-th reply, who reacts, reaction)
+    ("第一次接品牌短片，报价怎么算才不亏？", 1, "chenmo", "thanks"),
+    ("第一次接品牌短片，报价怎么算才不亏？", 2, "chenmo", "like"),
+    ("公眾號從零到一萬粉，我做對了哪幾件事", 0, "linxiaoyu", "heart"),
+    ("公眾號從零到一萬粉，我做對了哪幾件事", 0, "heyifan", "like"),
+    ("杭州有哪些适合自由职业者的共享办公空间？", 0, "zhaomin", "like"),
+]
+
+
+def demo_members(handles: Iterable[str]) -> dict[str, Member]:
+    """The demo accounts with these usernames (``flask seed-demo`` makes them first)."""
+    rows = db.session.execute(
+        sa.select(Member).where(Member.username.in_(set(handles)), Member.deleted_at.is_(None))
+    ).scalars()
+    return {m.username: m for m in rows}
+
+
+class Added:
+    """What a seeder found or made, by kind, and how many of them it made: its report line."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}
+
+    def count(self, what: str, created: bool) -> None:
+        """One more ``what`` found or, if ``created``, made."""
+        seen = self.counts.setdefault(what, [0, 0])
+        seen[0] += 1
+        seen[1] += int(created)
+
+    def summary(self) -> str:
+        """``categories 6, threads 4 (2 new)``; ``(already there)`` when nothing was made."""
+        parts = ", ".join(f"{what} {total}" for what, (total, _new) in self.counts.items())
+        new = sum(n for _total, n in self.counts.values())
+        return f"{parts} ({new} new)" if new else f"{parts} (already there)"
+
+
+def ensure_category(
+    organiser: Member, name: str, parent_id: int | None = None, **extra: Any
+) -> tuple[int, bool]:
+    """The category of this name under this parent (top level: None), made if missing:
+    (its id, whether it was made)."""
+    where = (
+        ForumCategory.parent_id.is_(None)
+        if parent_id is None
+        else ForumCategory.parent_id == parent_id
+    )
+    existing = db.session.execute(
+        sa.select(ForumCategory.id).where(ForumCategory.name == name, where)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    data: dict[str, Any] = {"name": name, **extra}
+    if parent_id is not None:
+        data["parent_id"] = parent_id
+    return categories.create_category(organiser, data)["category"].id, True
+
+
+def ensure_thread(author: Member, category_id: int, data: Mapping[str, Any]) -> tuple[int, bool]:
+    """The thread with ``data["title"]`` by ``author`` (in any category, deleted or not), else
+    a new one in ``category_id`` from ``data`` (title, body, tags): (its id, whether it is new)."""
+    existing = db.session.execute(
+        sa.select(ForumThread.id)
+        .where(ForumThread.title == data["title"], ForumThread.author_id == author.id)
+        .order_by(ForumThread.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    detail = service.create_thread(author, {"category_id": category_id, **data})
+    return detail.thread.id, True
+
+
+def ensure_reply(
+    author: Member, thread_id: int, body: str, reply_to_id: int | None = None
+) -> tuple[int, bool]:
+    """The reply with this body by ``author`` in the thread, else a new one (to
+    ``reply_to_id``): (its id, whether it is new)."""
+    existing = db.session.execute(
+        sa.select(ForumPost.id)
+        .where(
+            ForumPost.thread_id == thread_id,
+            ForumPost.author_id == author.id,
+            ForumPost.number > 1,
+            ForumPost.body == body,
+        )
+        .order_by(ForumPost.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    view = service.create_post(author, thread_id, {"body": body, "reply_to_id": reply_to_id})
+    return view.post.id, True
+
+
+def ensure_reaction(member: Member, post_id: int, reaction: str) -> bool:
+    """The member's reaction on a visible post (not their own); whether it is new."""
+    post = db.session.get(ForumPost, post_id)
+    if post is None or not post.visible or post.author_id == member.id:
+        return False
+    mine = db.session.get(ForumReaction, (post_id, member.id, reaction))
+    if mine is not None:
+        return False
+    service.react(member, post_id, reaction, True)
+    return True
+
+
+def first_post_id(thread_id: int) -> int:
+    """The id of the thread's first post."""
+    return db.session.execute(
+        sa.select(ForumPost.id).where(ForumPost.thread_id == thread_id, ForumPost.number == 1)
+    ).scalar_one()
+
+
 def seed_forum() -> None:
-    if db.session.execute(sa.select(ForumCategory.id).limit(1)).first():
-        print("demo forum: already seeded")
-        return
-    members = {
-        m.username: m
-        for m in db.session.execute(sa.select(Member).where(Member.deleted_at.is_(None))).scalars()
-    }
+    """Categories (two under 城市生活), four threads with replies, reactions, a pinned rule."""
+    members = demo_members(
+        {"linxiaoyu"} | {t[1] for t in THREADS} | {r[0] for t in THREADS for r in t[5]}
+        | {r[2] for r in REACTIONS}
+    )  # fmt: skip
     organiser = members["linxiaoyu"]
+    added = Added()
     ids: dict[str, int] = {}
     for position, (name, description, extra) in enumerate(CATEGORIES):
-        view = categories.create_category(
-            organiser, {"name": name, "description": description, "position": position, **extra}
+        ids[name], created = ensure_category(
+            organiser, name, description=description, position=position, **extra
         )
-        ids[name] = view["category"].id
+        added.count("categories", created)
         for child_position, child in enumerate(SUBCATEGORIES.get(name, [])):
-            child_view = categories.create_category(
-                organiser, {"name": child, "parent_id": ids[name], "position": child_position}
+            ids[child], created = ensure_category(
+                organiser, child, ids[name], position=child_position
             )
-            ids[child] = child_view["category"].id
+            added.count("categories", created)
+    posts: dict[str, list[int]] = {}
     for category, author, title, body, tags, replies in THREADS:
-        detail = service.create_thread(
-            members[author],
-            {"category_id": ids[category], "title": title, "body": body, "tags": tags},
+        thread_id, created = ensure_thread(
+            members[author], ids[category], {"title": title, "body": body, "tags": tags}
         )
-        posted: list[int] = []
+        added.count("threads", created)
+        if created and title in PINNED:
+            moderation.moderate_thread(organiser, thread_id, {"action": "pin"})
+        posts[title] = [first_post_id(thread_id)]
         for reply_author, reply_body, reply_to in replies:
-            view = service.create_post(
-                members[reply_author],
-                detail.thread.id,
-                {
-                    "body": reply_body,
-                    "reply_to_id": posted[reply_to] if reply_to is not None else None,
-                },
-            )
-            posted.append(view.post.id)
-    print(f"demo forum: {len(ids)} categories, {len(THREADS)} threads")
+            target = posts[title][reply_to + 1] if reply_to is not None else None
+            post_id, created = ensure_reply(members[reply_author], thread_id, reply_body, target)
+            posts[title].append(post_id)
+            added.count("replies", created)
+    for title, index, who, reaction in REACTIONS:
+        added.count("reactions", ensure_reaction(members[who], posts[title][index], reaction))
+    print(f"demo forum: {added.summary()}")
