@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from server.api import Blueprint, current_member
 from server.auth.limits import member_key
-from server.chat import direct, moderation, service
+from server.chat import conversations, direct, moderation, service
 from server.chat.limits import limited
 from server.chat.schemas import (
     ChannelCreateSchema,
@@ -47,7 +47,19 @@ class Conversations(MethodView):
     @blp.response(200, page_schema(ConversationSchema))
     def get(self) -> Any:
         """Every conversation the caller follows, with unread and mention counts (at launch)"""
-        return whole(service.list_conversations(current_member()))
+        return whole(conversations.list_conversations(current_member()))
+
+
+@blp.route("/conversations/<id:conversation_id>")
+class ConversationItem(MethodView):
+    @blp.doc(operationId="getChatConversation")
+    @blp.auth()
+    @blp.response(200, ConversationSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, conversation_id: int) -> Any:
+        """One conversation the caller may read — its name, members' cards and the caller's
+        unread count (`joined` false for a public channel they have not joined)"""
+        return conversations.get_conversation(current_member(), conversation_id)
 
 
 @blp.route("/channels")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
 from server.common.fields import Integer, LocalDateTime, Mentions, Name, Text, WebURL
+from server.common.i18n import get_locale
 from server.common.pagination import PageArgs
 from server.members.schemas import MemberCardSchema
 
@@ -48,15 +51,49 @@ class MessageSchema(ma.Schema):
 
 
 class ConversationSchema(ma.Schema):
+    """A conversation as the caller sees it (``conversations.ConversationView``)."""
+
     id = Integer(attribute="conversation.id")
-    kind = ma.fields.String(attribute="conversation.kind")
+    kind = ma.fields.String(
+        attribute="conversation.kind", validate=ma.validate.OneOf(["direct", "channel"])
+    )
     alliance_id = Integer(attribute="conversation.alliance_id", allow_none=True)
-    name = ma.fields.String(attribute="conversation.name")
+    name = ma.fields.Function(
+        lambda v: v.conversation.name if v.conversation.kind != "direct" else None,
+        allow_none=True,
+        metadata={"type": "string", "description": "A channel's name; null for a direct one"},
+    )
+    display_name = ma.fields.Method(
+        "_display_name",
+        metadata={
+            "type": "string",
+            "description": "What to show: a channel's name, or a direct conversation's other "
+            "members' names",
+        },
+    )
     private = ma.fields.Boolean(attribute="conversation.private")
+    joined = ma.fields.Boolean(metadata={"description": "The caller follows it"})
+    member_count = Integer()
+    members = ma.fields.List(
+        ma.fields.Nested(MemberCardSchema),
+        metadata={
+            "description": "Cards of the first members (all of a direct conversation's), at most 20"
+        },
+    )
     last_read_id = Integer()
     unread_count = Integer()
     mention_count = Integer()
     last_message = ma.fields.Nested(MessageSchema, allow_none=True)
+
+    def _display_name(self, view: Any) -> str:
+        conversation = view.conversation
+        if conversation.kind != "direct":
+            return conversation.name or ""
+        card = MemberCardSchema()
+        others = [card.dump(m)["display_name"] for m in view.members if m.id != view.viewer_id]
+        if not others:  # everyone else has left: the caller's own name
+            others = [card.dump(m)["display_name"] for m in view.members]
+        return ("、" if get_locale().startswith("zh") else ", ").join(others)
 
 
 class ChatMembersAddSchema(ma.Schema):

@@ -25,6 +25,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from server.alliances import service as alliances
 from server.chat import consent
+from server.chat.access import Access, load
+from server.chat.access import followed as _followed
 from server.chat.models import (
     Conversation,
     ConversationMember,
@@ -47,16 +49,10 @@ from server.notifications import service as notifications
 NAMESPACE = "/chat"
 MAX_ID = 2**31 - 1
 MAX_DIRECT_MEMBERS = 8
-MAX_CONVERSATIONS = 500
 REACTIONS = ("like", "heart", "laugh", "wow", "sad", "thanks")
 
 register_messages(
     {
-        "chat_conversation_not_found": {
-            "zh-Hans": "找不到该会话。",
-            "zh-Hant": "找不到該對話。",
-            "en": "No such conversation.",
-        },
         "chat_client_id_reused": {
             "zh-Hans": "这个 client_id 已用于另一个会话中的消息。",
             "zh-Hant": "這個 client_id 已用於另一個對話中的訊息。",
@@ -112,7 +108,8 @@ def _sync_rooms(
     is needed either way; tell them (``conversation_added`` / ``conversation_removed``) about
     the ``announce`` ones (default: all). Each run reads the memberships as they are then, so
     two changes whose runs come in the other order still leave the rooms right."""
-    from server.chat import presence
+    from server.chat import conversations, presence
+    from server.chat.schemas import ConversationSchema
 
     def run() -> None:
         following = {
@@ -128,6 +125,7 @@ def _sync_rooms(
         server = socketio.server
         for member_id in member_ids:
             sids = presence.sockets_of(member_id)
+            added: list[int] = []
             for conversation_id in conversation_ids:
                 inside = (member_id, conversation_id) in following
                 for sid in sids:
@@ -136,9 +134,20 @@ def _sync_rooms(
                     else:
                         server.leave_room(sid, room(conversation_id), namespace=NAMESPACE)
                 if announce is None or conversation_id in announce:
+                    if inside:
+                        added.append(conversation_id)
+                    else:
+                        socketio.emit(
+                            "conversation_removed",
+                            {"conversation_id": conversation_id},
+                            to=member_room(member_id),
+                            namespace=NAMESPACE,
+                        )
+            if added and sids:  # the conversation as the list shows it, ready to display
+                for view in conversations.views_for(member_id, added):
                     socketio.emit(
-                        "conversation_added" if inside else "conversation_removed",
-                        {"conversation_id": conversation_id},
+                        "conversation_added",
+                        ConversationSchema().dump(view),
                         to=member_room(member_id),
                         namespace=NAMESPACE,
                     )
@@ -205,48 +214,6 @@ def on_alliance_left(alliance_id: int, member_id: int) -> None:
         ).scalars()
     )
     _sync_rooms([member_id], channels, announce=dropped)
-
-
-# --- access ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Access:
-    conversation: Conversation
-    membership: ConversationMember | None
-    manager: bool  # an admin of the channel's alliance
-
-
-def load(member: Member, conversation_id: int) -> Access:
-    """The conversation if ``member`` may read it, else 404 (never says it exists)."""
-    conversation = db.session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound("chat_conversation_not_found")
-    membership = db.session.get(ConversationMember, (conversation_id, member.id))
-    manager = False
-    if conversation.kind == "channel" and conversation.alliance_id is not None:
-        # a channel is its alliance's: whoever is no longer in the alliance reads nothing
-        role = alliances.role_in(member.id, conversation.alliance_id)
-        manager = role in alliances.MANAGERS
-        readable = role is not None and (membership is not None or not conversation.private)
-    else:
-        readable = membership is not None
-    if not readable:
-        raise NotFound("chat_conversation_not_found")
-    return Access(conversation, membership, manager)
-
-
-def _followed(membership: Any = ConversationMember) -> sa.ColumnElement[bool]:
-    """SQL over ``ConversationMember`` (or an alias of it): a membership that still counts —
-    of a direct conversation, or of a channel whose alliance the member is (still) in."""
-    conversation = sa.orm.aliased(Conversation)
-    return sa.exists().where(
-        conversation.id == membership.conversation_id,
-        sa.or_(
-            conversation.alliance_id.is_(None),
-            alliances.belongs(conversation.alliance_id, membership.member_id),
-        ),
-    )
 
 
 def presence_of(member: Member, member_ids: list[int]) -> list[dict[str, Any]]:
@@ -446,76 +413,6 @@ def leave(member: Member, conversation_id: int) -> None:
     db.session.delete(access.membership)
     _sync_rooms([member.id], [conversation_id])
     commit()
-
-
-@dataclass
-class ConversationView:
-    conversation: Conversation
-    last_read_id: int
-    unread_count: int
-    mention_count: int
-    last_message: Message | None
-
-
-def list_conversations(member: Member) -> list[ConversationView]:
-    """Every conversation the member follows, with unread and mention counts and the last
-    message: what a client needs at launch, in four queries whatever their number."""
-    rows = db.session.execute(
-        sa.select(Conversation, ConversationMember.last_read_id)
-        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(ConversationMember.member_id == member.id, _followed())
-        .order_by(Conversation.last_message_id.desc().nulls_last(), Conversation.id.desc())
-        .limit(MAX_CONVERSATIONS)
-    ).all()
-    ids = [c.id for c, _ in rows]
-    mine = sa.and_(
-        ConversationMember.conversation_id == Message.conversation_id,
-        ConversationMember.member_id == member.id,
-    )
-    unread = dict(
-        db.session.execute(
-            sa.select(Message.conversation_id, sa.func.count())
-            .join(ConversationMember, mine)
-            .where(
-                Message.conversation_id.in_(ids),
-                Message.id > ConversationMember.last_read_id,
-                Message.deleted_at.is_(None),
-                sa.or_(Message.sender_id.is_(None), Message.sender_id != member.id),
-            )
-            .group_by(Message.conversation_id)
-        ).all()
-    )
-    mentions = dict(
-        db.session.execute(
-            sa.select(MessageMention.conversation_id, sa.func.count())
-            .join(
-                ConversationMember,
-                sa.and_(
-                    ConversationMember.conversation_id == MessageMention.conversation_id,
-                    ConversationMember.member_id == member.id,
-                ),
-            )
-            .where(
-                MessageMention.member_id == member.id,
-                MessageMention.conversation_id.in_(ids),
-                MessageMention.message_id > ConversationMember.last_read_id,
-            )
-            .group_by(MessageMention.conversation_id)
-        ).all()
-    )
-    last_ids = [c.last_message_id for c, _ in rows if c.last_message_id]
-    last = {
-        m.id: m
-        for m in db.session.execute(
-            sa.select(Message).options(joinedload(Message.sender)).where(Message.id.in_(last_ids))
-        ).scalars()
-    }
-    return [
-        ConversationView(
-            c, read, unread.get(c.id, 0), mentions.get(c.id, 0), last.get(c.last_message_id or 0)
-        )
-        for c, read in rows
-    ]
 
 
 # --- messages -------------------------------------------------------------------------------

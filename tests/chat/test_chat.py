@@ -401,3 +401,44 @@ def test_an_unknown_reaction_says_so(chat, world):
     body = chat.call(member, "PUT", f"/api/v1/chat/messages/{sent['id']}/reactions/angry", 404)
     assert body["code"] == "chat_reaction_not_found"
     chat.call(member, "PUT", f"/api/v1/chat/messages/{sent['id']}/reactions/like", 200)
+
+
+def test_a_conversation_shows_its_name_and_members(chat, world, make_member):
+    owner, member, aid, channel = world
+    third = make_member(display_name="小美")
+    direct = chat.call(
+        owner, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [member.id, third.id]}
+    )["id"]
+    # a direct conversation is named after the others, in the caller's language
+    zh = chat.call(owner, "GET", f"/api/v1/chat/conversations/{direct}", 200)
+    assert (zh["name"], zh["display_name"], zh["member_count"]) == (None, "阿杰、小美", 3)
+    assert [m["display_name"] for m in zh["members"]] == ["盟主", "阿杰", "小美"]
+    assert set(zh["members"][0]) == {"id", "username", "display_name", "avatar_url"}
+    theirs = chat.client.get(
+        f"/api/v1/chat/conversations/{direct}",
+        headers=chat.auth_headers(third, **{"Accept-Language": "en"}),
+    ).get_json()
+    assert theirs["display_name"] == "盟主, 阿杰"
+    # a public channel can be looked at before joining it; an outsider hears it does not exist
+    newcomer = make_member(display_name="新人")
+    chat.call(newcomer, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+    seen = chat.call(newcomer, "GET", f"/api/v1/chat/conversations/{channel}", 200)
+    assert (seen["joined"], seen["display_name"], seen["member_count"]) == (False, "外拍", 2)
+    assert seen["unread_count"] == 0
+    listed = chat.call(owner, "GET", "/api/v1/chat/conversations", 200)["items"]
+    assert {c["id"]: c["display_name"] for c in listed} == {direct: "阿杰、小美", channel: "外拍"}
+    outsider = make_member()
+    body = chat.call(outsider, "GET", f"/api/v1/chat/conversations/{channel}", 404)
+    assert body["code"] == "chat_conversation_not_found"
+    chat.call(outsider, "GET", f"/api/v1/chat/conversations/{direct}", 404)
+
+
+def test_big_channels_carry_a_bounded_number_of_cards(chat, world, make_member):
+    owner, _member, aid, channel = world
+    for i in range(22):
+        joiner = make_member(display_name=f"成员{i}")
+        chat.call(joiner, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
+        chat.call(joiner, "POST", f"/api/v1/chat/conversations/{channel}/join", 200)
+    seen = chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}", 200)
+    assert seen["member_count"] == 24 and len(seen["members"]) == 20
+    assert [m["display_name"] for m in seen["members"][:3]] == ["盟主", "阿杰", "成员0"]

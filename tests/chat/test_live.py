@@ -171,9 +171,8 @@ def test_two_processes_share_events_through_redis(tmp_path, redis_url):
             # b's socket on one; leaving on two takes that socket out of the room
             c, c_token = one.member("redisc")
             group = two.call("POST", "/api/v1/chat/direct", {"member_ids": [b, c]}, a_token)
-            assert _next(events, "conversation_added", timeout=10) == {
-                "conversation_id": group["id"]
-            }
+            added = _next(events, "conversation_added", timeout=10)
+            assert (added["id"], added["kind"], added["member_count"]) == (group["id"], "direct", 3)
             first = two.call("POST", f"/api/v1/chat/conversations/{group['id']}/messages",
                              {"body": "三人群"}, c_token)  # fmt: skip
             assert _next(events, "message", timeout=10)["id"] == first["id"]

@@ -81,7 +81,10 @@ def test_private_channels_get_members_from_admins_and_lose_them_at_once(
     try:
         chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/members", 204,
                   json={"member_ids": [member.id]})  # fmt: skip
-        assert _events(sock, "conversation_added") == [{"conversation_id": private}]
+        # the event carries the conversation as the member's own GET shows it
+        [added] = _events(sock, "conversation_added")
+        assert added == chat.call(member, "GET", f"/api/v1/chat/conversations/{private}", 200)
+        assert (added["display_name"], added["member_count"]) == ("管理组", 2)
         sent = chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/messages", 201,
                          json={"body": "下周的安排"})  # fmt: skip
         assert _events(sock, "message") == [sent]
@@ -106,7 +109,9 @@ def test_a_new_direct_conversation_reaches_an_open_socket(app, chat, auth_header
     sock = _socket(app, auth_headers, b)
     try:
         conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
-        assert _events(sock, "conversation_added") == [{"conversation_id": conv["id"]}]
+        [added] = _events(sock, "conversation_added")
+        assert (added["id"], added["display_name"], added["name"]) == (conv["id"], "甲", None)
+        assert {m["id"] for m in added["members"]} == {a.id, b.id}
         sent = chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
                          json={"body": "在吗？"})  # fmt: skip
         assert _events(sock, "message") == [sent]
@@ -118,7 +123,9 @@ def test_a_new_direct_conversation_reaches_an_open_socket(app, chat, auth_header
         # opening it again brings b back, in the room, with the history
         again = chat.call(b, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [a.id]})
         assert again["id"] == conv["id"]
-        assert _events(sock, "conversation_added") == [{"conversation_id": conv["id"]}]
+        [added] = _events(sock, "conversation_added")
+        assert (added["id"], added["display_name"], added["name"]) == (conv["id"], "甲", None)
+        assert {m["id"] for m in added["members"]} == {a.id, b.id}
         history = chat.call(b, "GET", f"/api/v1/chat/conversations/{conv['id']}/messages", 200)
         assert [m["html"] for m in history["messages"]] == ["<p>在吗？</p>\n", "<p>人呢</p>\n"]
         chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
