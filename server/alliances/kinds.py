@@ -23,6 +23,7 @@ def register() -> None:
             },
             android_channel="alliances",
             link_keys=("alliance_id", "request_id"),
+            data={"alliance_id": "integer", "name": "string", "request_id": "integer"},
         )
     )
     register_kind(
@@ -37,5 +38,6 @@ def register() -> None:
             },
             android_channel="alliances",
             link_keys=("alliance_id",),
+            data={"alliance_id": "integer", "name": "string", "outcome": "object"},
         )
     )

@@ -40,6 +40,12 @@ def register(app: Flask, api: Api) -> None:
             },  # fmt: skip
             android_channel="chat",
             link_keys=("conversation_id", "message_id"),
+            data={
+                "conversation_id": "integer",
+                "message_id": "integer",
+                "name": "string",
+                "excerpt": "string",
+            },
         )
     )
     alliances.on_member_left("chat", service.on_alliance_left)

@@ -7,6 +7,13 @@ from __future__ import annotations
 from server.notifications.kinds import Kind, register_kind
 
 LINK = ("thread_id", "post_id", "number")
+DATA = {
+    "thread_id": "integer",
+    "post_id": "integer",
+    "number": "integer",
+    "title": "string",
+    "excerpt": "string",
+}
 
 
 def thread_subject(thread_id: int) -> str:
@@ -34,6 +41,7 @@ def register() -> None:
             },
             android_channel="forum",
             link_keys=LINK,
+            data=DATA,
         )
     )
     register_kind(
@@ -52,6 +60,7 @@ def register() -> None:
             },
             android_channel="forum",
             link_keys=LINK,
+            data=DATA,
         )
     )
     register_kind(
@@ -76,6 +85,7 @@ def register() -> None:
             push_default=True,
             android_channel="forum",
             link_keys=LINK,
+            data=DATA,
         )
     )
     register_kind(
@@ -98,6 +108,7 @@ def register() -> None:
             },
             android_channel="forum",
             link_keys=LINK,
+            data=DATA | {"outcome": "object", "reason": "string"},
         )
     )
 

@@ -42,7 +42,7 @@ def _announce_step(args: Mapping[str, Any], after: int | None) -> Any:
     data = {
         "title": announcement.title,
         "body": announcement.body,
-        "announcement_id": str(announcement.id),
+        "announcement_id": announcement.id,
     }
     # Steps run once each; this also keeps anyone told from being told again should the
     # announcement ever be fanned out twice.

@@ -40,6 +40,29 @@ class Kind:
     android_channel: str = "default"
     # data keys copied into the push payload (the app's deep link); kind and id always are
     link_keys: tuple[str, ...] = field(default_factory=tuple)
+    # every key of the entry's ``data`` and its JSON type (``DATA_TYPES``): the contract apps
+    # decode; ``notify()`` refuses data that breaks it
+    data: Mapping[str, str] = field(default_factory=dict)
+
+
+# A kind's data values: ids are integers (in the inbox; a push carries every value as a string,
+# as FCM's data messages do), quoted words strings, a word in the reader's language an object
+# ``{"zh-Hans": …, "zh-Hant": …, "en": …}``.
+DATA_TYPES: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "string": (str,),
+    "object": (Mapping,),
+}
+
+
+def check_data(kind: Kind, data: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``data`` has exactly the kind's keys, each of its type."""
+    if set(data) != set(kind.data):
+        raise ValueError(f"{kind.name} data has keys {sorted(data)}, not {sorted(kind.data)}")
+    for key, type_name in kind.data.items():
+        value = data[key]
+        if not isinstance(value, DATA_TYPES[type_name]) or isinstance(value, bool):
+            raise ValueError(f"{kind.name} data {key!r} is not {type_name}: {value!r}")
 
 
 KINDS: dict[str, Kind] = {}
@@ -84,6 +107,7 @@ register_kind(
         body={"zh-Hans": "{body}", "zh-Hant": "{body}", "en": "{body}"},
         android_channel="announcements",
         link_keys=("announcement_id",),
+        data={"announcement_id": "integer", "title": "string", "body": "string"},
     )
 )
 register_kind(

@@ -23,7 +23,7 @@ from server.errors import NotFound, register_messages
 from server.extensions import db
 from server.members.models import Member
 from server.notifications.devices import live_since
-from server.notifications.kinds import KINDS, get_kind
+from server.notifications.kinds import KINDS, check_data, get_kind
 from server.notifications.models import (
     Announcement,
     Device,
@@ -115,6 +115,7 @@ def notify(
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     data = dict(data or {})
+    check_data(KINDS[kind], data)
     ids: list[int] = []
     unique = [r for r in dict.fromkeys(recipients) if r != actor_id]
     for start in range(0, len(unique), INSERT_CHUNK):

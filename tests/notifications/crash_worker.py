@@ -20,7 +20,12 @@ def setup() -> None:
     upgrade(directory=str(Path(__file__).resolve().parents[2] / "migrations"))
     ids = insert_members(DEVICES, prefix="crash")
     insert_devices(ids, prefix="crash-token")
-    service.notify(ids, "announcement", "announcement:1", {"title": "停电通知", "body": "今晚检修"})
+    service.notify(
+        ids,
+        "announcement",
+        "announcement:1",
+        {"title": "停电通知", "body": "今晚检修", "announcement_id": 1},
+    )
     commit()  # the jobs backend is "memory": nothing is delivered yet
 
 

@@ -32,6 +32,7 @@ register_kind(
             "en": "{count} new replies in “{title}”",
         },
         link_keys=("thread_id",),
+        data={"title": "string", "thread_id": "integer"},
     )
 )
 

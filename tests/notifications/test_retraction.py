@@ -11,9 +11,35 @@ from server.common.time import utcnow
 from server.common.tx import commit
 from server.extensions import db
 from server.notifications import delivery, retraction, service
+from server.notifications.kinds import Kind, register_kind
 from server.notifications.models import Notification, PushDelivery, QuietHours
 from tests.notifications.test_delivery import _device
 from tests.notifications.test_races import _claim, _finish_batch
+
+register_kind(
+    Kind(
+        name="test.quote",
+        label={"zh-Hans": "回复", "zh-Hant": "回覆", "en": "Replies"},
+        title={"zh-Hans": "新回复", "zh-Hant": "新回覆", "en": "New reply"},
+        body={
+            "zh-Hans": "{actor} 回复了「{title}」",
+            "zh-Hant": "{actor} 回覆了「{title}」",
+            "en": "{actor} replied in “{title}”",
+        },
+        many={
+            "zh-Hans": "「{title}」有 {count} 条新回复",
+            "zh-Hant": "「{title}」有 {count} 則新回覆",
+            "en": "{count} new replies in “{title}”",
+        },
+        link_keys=("thread_id",),
+        data={
+            "title": "string",
+            "thread_id": "integer",
+            "post_id": "integer",
+            "excerpt": "string",
+        },
+    )
+)
 
 QUOTE = {
     "title": "自由职业怎么报价",
@@ -25,7 +51,7 @@ QUOTE = {
 
 def _notify_all(app, members, data=QUOTE, subject="thread:42", actor=None):
     with app.app_context():
-        service.notify([m.id for m in members], "test.reply", subject, data,
+        service.notify([m.id for m in members], "test.quote", subject, data,
                        actor_id=actor.id if actor else None)  # fmt: skip
         commit()
 
@@ -33,14 +59,14 @@ def _notify_all(app, members, data=QUOTE, subject="thread:42", actor=None):
 def _quiet_notify(app, member, data, actor=None):
     """notify() without delivering yet (the test plays the worker)."""
     with app.app_context():
-        service.notify([member.id], "test.reply", "thread:42", data,
+        service.notify([member.id], "test.quote", "thread:42", data,
                        actor_id=actor.id if actor else None)  # fmt: skip
         db.session.commit()  # not tx.commit(): no delivery run is started
 
 
 def _forget(app, **kwargs):
     with app.app_context():
-        n = retraction.forget(["test.reply"], **kwargs)
+        n = retraction.forget(["test.quote"], **kwargs)
         commit()
         return n
 
@@ -122,7 +148,7 @@ def test_deleted_entries_are_still_withdrawn_from_phones(app, fake_fcm, make_mem
         left = db.session.execute(sa.select(PushDelivery.purpose, PushDelivery.status)).all()
     [withdraw] = [r.message for r in fake_fcm.received]
     assert withdraw["data"] == {
-        "kind": "test.reply",
+        "kind": "test.quote",
         "notification_id": shown["data"]["notification_id"],
         "action": "withdraw",
     }
@@ -217,7 +243,7 @@ def test_a_subject_and_what_lies_under_it_are_found_by_the_index(app, make_membe
         # a table the size of a small site's, so the planner knows what the index is worth
         now = utcnow()
         others = [
-            {"recipient_id": member.id, "kind": "test.reply", "subject": f"thread:{n}:{m}",
+            {"recipient_id": member.id, "kind": "test.quote", "subject": f"thread:{n}:{m}",
              "data": {}, "count": 1, "in_inbox": True, "created_at": now, "updated_at": now}
             for n in range(100, 1100) for m in range(3)
         ]  # fmt: skip

@@ -50,6 +50,12 @@ def test_announcement_reaches_every_device_end_to_end(
     inbox = client.get("/api/v1/notifications", headers=auth_headers(readers[2])).get_json()
     assert inbox["items"][0]["title"] == "周末线下聚会"
     assert inbox["items"][0]["actor"]["display_name"] == "组织者"
+    # ids are integers in the inbox, as for every kind (a push's data is all strings)
+    assert inbox["items"][0]["data"] == {
+        "announcement_id": announcement_id,
+        "title": "周末线下聚会",
+        "body": "本周六下午两点，杭州。",
+    }
 
 
 def test_inbox_pages_newest_first_with_constant_queries(
@@ -178,3 +184,32 @@ def test_export_and_erase_cover_notifications_and_devices(app, client, make_memb
     with app.app_context():
         tokens = db.session.execute(sa.select(Device.token)).scalars().all()
     assert "erase-me-token" not in tokens
+
+
+def test_every_kind_carries_the_data_the_readme_documents(app):
+    """The README's table is the apps' contract for ``data``: it names every kind, with each
+    key and type the kind declares, and the keys a push's deep link carries."""
+    import re
+    from pathlib import Path
+
+    from server.notifications.kinds import KINDS
+
+    readme = Path(__file__).parents[2].joinpath("README.md").read_text()
+    table = readme.split("| kind | `data` in the inbox | deep-link keys in a push |\n")[1]
+    rows = {}
+    for line in table.split("\n\n")[0].splitlines()[1:]:  # after the |---| line
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        for kind in re.findall(r"`([a-z_.]+)`", cells[0]):
+            rows[kind] = cells
+    documented = {name: kind for name, kind in KINDS.items() if not name.startswith("test.")}
+    assert set(rows) == set(documented)
+    for name, kind in documented.items():
+        _kind_cell, data_cell, link_cell = rows[name]
+        declared = dict(re.findall(r"`([a-z_]+)` (integer|string|object)", data_cell))
+        if data_cell.startswith("as `"):
+            base = re.match(r"as `([a-z_.]+)`", data_cell).group(1)
+            declared = dict(re.findall(r"`([a-z_]+)` (integer|string|object)", rows[base][1]))
+            declared |= dict(re.findall(r"`([a-z_]+)` (integer|string|object)", data_cell))
+        assert declared == dict(kind.data), name
+        assert re.findall(r"`([a-z_]+)`", link_cell) == list(kind.link_keys), name
+        assert set(kind.link_keys) <= set(kind.data), name
