@@ -36,15 +36,14 @@ def export(member_id: int) -> dict[str, Any]:
     ).scalars()
     return {
         "memberships": [
-            {"alliance_id": i, "name": n, "role": r, "joined_at": j.isoformat()}
-            for i, n, r, j in memberships
+            {"alliance_id": i, "name": n, "role": r, "joined_at": j} for i, n, r, j in memberships
         ],
         "join_requests": [
             {
                 "alliance_id": r.alliance_id,
                 "message": r.message,
                 "status": r.status,
-                "created_at": r.created_at.isoformat(),
+                "created_at": r.created_at,
             }  # fmt: skip
             for r in requests
         ],
@@ -52,7 +51,7 @@ def export(member_id: int) -> dict[str, Any]:
             {
                 "alliance_id": b.alliance_id,
                 "reason": b.reason,
-                "created_at": b.created_at.isoformat(),
+                "created_at": b.created_at,
             }
             for b in bans
         ],

@@ -335,9 +335,9 @@ def _export(member_id: int) -> dict[str, Any]:
     return {
         "sessions": [
             {
-                "created_at": s.created_at.isoformat(),
-                "refreshed_at": s.refreshed_at.isoformat(),
-                "revoked_at": s.revoked_at.isoformat() if s.revoked_at else None,
+                "created_at": s.created_at,
+                "refreshed_at": s.refreshed_at,
+                "revoked_at": s.revoked_at,
                 "user_agent": s.user_agent,
             }
             for s in sessions

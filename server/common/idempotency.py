@@ -212,7 +212,7 @@ def _export(member_id: int) -> list[dict[str, Any]]:
         .where(IdempotencyKey.member_id == member_id)
         .order_by(IdempotencyKey.created_at)
     )
-    return [{"key": k, "status": s, "created_at": c.isoformat()} for k, s, c in rows]
+    return [{"key": k, "status": s, "created_at": c} for k, s, c in rows]
 
 
 def _erase(member_id: int) -> None:

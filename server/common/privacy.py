@@ -3,12 +3,16 @@
 Each feature registers an exporter (what it holds about a member, as JSON-ready data) and an
 eraser (delete the member's personal data, anonymise what they wrote for others). ``DELETE /me``
 runs every eraser in one transaction; ``GET /me/export`` gathers every exporter's section.
+Exporters give times as ``datetime``s: the export shows them as the API does (``local_iso``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+
+from server.common.time import local_iso
 
 Exporter = Callable[[int], Any]
 Eraser = Callable[[int], None]
@@ -25,7 +29,20 @@ def register(section: str, *, exporter: Exporter, eraser: Eraser, order: int = 1
 
 
 def export_member(member_id: int) -> dict[str, Any]:
-    return {section: export(member_id) for section, export in sorted(_exporters.items())}
+    return {
+        section: _times_shown(export(member_id)) for section, export in sorted(_exporters.items())
+    }
+
+
+def _times_shown(value: Any) -> Any:
+    """Every ``datetime`` in an exporter's data as the API shows times (one rule)."""
+    if isinstance(value, datetime):
+        return local_iso(value)
+    if isinstance(value, dict):
+        return {k: _times_shown(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_times_shown(v) for v in value]
+    return value
 
 
 def erase_member(member_id: int) -> None:

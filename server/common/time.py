@@ -68,13 +68,19 @@ def display_zone() -> ZoneInfo:
     return zone(name or current_app.config["DEFAULT_TIME_ZONE"])
 
 
+def local_iso(value: datetime) -> str:
+    """The one way a time leaves the server (API answers, events, the export): ISO 8601 in
+    the caller's time zone with its offset, to the second: ``2026-11-26T15:04:05+08:00``."""
+    return value.astimezone(display_zone()).isoformat(timespec="seconds")
+
+
 class LocalDateTime(ma.fields.DateTime):
     """ISO 8601 with the offset of the caller's time zone, e.g. ``2026-11-26T15:04:05+08:00``."""
 
     def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> Any:
         if value is None:
             return None
-        return value.astimezone(display_zone()).isoformat(timespec="seconds")
+        return local_iso(value)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)

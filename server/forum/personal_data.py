@@ -65,12 +65,9 @@ def export(member_id: int) -> dict[str, Any]:
         sa.select(ForumSilence).where(ForumSilence.member_id == member_id)
     ).scalars()
 
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value else None
-
     return {
         "threads": [
-            {"id": i, "title": t, "tags": tags, "created_at": iso(c)} for i, t, tags, c in threads
+            {"id": i, "title": t, "tags": tags, "created_at": c} for i, t, tags, c in threads
         ],
         "posts": [
             {
@@ -78,19 +75,19 @@ def export(member_id: int) -> dict[str, Any]:
                 "thread_id": t,
                 "number": n,
                 "body": b,
-                "created_at": iso(c),
-                "edited_at": iso(e),
-                "deleted_at": iso(d),
+                "created_at": c,
+                "edited_at": e,
+                "deleted_at": d,
             }  # fmt: skip
             for i, t, n, b, c, e, d in posts
         ],
-        "reactions": [{"post_id": p, "reaction": r, "created_at": iso(c)} for p, r, c in reactions],
+        "reactions": [{"post_id": p, "reaction": r, "created_at": c} for p, r, c in reactions],
         "threads_followed": [
             {
                 "thread_id": s.thread_id,
                 "last_read_number": s.last_read_number,
                 "notification_level": s.level,
-                "bookmarked_at": iso(s.bookmarked_at),
+                "bookmarked_at": s.bookmarked_at,
             }  # fmt: skip
             for s in states
         ],
@@ -99,13 +96,12 @@ def export(member_id: int) -> dict[str, Any]:
                 "post_id": f.post_id,
                 "reason": f.reason,
                 "note": f.note,
-                "created_at": iso(f.created_at),
+                "created_at": f.created_at,
             }  # fmt: skip
             for f in flags
         ],
         "silences": [
-            {"until": iso(s.until), "reason": s.reason, "created_at": iso(s.created_at)}
-            for s in silences
+            {"until": s.until, "reason": s.reason, "created_at": s.created_at} for s in silences
         ],
     }
 

@@ -140,7 +140,7 @@ def _export(member_id: int) -> dict[str, Any]:
         .where(MemberBlock.member_id == member_id)
         .order_by(MemberBlock.created_at, MemberBlock.blocked_id)
     ).all()
-    return {"blocked": [{"member_id": m, "blocked_at": t.isoformat()} for m, t in rows]}
+    return {"blocked": [{"member_id": m, "blocked_at": t} for m, t in rows]}
 
 
 def _erase(member_id: int) -> None:

@@ -220,7 +220,7 @@ def _export(member_id: int) -> dict[str, Any]:
     return {
         "profile": MeSchema().dump(member),
         "privacy_consents": [
-            {"policy_version": c.policy_version, "accepted_at": c.accepted_at.isoformat()}
+            {"policy_version": c.policy_version, "accepted_at": c.accepted_at}
             for c in member.consents
         ],
     }

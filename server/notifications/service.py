@@ -460,8 +460,8 @@ def _export(member_id: int) -> dict[str, Any]:
                 "subject": n.subject,
                 "data": n.data,
                 "count": n.count,
-                "created_at": n.created_at.isoformat(),
-                "read_at": n.read_at.isoformat() if n.read_at else None,
+                "created_at": n.created_at,
+                "read_at": n.read_at,
             }
             for n in notes
         ],

@@ -199,6 +199,38 @@ def test_export_returns_what_the_member_gave(client, make_member, auth_headers):
     assert len(data["sections"]["sign_in"]["sessions"]) == 1
 
 
+def test_export_shows_times_as_the_api_does(client, make_member, auth_headers):
+    """One rule for times: the export, like every answer, speaks the member's own time zone."""
+    import re
+
+    member = make_member()
+    headers = auth_headers(member)
+    client.patch("/api/v1/me", headers=headers, json={"time_zone": "America/New_York"})
+    data = client.get("/api/v1/me/export", headers=headers).get_json()
+    stamps: list[str] = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and re.fullmatch(
+            r"\d{4}-\d\d-\d\dT[\d:.]+([+-]\d\d:\d\d|Z)", value
+        ):
+            stamps.append(value)
+
+    walk(data)
+    assert len(stamps) >= 3  # generated_at, the account's times, the session's
+    offset = data["generated_at"][-6:]
+    assert offset in {"-05:00", "-04:00"}  # New York's, winter or summer
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", s) for s in stamps)
+    assert {s[-6:] for s in stamps} <= {"-05:00", "-04:00"}
+    session = data["sections"]["sign_in"]["sessions"][0]
+    assert session["created_at"][-6:] == offset
+
+
 def _all_text_in_database(app) -> str:
     """Every value of every row of every table, as one string."""
     with app.app_context():
