@@ -3,6 +3,10 @@
 - ``Api`` renders every error in our shape (``server.errors``) and documents that shape.
 - ``Blueprint.auth()`` guards a view with a JWT (and optionally a global role) and documents
   the bearer security requirement and the 401/403 answers in the OpenAPI contract.
+- ``ErrorResponses``, an apispec plugin, gives every operation its error responses: each
+  status with the error schema, an example per ``code`` and ``x-error-codes``, from the table
+  in ``server.api_errors`` (operation-specific codes) and from what the operation is (generic
+  ones: signed in, body, arguments, pages, rate limits, writes).
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from typing import Any
 
 import flask_smorest
 import marshmallow as ma
+from apispec import BasePlugin
 from flask_jwt_extended import current_user, get_current_user, verify_jwt_in_request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
 
+from server import api_errors
 from server.common import jsonio
 from server.common.fields import Integer
 from server.errors import DomainError, Forbidden, register_error_handlers
@@ -65,6 +71,9 @@ class Api(flask_smorest.Api):
 
     def init_app(self, app: Any, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         app.url_map.converters["id"] = IdConverter
+        self.error_responses = ErrorResponses(self)
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [*spec_kwargs.get("extra_plugins", ()), self.error_responses]
         super().init_app(app, spec_kwargs=spec_kwargs)
         self.register_converter(
             IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID}
@@ -72,6 +81,106 @@ class Api(flask_smorest.Api):
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         )
+
+    def _openapi_json(self) -> Any:
+        # every operation is in the spec by now: a table naming one that is not is a typo
+        api_errors.check_table(self.error_responses.operation_ids)
+        return super()._openapi_json()
+
+
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+class ErrorResponses(BasePlugin):
+    """apispec plugin: an operation's error responses, added as the operation enters the spec.
+
+    Its ``operation_helper`` runs after flask-smorest's and marshmallow's (query schemas are
+    already parameters), reads what the operation is from its document (security, body,
+    parameters) and its Flask view (rate limits, the token it takes), and puts one response per
+    error status (``server.api_errors.response``) in place of the generic ones flask-smorest
+    and ``Blueprint.auth`` documented (``UNAUTHORIZED``, ``UNPROCESSABLE_ENTITY``, …).
+    """
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.operation_ids: set[str] = set()
+
+    def init_spec(self, spec: Any) -> None:
+        super().init_spec(spec)
+        self.spec = spec
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        rule = kwargs.get("rule")
+        for method, operation in (operations or {}).items():
+            if method not in _METHODS:
+                continue
+            operation_id = operation.get("operationId")
+            if not operation_id:
+                raise ValueError(f"{method.upper()} {path} has no operationId")
+            shape = self._shape(method, operation, rule)
+            errors = api_errors.operation_errors(operation_id, shape)
+            operation["responses"] = _with_errors(operation.get("responses", {}), errors)
+            self.operation_ids.add(operation_id)
+            for status, codes in errors.items():
+                for code in codes:
+                    name = api_errors.example_name(code, status)
+                    if name not in self.spec.components.examples:
+                        self.spec.components.example(name, api_errors.example(code, status))
+
+    def _shape(self, method: str, operation: dict[str, Any], rule: Any) -> api_errors.Shape:
+        query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
+        view = self.api._app.view_functions.get(rule.endpoint) if rule is not None else None
+        return api_errors.Shape(
+            method=method,
+            signed_in=bool(operation.get("security")),
+            json_body="requestBody" in operation,
+            arguments="requestBody" in operation or bool(query),
+            paginated="cursor" in query,
+            rate_limited=view is not None and _rate_limited(self.api._app, view, rule, method),
+            refresh_token=view is not None and _takes_refresh_token(view, method),
+        )
+
+
+def _with_errors(responses: dict[Any, Any], errors: dict[int, tuple[str, ...]]) -> dict[str, Any]:
+    """Success responses first, then one per error status (replacing what was documented for
+    it), then ``default``."""
+    kept = {str(k): v for k, v in responses.items() if str(k) != "default"}
+    ordered = {k: v for k, v in kept.items() if k.isdigit() and int(k) < 400}
+    for status in sorted({int(k) for k in kept if k.isdigit() and int(k) >= 400} | set(errors)):
+        if status in errors:
+            ordered[str(status)] = api_errors.response(status, errors[status])
+        else:
+            ordered[str(status)] = kept[str(status)]  # documented, codes unknown: tests refuse it
+    if "default" in {str(k) for k in responses}:
+        ordered["default"] = next(v for k, v in responses.items() if str(k) == "default")
+    return ordered
+
+
+def _rate_limited(app: Any, view: Callable[..., Any], rule: Any, method: str) -> bool:
+    """Whether a Flask-Limiter limit (on the view, its blueprint, or every route) applies to
+    ``method``. Reads the limiter's registry of decorated limits (flask-limiter 4 keeps them in
+    ``limit_manager``; the public ``decorated_limits`` would evaluate limits that need a
+    request)."""
+    from flask_limiter.util import get_qualified_name
+
+    for limiter in app.extensions.get("limiter", ()):
+        manager = limiter.limit_manager
+        if manager._default_limits or manager._application_limits:
+            return True
+        limits = [
+            *manager._decorated_limits.get(get_qualified_name(view), ()),
+            *manager._blueprint_limits.get(rule.endpoint.rpartition(".")[0], ()),
+        ]
+        if any(not limit.methods or method in limit.methods for limit in limits):
+            return True
+    return False
+
+
+def _takes_refresh_token(view: Callable[..., Any], method: str) -> bool:
+    function = getattr(getattr(view, "view_class", None), method, view)
+    return getattr(function, "_bearer_token", None) == "refresh"
 
 
 class Parser(FlaskParser):
@@ -122,6 +231,7 @@ class Blueprint(flask_smorest.Blueprint):
                     raise Forbidden()
                 return func(*args, **kwargs)
 
+            wrapper._bearer_token = "refresh" if refresh else "access"  # type: ignore[attr-defined]
             wrapper = self.doc(security=BEARER)(wrapper)
             wrapper = self.alt_response(401, response="UNAUTHORIZED")(wrapper)
             if roles is not None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, request, request_finished
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -74,12 +74,37 @@ def app() -> Iterator[Flask]:
         )
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
+        app.extensions["errors_seen"] = set()
+        request_finished.connect(_record_error, app)
         try:
             yield app
         finally:
+            request_finished.disconnect(_record_error, app)
             with app.app_context():
                 db.engine.dispose()
             drop()
+
+
+# --- the error-contract recorder (tests/test_error_contract.py) -----------------------------
+# Every error answer of the session's app, as (method, URL rule, status, code): the last test
+# of the run checks each is documented for its operation. Requests that match no route are
+# left out (no operation to hold them to), and so are servers in other processes.
+
+
+def _record_error(app: Flask, response: Any, **_extra: Any) -> None:
+    if response.status_code < 400 or request.url_rule is None or response.is_streamed:
+        return
+    body = response.get_json(silent=True) if response.is_json else None
+    if isinstance(body, dict) and isinstance(body.get("code"), str):
+        method = "GET" if request.method == "HEAD" else request.method
+        seen = (method, request.url_rule.rule, response.status_code, body["code"])
+        app.extensions["errors_seen"].add(seen)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``RUN_LAST`` (the error-contract check of what the run recorded) last."""
+    last = [i for i in items if getattr(getattr(i, "function", None), "RUN_LAST", False)]
+    items[:] = [i for i in items if all(i is not j for j in last)] + last
 
 
 def _app_ctx_id() -> int:

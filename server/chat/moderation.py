@@ -28,6 +28,11 @@ from server.members.models import Member
 
 register_messages(
     {
+        "chat_not_muted": {
+            "zh-Hans": "该成员没有被禁言。",
+            "zh-Hant": "該成員沒有被禁言。",
+            "en": "That member is not muted.",
+        },
         "chat_muted": {
             "zh-Hans": "你在该联盟的聊天中被禁言。",
             "zh-Hant": "你在該聯盟的聊天中被禁言。",
@@ -116,7 +121,7 @@ def unmute(member: Member, alliance_id: int, target_id: int) -> None:
         db.session.execute(sa.select(ChatMute.moderator_role).where(*active)).scalars()
     )
     if not imposed_by:
-        raise Conflict("conflict")
+        raise Conflict("chat_not_muted")
     target_role = alliances.role_in(target_id, alliance_id)
     if not all(ranks.may_lift(role, target_role, by) for by in imposed_by):
         raise Forbidden()

@@ -63,6 +63,11 @@ register_messages(
             "zh-Hant": "找不到該訊息。",
             "en": "No such message.",
         },
+        "chat_member_not_found": {
+            "zh-Hans": "该用户不在这个频道里。",
+            "zh-Hant": "該用戶不在這個頻道裡。",
+            "en": "That person is not in this channel.",
+        },
         "chat_reaction_not_found": {
             "zh-Hans": "没有这种回应。",
             "zh-Hant": "沒有這種回應。",
@@ -401,7 +406,7 @@ def remove_member(member: Member, conversation_id: int, target_id: int) -> None:
         )
     ).rowcount
     if not gone:
-        raise NotFound("chat_conversation_not_found")
+        raise NotFound("chat_member_not_found")
     _sync_rooms([target_id], [conversation_id])
     commit()
 
