@@ -81,11 +81,30 @@ class Api(flask_smorest.Api):
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         )
+        self.ma_plugin.converter.add_attribute_function(nullable_ref)
 
     def _openapi_json(self) -> Any:
         # every operation is in the spec by now: a table naming one that is not is a typo
         api_errors.check_table(self.error_responses.operation_ids)
         return super()._openapi_json()
+
+
+def nullable_ref(
+    _converter: Any, _field: Any, ret: dict[str, Any], **_kwargs: Any
+) -> dict[str, Any]:
+    """A nullable nested schema as ``{"allOf": [{"$ref": …}], "nullable": true}``.
+
+    apispec writes it for OpenAPI 3.0 as ``anyOf: [{"type": "object", "nullable": true},
+    {"$ref": …}]``, whose first branch takes any object: generators (openapi-python-client,
+    Kotlin, Swift, Dart) then type the field as an untyped map instead of the schema."""
+    branches = ret.get("anyOf")
+    if not branches or {"type": "object", "nullable": True} not in branches:
+        return {}
+    refs = [b for b in branches if b != {"type": "object", "nullable": True}]
+    if not all(set(b) == {"$ref"} for b in refs):
+        return {}
+    del ret["anyOf"]
+    return {"allOf": refs, "nullable": True}
 
 
 _METHODS = ("get", "post", "put", "patch", "delete")

@@ -240,6 +240,9 @@ def test_a_newcomer_signs_up_signs_in_and_lists_threads_through_the_generated_cl
     assert listed.tags == ["客户端"]
     assert isinstance(listed.author, models.MemberCard)
     assert (listed.author.id, listed.author.username) == (me.id, handle)
+    # a nullable nested schema is typed too, not an untyped map (``api.nullable_ref``)
+    assert isinstance(listed.last_poster, models.MemberCard)
+    assert listed.last_poster.id == me.id
     # the query parameters are typed too
     in_category = list_threads.sync(client=member, category_id=category.id, limit=1)
     assert [item.id for item in in_category.items] == [started.id]
