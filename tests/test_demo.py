@@ -29,8 +29,8 @@ def _seed(app) -> str:
 
 
 def _items(body):
-    """A list's items, whether the endpoint answers a bare array or ``{items, next_cursor}``."""
-    return body["items"] if isinstance(body, dict) and "items" in body else body
+    """A list's items (every list answers ``{items, next_cursor}``)."""
+    return body["items"]
 
 
 def _member(app, username: str) -> Member:
