@@ -16,8 +16,10 @@ import sqlalchemy as sa
 
 from server.alliances import service
 from server.alliances.models import Alliance, AllianceJoinRequest
+from server.common.demo import Added
 from server.extensions import db
-from server.forum.demo import Added, demo_members, ensure_category, ensure_reply, ensure_thread
+from server.forum.demo import ensure_category, ensure_reply, ensure_thread
+from server.members.bootstrap import demo_members
 from server.members.models import Member
 from server.notifications.announcements import announce
 from server.notifications.models import Announcement

@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from server.alliances.demo import find_alliance
 from server.chat import consent, direct, service
 from server.chat.models import Conversation, ConversationMember, Message, MessageReaction
+from server.common.demo import Added
 from server.extensions import db
-from server.forum.demo import Added, demo_members
+from server.members.bootstrap import demo_members
 from server.members.models import Member
 
 ORGANISER = "linxiaoyu"

@@ -11,14 +11,16 @@ demo content uses for its forum parts (an alliance's category)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
+from server.common.demo import Added
 from server.extensions import db
 from server.forum import categories, moderation, service
 from server.forum.models import ForumCategory, ForumPost, ForumReaction, ForumThread
+from server.members.bootstrap import demo_members
 from server.members.models import Member
 
 CATEGORIES = [
@@ -87,33 +89,6 @@ REACTIONS = [
     ("公眾號從零到一萬粉，我做對了哪幾件事", 0, "heyifan", "like"),
     ("杭州有哪些适合自由职业者的共享办公空间？", 0, "zhaomin", "like"),
 ]
-
-
-def demo_members(handles: Iterable[str]) -> dict[str, Member]:
-    """The demo accounts with these usernames (``flask seed-demo`` makes them first)."""
-    rows = db.session.execute(
-        sa.select(Member).where(Member.username.in_(set(handles)), Member.deleted_at.is_(None))
-    ).scalars()
-    return {m.username: m for m in rows}
-
-
-class Added:
-    """What a seeder found or made, by kind, and how many of them it made: its report line."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, list[int]] = {}
-
-    def count(self, what: str, created: bool) -> None:
-        """One more ``what`` found or, if ``created``, made."""
-        seen = self.counts.setdefault(what, [0, 0])
-        seen[0] += 1
-        seen[1] += int(created)
-
-    def summary(self) -> str:
-        """``categories 6, threads 4 (2 new)``; ``(already there)`` when nothing was made."""
-        parts = ", ".join(f"{what} {total}" for what, (total, _new) in self.counts.items())
-        new = sum(n for _total, n in self.counts.values())
-        return f"{parts} ({new} new)" if new else f"{parts} (already there)"
 
 
 def ensure_category(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from server.auth.passwords import hash_password
@@ -138,3 +140,11 @@ def seed_members() -> None:
     print("  jyadmin (admin), " + ", ".join(
         f"{handle} ({role})" for handle, _n, _c, _t, _b, role in DEMO_MEMBERS if role != "member"
     ) + "; the others are members")  # fmt: skip
+
+
+def demo_members(handles: Iterable[str]) -> dict[str, Member]:
+    """The demo accounts with these usernames (``flask seed-demo`` makes them first)."""
+    rows = db.session.execute(
+        sa.select(Member).where(Member.username.in_(set(handles)), Member.deleted_at.is_(None))
+    ).scalars()
+    return {m.username: m for m in rows}
