@@ -322,14 +322,10 @@ def _flatten_locations(messages: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def error_response(
-    code: str,
-    status: int,
-    *,
-    errors: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-    **params: Any,
-) -> Response:
+def error_body(
+    code: str, status: int, *, errors: Mapping[str, Any] | None = None, **params: Any
+) -> dict[str, Any]:
+    """The one error shape, in the caller's language: over HTTP and in socket acks alike."""
     locale = get_locale()
     body: dict[str, Any] = {
         "code": code,
@@ -338,7 +334,18 @@ def error_response(
     }
     if errors:
         body["errors"] = _translate_errors(errors, locale)
-    response = jsonify(body)
+    return body
+
+
+def error_response(
+    code: str,
+    status: int,
+    *,
+    errors: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **params: Any,
+) -> Response:
+    response = jsonify(error_body(code, status, errors=errors, **params))
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def register(app: Flask, api: Api) -> None:
     from server.alliances import service as alliances
     from server.auth import service as auth
-    from server.chat import personal_data, service
+    from server.chat import asyncapi, personal_data, service
     from server.chat.demo import seed_chat
     from server.chat.routes import blp
     from server.chat.sockets import ChatNamespace, on_error
@@ -51,6 +51,7 @@ def register(app: Flask, api: Api) -> None:
     alliances.on_member_left("chat", service.on_alliance_left)
     auth.on_sessions_revoked("chat", service.sessions_revoked)
     api.register_blueprint(blp)
+    app.register_blueprint(asyncapi.blp)  # GET /api/v1/asyncapi.json, not in the OpenAPI
     socketio.on_namespace(ChatNamespace(service.NAMESPACE))
     socketio.on_error(service.NAMESPACE)(on_error)
     privacy.register("chat", exporter=personal_data.export, eraser=personal_data.erase, order=120)

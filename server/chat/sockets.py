@@ -26,13 +26,13 @@ from flask_socketio import (
 
 from server.chat import limits, presence, service
 from server.common.socketwire import INVALID, INVALID_EVENT
-from server.errors import DomainError, is_outage, message_for
+from server.errors import DomainError, error_body, is_outage
 from server.extensions import db
 from server.members.models import Member
 
 
 def _error(exc: DomainError) -> dict[str, Any]:
-    return {"code": exc.code, "status": exc.status, "message": message_for(exc.code, **exc.params)}
+    return error_body(exc.code, exc.status, errors=exc.errors, **exc.params)
 
 
 def _member() -> Member:

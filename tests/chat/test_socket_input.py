@@ -218,3 +218,16 @@ def test_a_connect_packet_with_hostile_auth_is_refused_with_a_reason(app, name):
     assert [(p.packet_type, p.data["data"]["code"]) for p in sent] == [
         (4, "authentication_required")  # CONNECT_ERROR with the error shape
     ]
+
+
+def test_a_socket_validation_error_names_its_fields_as_rest_does(app, auth_headers, world):
+    _owner, member, _aid, channel = world
+    sock = _socket(app, auth_headers, member)
+    try:
+        ack = sock.emit(
+            "send", {"conversation_id": channel, "body": ""}, namespace="/chat", callback=True
+        )
+        assert ack["error"]["code"] == "validation_error"
+        assert list(ack["error"]["errors"]) == ["body"]
+    finally:
+        sock.disconnect(namespace="/chat")
