@@ -37,8 +37,7 @@ def export(member_id: int) -> dict[str, Any]:
     return {
         "conversations": [{"id": i, "kind": k, "name": n} for i, k, n in follows],
         "messages": [
-            {"id": i, "conversation_id": c, "body": b, "created_at": t}
-            for i, c, b, t in messages
+            {"id": i, "conversation_id": c, "body": b, "created_at": t} for i, c, b, t in messages
         ],
     }
 
