@@ -110,7 +110,7 @@ _MESSAGE = ("chat_message_not_found", "chat_conversation_not_found")
 _MAY_WRITE = ("chat_muted", "chat_member_blocked", "chat_direct_not_allowed")
 
 OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
-    # --- auth (server/auth/service.py) ---
+    # --- auth (server/auth/) ---
     "signUp": {
         409: ("email_taken", "username_taken"),
         422: ("privacy_policy_outdated",),
@@ -121,7 +121,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "changePassword": {403: ("wrong_password",), 422: ("password_unchanged",)},
     "requestPasswordReset": {},  # answers alike for any address; the mail is a job
     "confirmPasswordReset": {400: ("reset_token_invalid",)},
-    # --- members (server/members/service.py, blocks.py) ---
+    # --- members (server/members/) ---
     "getMe": {},
     "updateMe": {409: ("username_taken",)},
     "deleteMe": {403: ("wrong_password",)},
@@ -149,7 +149,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "registerDevice": {},
     "deleteDevice": {404: ("device_not_found",)},
     "createAnnouncement": {403: ("forbidden",)},  # organisers and admins (Blueprint.auth roles)
-    # --- forum (server/forum/: categories.py, service.py, access.py, moderation.py) ---
+    # --- forum (server/forum/) ---
     "listForumCategories": {},
     "createForumCategory": {
         403: ("forbidden",),
@@ -247,7 +247,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "listForumModerationQueue": {403: ("forbidden",)},
     "listForumModerationLog": {403: ("forbidden",)},
     "searchForum": {404: ("forum_category_not_found",)},  # ?category_id=
-    # --- alliances (server/alliances/service.py) ---
+    # --- alliances (server/alliances/) ---
     "listAlliances": {},
     "createAlliance": {403: ("forbidden",)},  # ALLIANCE_CREATORS
     "getAlliance": {404: _ALLIANCE},
@@ -293,7 +293,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         403: ("forbidden",),
         404: (*_ALLIANCE, "alliance_ban_not_found"),
     },
-    # --- chat (server/chat/: service.py, direct.py, consent.py, moderation.py, limits.py) ---
+    # --- chat (server/chat/) ---
     # ``limited(...)`` on a view and ``limits.check`` in a service answer 429 ``rate_limited``
     # themselves (not Flask-Limiter): listed here.
     "listChatConversations": {},
@@ -315,18 +315,18 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         403: ("forbidden",),
         404: ("chat_conversation_not_found", "chat_member_not_found"),
     },
-    "leaveChatConversation": {404: _CONVERSATION, 409: ("chat_not_joined",)},
+    "leaveChatConversation": {404: _CONVERSATION, 409: ("chat_not_following",)},
     "listChatMessages": {404: _CONVERSATION},
     "sendChatMessage": {
         403: ("chat_not_joined", *_MAY_WRITE, "reply_not_allowed"),
         404: _CONVERSATION,
         409: ("chat_client_id_reused",),
-        422: ("chat_message_not_found",),  # reply_to_id
+        422: ("chat_reply_to_invalid",),
         429: ("rate_limited",),
     },
     "markChatConversationRead": {
+        403: ("chat_not_joined",),
         404: _CONVERSATION,
-        409: ("chat_not_joined",),
         429: ("rate_limited",),
     },
     "listChatReadReceipts": {
@@ -351,7 +351,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     },
     "getChatPresence": {},
     "reportChatMessage": {404: _MESSAGE, 422: ("chat_not_in_alliance",)},
-    "muteChatMember": {403: ("forbidden",), 404: ("alliance_member_not_found",)},
+    "muteChatMember": {403: ("forbidden",), 404: ("chat_mute_member_not_found",)},
     "unmuteChatMember": {403: ("forbidden",), 409: ("chat_not_muted",)},
     "listChatModerationLog": {403: ("forbidden",)},
     # --- meta ---

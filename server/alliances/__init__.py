@@ -1,6 +1,22 @@
-"""微聯盟 alliances: groups with roles, join requests, invites and bans. Its ``service`` holds
-the scoping rule other features use for objects that belong to an alliance (forum categories
-now, events and courses next); it installs that rule into the forum at start-up."""
+"""微聯盟 alliances: groups with roles, join requests, invites and bans. ``scope`` is the rule
+other features use for objects that belong to an alliance (forum categories now, events and
+courses next); ``register`` installs it into the forum at start-up.
+
+- ``models``: alliances, memberships and roles, tags, join requests, invite links, bans.
+- ``scope``: the scoping rule other features ask (``role_in``, ``is_member``, ``is_manager``…).
+- ``ranks``: the rank rule: ``outranks``, ``may_lift`` (mutes, bans), rank-backed invite links.
+- ``access``: an alliance as one member sees it (``load``, ``require_manager``), for the verbs.
+- ``service``: the alliance itself: create, describe, list (discover, or one's own).
+- ``joining``: joining at once, by a request managers decide, or through an invite link.
+- ``membership``: the member directory, leaving, roles, removal, bans; ``on_member_left``.
+- ``schemas``: request and response bodies, per audience.
+- ``routes``: ``/api/v1/alliances``, thin views over ``service``, ``joining``, ``membership``.
+- ``kinds``: the notification kinds alliances send (join requests, decisions).
+- ``personal_data``: a member's alliances in an export, and what erasure does to them.
+- ``demo``: the demo alliances of ``make demo``.
+
+Each module imports only modules above it in this list.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +29,7 @@ if TYPE_CHECKING:
 
 
 def register(app: Flask, api: Api) -> None:
-    from server.alliances import kinds, personal_data, service
+    from server.alliances import kinds, personal_data, scope
     from server.alliances.demo import seed_alliances
     from server.alliances.routes import blp
     from server.common import privacy
@@ -27,10 +43,10 @@ def register(app: Flask, api: Api) -> None:
     )
     install_group_rules(
         GroupRules(
-            is_member=service.is_member,
-            is_admin=service.is_admin,
-            groups_of=service.alliance_ids_of,
-            exists=service.exists,
+            is_member=scope.is_member,
+            is_admin=scope.is_manager,
+            groups_of=scope.alliance_ids_of,
+            exists=scope.exists,
         )
     )
     register_seeder("alliances", seed_alliances, order=60)  # after members and the forum

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from server.alliances import service
+from server.alliances import joining, membership, service
 from server.alliances.models import Alliance, AllianceJoinRequest
+from server.alliances.scope import role_in
 from server.common.demo import Added
 from server.extensions import db
 from server.forum.demo import ensure_category, ensure_reply, ensure_thread
@@ -146,37 +147,37 @@ def _ensure_alliance(spec: DemoAlliance, m: dict[str, Member], added: Added) -> 
         alliance = service.create(creator, data).alliance
     aid = alliance.id
     # who is the manager now: the creator until the alliance is handed over
-    manager = creator if service.role_in(creator.id, aid) == "owner" else m[spec.owner]
-    missing = [h for h in spec.members if service.role_in(m[h].id, aid) is None]
+    manager = creator if role_in(creator.id, aid) == "owner" else m[spec.owner]
+    missing = [h for h in spec.members if role_in(m[h].id, aid) is None]
     if spec.visibility == "public":
         for handle in missing:
-            service.join(m[handle], aid)
+            joining.join(m[handle], aid)
     elif spec.visibility == "private":
         for handle in missing:  # ask, and the manager approves
             request = _request_of(aid, m[handle].id)
             if request is None or request.status != "pending":
-                service.join(m[handle], aid, spec.requests.get(handle, ""))
+                joining.join(m[handle], aid, spec.requests.get(handle, ""))
                 request = _request_of(aid, m[handle].id)
             if request is not None:
-                service.decide(manager, aid, request.id, approve=True)
+                joining.decide(manager, aid, request.id, approve=True)
     elif missing:  # secret: through an invite link (it stays listed for the admins)
-        _invite, code = service.create_invite(
+        _invite, code = joining.create_invite(
             manager, aid, {"expires_in_hours": 7 * 24, "max_uses": 20}
         )
         added.count("invite links", True)
         for handle in missing:
-            service.accept_invite(m[handle], code)
+            joining.accept_invite(m[handle], code)
     for handle in spec.members:
         added.count("memberships", handle in missing)
     for handle in spec.admins:
-        if service.role_in(m[handle].id, aid) == "member":
-            service.set_role(manager, aid, m[handle].id, "admin")
-    if service.role_in(m[spec.owner].id, aid) != "owner":
-        service.set_role(manager, aid, m[spec.owner].id, "owner")  # the creator becomes admin
+        if role_in(m[handle].id, aid) == "member":
+            membership.set_role(manager, aid, m[handle].id, "admin")
+    if role_in(m[spec.owner].id, aid) != "owner":
+        membership.set_role(manager, aid, m[spec.owner].id, "owner")  # the creator becomes admin
     for handle, message in spec.pending.items():
-        ask = _request_of(aid, m[handle].id) is None and service.role_in(m[handle].id, aid) is None
+        ask = _request_of(aid, m[handle].id) is None and role_in(m[handle].id, aid) is None
         if ask:  # never asked, and not in it: a request for the managers to decide
-            service.join(m[handle], aid, message)
+            joining.join(m[handle], aid, message)
         added.count("join requests waiting", ask)
     return alliance
 

@@ -1,5 +1,5 @@
 """``/api/v1/alliances``: alliances, joining (at once, by request, by invite), members, roles
-and bans. Thin views over ``service``."""
+and bans. Thin views over ``service``, ``joining`` and ``membership``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from server.alliances import service
+from server.alliances import joining, membership, service
 from server.alliances.schemas import (
     AllianceBanSchema,
     AllianceCreateSchema,
@@ -90,7 +90,7 @@ class Join(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data: dict[str, Any], alliance_id: int) -> Any:
         """Join a public alliance, or ask to join a private one"""
-        return service.join(current_member(), alliance_id, data["message"])
+        return joining.join(current_member(), alliance_id, data["message"])
 
 
 @blp.route("/<id:alliance_id>/leave")
@@ -102,7 +102,7 @@ class Leave(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, alliance_id: int) -> None:
         """Leave an alliance (its owner hands it over first)"""
-        service.leave(current_member(), alliance_id)
+        membership.leave(current_member(), alliance_id)
 
 
 @blp.route("/<id:alliance_id>/requests")
@@ -115,7 +115,7 @@ class Requests(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args: dict[str, Any], alliance_id: int) -> Any:
         """Pending requests to join, oldest first (owner and admins)"""
-        return service.join_requests(
+        return joining.join_requests(
             current_member(), alliance_id, limit=args["limit"], cursor=args["cursor"]
         )
 
@@ -130,7 +130,7 @@ class RequestDecision(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], alliance_id: int, request_id: int) -> None:
         """Approve or reject a request (owner and admins); the requester is told"""
-        service.decide(current_member(), alliance_id, request_id, data["decision"] == "approve")
+        joining.decide(current_member(), alliance_id, request_id, data["decision"] == "approve")
 
 
 @blp.route("/<id:alliance_id>/invites")
@@ -142,7 +142,7 @@ class Invites(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, alliance_id: int) -> Any:
         """Invite links that still work (owner and admins)"""
-        return whole(service.invites(current_member(), alliance_id))
+        return whole(joining.invites(current_member(), alliance_id))
 
     @blp.doc(operationId="createAllianceInvite")
     @blp.auth()
@@ -152,7 +152,7 @@ class Invites(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], alliance_id: int) -> Any:
         """Make an invite link with an expiry and a use limit; its code is shown only now"""
-        invite, code = service.create_invite(current_member(), alliance_id, data)
+        invite, code = joining.create_invite(current_member(), alliance_id, data)
         return {**{c: getattr(invite, c) for c in ("id", "expires_at", "max_uses", "uses",
                                                     "created_at")}, "code": code}  # fmt: skip
 
@@ -166,7 +166,7 @@ class Invite(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, alliance_id: int, invite_id: int) -> None:
         """Revoke an invite link"""
-        service.revoke_invite(current_member(), alliance_id, invite_id)
+        joining.revoke_invite(current_member(), alliance_id, invite_id)
 
 
 @blp.route("/invites/<string(length=24):code>/accept")
@@ -180,7 +180,7 @@ class AcceptInvite(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, code: str) -> Any:
         """Join through an invite link (any visibility)"""
-        return service.accept_invite(current_member(), code)
+        return joining.accept_invite(current_member(), code)
 
 
 @blp.route("/<id:alliance_id>/members")
@@ -193,7 +193,7 @@ class Members(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args: dict[str, Any], alliance_id: int) -> Any:
         """The member directory, searchable by name (members only, unless public)"""
-        return service.members(current_member(), alliance_id, args)
+        return membership.members(current_member(), alliance_id, args)
 
 
 @blp.route("/<id:alliance_id>/members/<id:member_id>")
@@ -207,7 +207,7 @@ class AllianceMemberItem(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, data: dict[str, Any], alliance_id: int, member_id: int) -> Any:
         """Set a member's role (the owner); ``owner`` hands the alliance over"""
-        return service.set_role(current_member(), alliance_id, member_id, data["role"])
+        return membership.set_role(current_member(), alliance_id, member_id, data["role"])
 
     @blp.doc(operationId="removeAllianceMember")
     @blp.auth()
@@ -216,7 +216,7 @@ class AllianceMemberItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, alliance_id: int, member_id: int) -> None:
         """Remove a member (admins remove members; the owner removes admins too)"""
-        service.remove(current_member(), alliance_id, member_id)
+        membership.remove(current_member(), alliance_id, member_id)
 
 
 @blp.route("/<id:alliance_id>/bans")
@@ -229,7 +229,7 @@ class Bans(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], alliance_id: int) -> None:
         """Ban someone: removed, and kept out of requests, joins and invites"""
-        service.ban(current_member(), alliance_id, data["member_id"], data["reason"])
+        membership.ban(current_member(), alliance_id, data["member_id"], data["reason"])
 
 
 @blp.route("/<id:alliance_id>/bans/<id:member_id>")
@@ -242,4 +242,4 @@ class Ban(MethodView):
     def delete(self, alliance_id: int, member_id: int) -> None:
         """Lift a ban: by someone who outranks the member and holds at least the rank of
         whoever banned them (site staff lift any)"""
-        service.unban(current_member(), alliance_id, member_id)
+        membership.unban(current_member(), alliance_id, member_id)

@@ -71,7 +71,8 @@ def _object(properties: dict[str, Any], *, closed: bool = True) -> dict[str, Any
 _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _READ_ID = {"type": "integer", "minimum": 0, "description": "Read up to this message id"}
 
-# Payloads the code builds by hand (sockets.py, service.py, socketbus.py), as it builds them.
+# Payloads the code builds by hand (sockets.py, rooms.py, messages.py, reading.py,
+# socketbus.py), as it builds them.
 HANDWRITTEN: dict[str, dict[str, Any]] = {
     "ConnectAuth": _object(
         {"token": {"type": "string", "description": "An access token (JWT) from sign-in"}},

@@ -22,7 +22,7 @@ one-to-one one, and whose presence a member sees.
   and not from the stranger's read receipts or typing, which stay on the stranger's own
   devices until they accept the conversation.
 
-Imports models, ``alliances.service`` and ``members.blocks``; ``service`` and ``direct`` import it.
+Imports models, ``alliances.scope`` and ``members.blocks``; the verbs import it.
 """
 
 from __future__ import annotations
@@ -34,9 +34,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from server.alliances import service as alliances
-from server.chat.models import ChatMute, Conversation, ConversationMember
-from server.common.time import utcnow
+from server.alliances import scope as alliances
+from server.chat.models import Conversation, ConversationMember
 from server.errors import DomainError, Forbidden, register_messages
 from server.extensions import db
 from server.members import blocks
@@ -53,6 +52,12 @@ register_messages(
             "zh-Hans": "你已屏蔽该成员，解除屏蔽后才能给对方发私信。",
             "zh-Hant": "你已封鎖該成員，解除封鎖後才能傳私訊給對方。",
             "en": "You have blocked this member: unblock them to write to them.",
+        },
+        # also ``direct`` (not one to eight others) and ``channels`` (not in the alliance)
+        "chat_invalid_members": {
+            "zh-Hans": "私信对象无效。",
+            "zh-Hant": "私訊對象無效。",
+            "en": "Those members cannot be messaged.",
         },
     }
 )
@@ -145,6 +150,13 @@ def hears_presence(membership: Any = ConversationMember) -> sa.ColumnElement[boo
     )
 
 
+def shares_activity(conversation: Conversation, membership: ConversationMember) -> bool:
+    """The member's reading and typing may reach the others: a channel, or a direct
+    conversation they accepted (as ``hears_presence``); until then either would tell whoever
+    opened it when the member is online."""
+    return conversation.kind == "channel" or membership.accepted
+
+
 def presence_visible(viewer_id: int, member_ids: list[int]) -> set[int]:
     """Those of ``member_ids`` whose presence ``viewer_id`` may see (themselves included):
     sharing an alliance, or in a direct conversation with them that they accepted; never
@@ -181,20 +193,3 @@ def presence_hidden_from(member_id: int) -> list[int]:
     """Members who never hear ``member_id``'s presence, whatever conversations they share:
     those ``member_id`` has blocked — the rule ``presence_visible`` applies (one query)."""
     return blocks.blocked_by(member_id)
-
-
-def check_not_muted(member: Member, alliance_id: int | None) -> None:
-    """Muted in an alliance means no new content in its channels: no message, edit or
-    reaction (reading still works)."""
-    if alliance_id is None:
-        return
-    muted = db.session.execute(
-        sa.select(ChatMute.id).where(
-            ChatMute.alliance_id == alliance_id,
-            ChatMute.member_id == member.id,
-            ChatMute.lifted_at.is_(None),
-            ChatMute.until > utcnow(),
-        )
-    ).first()
-    if muted:
-        raise Forbidden("chat_muted")

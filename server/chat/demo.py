@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from server.alliances.demo import find_alliance
-from server.chat import consent, direct, service
+from server.chat import channels, consent, direct, messages, reading
 from server.chat.models import Conversation, ConversationMember, Message, MessageReaction
 from server.common.demo import Added
 from server.extensions import db
@@ -204,7 +204,7 @@ def _ensure_channel(spec: DemoConversation, m: dict[str, Member], added: Added) 
     creator = m[spec.creator]
     if existing is None:
         data = {"alliance_id": alliance.id, "name": spec.name, "private": spec.private}
-        existing = service.create_channel(creator, data).id
+        existing = channels.create_channel(creator, data).id
     following = set(
         db.session.execute(
             sa.select(ConversationMember.member_id).where(
@@ -214,10 +214,10 @@ def _ensure_channel(spec: DemoConversation, m: dict[str, Member], added: Added) 
     )
     missing = [m[h] for h in spec.members if m[h].id not in following]
     if spec.private and missing:  # a private channel's members are put in it
-        service.add_members(creator, existing, [member.id for member in missing])
+        channels.add_members(creator, existing, [member.id for member in missing])
     elif not spec.private:  # a public one's join it
         for member in missing:
-            service.join(member, existing)
+            channels.join(member, existing)
     return existing
 
 
@@ -252,7 +252,7 @@ def _say(conversation_id: int, spec: DemoConversation, m: dict[str, Member], add
                 "client_id": client_id,
                 "reply_to_id": sent[line.reply_to].id if line.reply_to else None,
             }
-            message = service.send(sender, conversation_id, data)
+            message = messages.send(sender, conversation_id, data)
             new_lines = True
         sent[line.key] = message
         for who, reaction in line.reactions:
@@ -261,10 +261,10 @@ def _say(conversation_id: int, spec: DemoConversation, m: dict[str, Member], add
                 and db.session.get(MessageReaction, (message.id, m[who].id, reaction)) is None
             )
             if new:
-                service.react(m[who], message.id, reaction, True)
+                messages.react(m[who], message.id, reaction, True)
             added.count("reactions", new)
     if new_lines and spec.organiser_read_to is not None:
-        service.mark_read(m[ORGANISER], conversation_id, sent[spec.organiser_read_to].id)
+        reading.mark_read(m[ORGANISER], conversation_id, sent[spec.organiser_read_to].id)
 
 
 def seed_chat() -> None:

@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 
 from server.chat import consent, limits
 from server.chat.models import Conversation, ConversationMember
-from server.chat.service import MAX_DIRECT_MEMBERS, _sync_rooms
+from server.chat.rooms import sync_rooms
 from server.common.tx import commit, insert_ignore
 from server.errors import DomainError
 from server.extensions import db
 from server.members.models import Member
+
+MAX_DIRECT_MEMBERS = 8
 
 
 def _by_key(key: str) -> Conversation | None:
@@ -32,7 +34,7 @@ def _reopen(member: Member, conversation: Conversation) -> Conversation:
     """The caller is (back) in it, and has accepted it."""
     back = {"conversation_id": conversation.id, "member_id": member.id, "accepted": True}
     if insert_ignore(ConversationMember, back):
-        _sync_rooms([member.id], [conversation.id])
+        sync_rooms([member.id], [conversation.id])
     else:
         db.session.execute(
             sa.update(ConversationMember)
@@ -76,6 +78,6 @@ def open_direct(member: Member, member_ids: list[int]) -> Conversation:
             for m in [member.id, *others]
         ],
     )
-    _sync_rooms([member.id, *others], [conversation.id])
+    sync_rooms([member.id, *others], [conversation.id])
     commit()
     return conversation

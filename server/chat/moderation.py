@@ -3,8 +3,9 @@ admins delete messages and mute members for some hours; all of it goes to the al
 audit log (who, what, which message or member, why).
 
 A muted member reads and marks read, and adds nothing to the alliance's channels: no messages,
-edits or reactions. Muting and lifting follow the alliance's rank rule (``alliances.ranks``):
-lifting takes outranking the muted member and at least the rank of whoever muted them."""
+edits or reactions (``access.check_not_muted``, which every verb that adds content asks).
+Muting and lifting follow the alliance's rank rule (``alliances.ranks``): lifting takes
+outranking the muted member and at least the rank of whoever muted them."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from server.alliances import ranks
-from server.alliances import service as alliances
-from server.chat.models import ChatModerationAction, ChatMute, Message
-from server.chat.service import load
+from server.alliances import scope as alliances
+from server.chat.access import load_message
+from server.chat.models import ChatModerationAction, ChatMute
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.time import utcnow
 from server.common.tx import commit
@@ -33,10 +34,10 @@ register_messages(
             "zh-Hant": "該成員沒有被禁言。",
             "en": "That member is not muted.",
         },
-        "chat_muted": {
-            "zh-Hans": "你在该联盟的聊天中被禁言。",
-            "zh-Hant": "你在該聯盟的聊天中被禁言。",
-            "en": "You are muted in this alliance's chat.",
+        "chat_mute_member_not_found": {
+            "zh-Hans": "该成员不在这个联盟里。",
+            "zh-Hant": "該成員不在這個聯盟裡。",
+            "en": "That member is not in this alliance.",
         },
         "chat_not_in_alliance": {
             "zh-Hans": "只有联盟内的消息可以举报或禁言。",
@@ -51,6 +52,7 @@ def log(
     alliance_id: int, actor_id: int | None, action: str, target_type: str, target_id: int,
     reason: str = "", data: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
+    """An entry of the alliance's chat audit log (in the caller's transaction)."""
     db.session.add(
         ChatModerationAction(
             alliance_id=alliance_id,
@@ -67,10 +69,7 @@ def log(
 
 def report(member: Member, message_id: int, reason: str) -> None:
     """Any reader reports a message of an alliance channel to its admins' log."""
-    message = db.session.get(Message, message_id)
-    if message is None or message.deleted_at is not None:
-        raise NotFound("chat_message_not_found")
-    access = load(member, message.conversation_id)
+    message, access = load_message(member, message_id)
     alliance_id = access.conversation.alliance_id
     if alliance_id is None:
         raise DomainError("chat_not_in_alliance", 422)
@@ -86,7 +85,7 @@ def mute(member: Member, alliance_id: int, data: Mapping[str, Any]) -> None:
         raise Forbidden()
     target_role = alliances.role_in(data["member_id"], alliance_id)
     if target_role is None:
-        raise NotFound("alliance_member_not_found")
+        raise NotFound("chat_mute_member_not_found")
     if target_role == "owner" or (target_role == "admin" and role != "owner"):
         raise Forbidden()
     until = utcnow() + timedelta(hours=data["hours"])
@@ -134,7 +133,7 @@ def audit_log(
     member: Member, alliance_id: int, *, limit: int, cursor: str | None
 ) -> Page[ChatModerationAction]:
     """The alliance's chat log, newest first (owner and admins)."""
-    if not alliances.is_admin(member.id, alliance_id):
+    if not alliances.is_manager(member.id, alliance_id):
         raise Forbidden()
     stmt = (
         sa.select(ChatModerationAction)

@@ -18,12 +18,14 @@ from server.chat.models import (
     MessageMention,
     MessageReaction,
 )
+from server.chat.rooms import disconnect_member
 from server.common.time import utcnow
 from server.extensions import db
 from server.notifications import retraction
 
 
 def export(member_id: int) -> dict[str, Any]:
+    """What the member wrote (not deleted) and the conversations they follow."""
     messages = db.session.execute(
         sa.select(Message.id, Message.conversation_id, Message.body, Message.created_at)
         .where(Message.sender_id == member_id, Message.deleted_at.is_(None))
@@ -43,8 +45,8 @@ def export(member_id: int) -> dict[str, Any]:
 
 
 def erase(member_id: int) -> None:
-    from server.chat.service import disconnect_member
-
+    """Empty the member's messages, drop their reactions, mentions and memberships, and close
+    their sockets after commit."""
     disconnect_member(member_id)
     db.session.execute(
         sa.update(Message)

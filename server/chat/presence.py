@@ -144,6 +144,7 @@ def sockets_of(member_id: int) -> list[str]:
 
 
 def statuses(member_ids: Iterable[int]) -> dict[int, str]:
+    """``online``, ``away`` or ``offline`` of each member (one Redis pipeline, or local)."""
     ids = list(dict.fromkeys(member_ids))
     now = time.time()
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from server.api import Blueprint, current_member
 from server.auth.limits import member_key
-from server.chat import conversations, direct, moderation, service
+from server.chat import channels, conversations, direct, messages, moderation, reading, rooms
 from server.chat.limits import limited
 from server.chat.schemas import (
     ChannelCreateSchema,
@@ -70,7 +70,7 @@ class Channels(MethodView):
     @blp.response(200, page_schema(ChatChannelSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Channels of the caller's alliances: `joined=false` lists the ones they could join"""
-        return service.channels(current_member(), **args)
+        return channels.channels(current_member(), **args)
 
     @blp.doc(operationId="createChatChannel")
     @blp.auth()
@@ -79,7 +79,7 @@ class Channels(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     def post(self, data: dict[str, Any]) -> Any:
         """Create a channel in an alliance (its owner and admins)"""
-        return service.create_channel(current_member(), data)
+        return channels.create_channel(current_member(), data)
 
 
 @blp.route("/direct")
@@ -104,7 +104,7 @@ class Join(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, conversation_id: int) -> Any:
         """Follow a public channel of one's alliance"""
-        return service.join(current_member(), conversation_id)
+        return channels.join(current_member(), conversation_id)
 
 
 @blp.route("/conversations/<id:conversation_id>/members")
@@ -117,7 +117,7 @@ class ChannelMembers(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], conversation_id: int) -> None:
         """Put members of the alliance in a channel, private ones included (owner and admins)"""
-        service.add_members(current_member(), conversation_id, data["member_ids"])
+        channels.add_members(current_member(), conversation_id, data["member_ids"])
 
 
 @blp.route("/conversations/<id:conversation_id>/members/<id:member_id>")
@@ -129,7 +129,7 @@ class ChannelMember(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, conversation_id: int, member_id: int) -> None:
         """Take a member out of a channel (owner and admins)"""
-        service.remove_member(current_member(), conversation_id, member_id)
+        channels.remove_member(current_member(), conversation_id, member_id)
 
 
 @blp.route("/conversations/<id:conversation_id>/leave")
@@ -141,7 +141,7 @@ class Leave(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, conversation_id: int) -> None:
         """Stop following a conversation"""
-        service.leave(current_member(), conversation_id)
+        channels.leave(current_member(), conversation_id)
 
 
 @blp.route("/conversations/<id:conversation_id>/messages")
@@ -153,7 +153,7 @@ class Messages(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args: dict[str, Any], conversation_id: int) -> Any:
         """History around an anchor: num_before older and num_after newer messages"""
-        return service.history(current_member(), conversation_id, **args)
+        return messages.history(current_member(), conversation_id, **args)
 
     @blp.doc(operationId="sendChatMessage")
     @blp.auth()
@@ -165,7 +165,7 @@ class Messages(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any], conversation_id: int) -> Any:
         """Send a message (rate-limited; shared with Socket.IO sends)"""
-        return service.send(current_member(), conversation_id, data)
+        return messages.send(current_member(), conversation_id, data)
 
 
 @blp.route("/conversations/<id:conversation_id>/read")
@@ -175,12 +175,12 @@ class Read(MethodView):
     @limited("read")
     @blp.arguments(ChatReadSchema)
     @blp.response(200, ChatReadStateSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.alt_response(409, response="CONFLICT")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any], conversation_id: int) -> Any:
         """Read up to a message (never moves back)"""
-        last = service.mark_read(current_member(), conversation_id, data["message_id"])
+        last = reading.mark_read(current_member(), conversation_id, data["message_id"])
         return {"last_read_id": last}
 
 
@@ -195,7 +195,7 @@ class Receipts(MethodView):
     def get(self, conversation_id: int) -> Any:
         """Read receipts: how far each other member has read (conversations of up to
         `CHAT_RECEIPTS_LIMIT` members, 100 by default; live as `read` events)"""
-        return whole(service.receipts(current_member(), conversation_id))
+        return whole(reading.receipts(current_member(), conversation_id))
 
 
 @blp.route("/messages/<id:message_id>")
@@ -210,7 +210,7 @@ class MessageItem(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def patch(self, data: dict[str, Any], message_id: int) -> Any:
         """Edit one's message (not while muted; rate-limited)"""
-        return service.edit(current_member(), message_id, data["body"])
+        return messages.edit(current_member(), message_id, data["body"])
 
     @blp.doc(operationId="deleteChatMessage")
     @blp.auth()
@@ -219,16 +219,16 @@ class MessageItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, message_id: int) -> None:
         """Delete a message (its sender, or an admin of the alliance): a tombstone stays"""
-        service.delete(current_member(), message_id)
+        messages.delete(current_member(), message_id)
 
 
-# Any name reaches the service, which answers an unknown one with ``chat_reaction_not_found``
+# Any name reaches ``messages.react``, which answers an unknown one with ``chat_reaction_not_found``
 # (a route that did not match would be a bare ``not_found``); the document lists the names.
 _REACTION = {
     "in": "path",
     "name": "reaction",
     "required": True,
-    "schema": {"type": "string", "enum": list(service.REACTIONS)},
+    "schema": {"type": "string", "enum": list(messages.REACTIONS)},
 }
 
 
@@ -243,7 +243,7 @@ class Reaction(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def put(self, message_id: int, reaction: str) -> Any:
         """React to a message (not while muted; rate-limited)"""
-        return service.react(current_member(), message_id, reaction, True)
+        return messages.react(current_member(), message_id, reaction, True)
 
     @blp.doc(operationId="removeChatMessageReaction", parameters=[_REACTION])
     @blp.auth()
@@ -253,7 +253,7 @@ class Reaction(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def delete(self, message_id: int, reaction: str) -> Any:
         """Take a reaction back"""
-        return service.react(current_member(), message_id, reaction, False)
+        return messages.react(current_member(), message_id, reaction, False)
 
 
 @blp.route("/presence")
@@ -265,7 +265,7 @@ class Presence(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """online / away / offline of members who share an alliance with the caller, or a
         direct conversation they accepted (opened or wrote in)"""
-        return whole(service.presence_of(current_member(), args["member_ids"]))
+        return whole(rooms.presence_of(current_member(), args["member_ids"]))
 
 
 @blp.route("/messages/<id:message_id>/reports")

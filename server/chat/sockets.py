@@ -1,4 +1,5 @@
-"""The ``/chat`` Socket.IO namespace: thin handlers over ``service``.
+"""The ``/chat`` Socket.IO namespace: thin handlers over the verbs (``messages``, ``reading``)
+and the rooms (``rooms``).
 
 Connect with ``auth={"token": "<access token>"}`` (the Socket.IO docs' convention); a missing,
 expired, revoked or invalid token is refused: the client's ``connect_error`` has the message
@@ -24,7 +25,9 @@ from flask_socketio import (
     leave_room,
 )
 
-from server.chat import limits, presence, service
+from server.chat import limits, messages, presence, reading, rooms
+from server.chat.access import load
+from server.chat.schemas import MessageSendSchema
 from server.common.socketwire import INVALID, INVALID_EVENT
 from server.errors import DomainError, error_body, is_outage
 from server.extensions import db
@@ -63,13 +66,13 @@ def _broadcast_presence(member_id: int) -> str:
     are not told (their clients poll ``GET /chat/presence``), nor members they blocked."""
     status = presence.statuses([member_id])[member_id]
     payload = {"member_id": member_id, "status": status}
-    audience = service.presence_audience(member_id)
+    audience = rooms.presence_audience(member_id)
     for conversation_id in audience.conversation_ids:
         emit(
             "presence",
             payload,
-            to=service.room(conversation_id),
-            namespace=service.NAMESPACE,
+            to=rooms.room(conversation_id),
+            namespace=rooms.NAMESPACE,
             skip_sid=audience.skip_sids or None,
         )
     return status
@@ -137,14 +140,14 @@ class ChatNamespace(Namespace):
         auth_session_id = g.auth_session.id
         session["member_id"] = member.id
         session["auth_session"] = auth_session_id
-        join_room(service.member_room(member.id))
-        join_room(service.session_room(auth_session_id))
+        join_room(rooms.member_room(member.id))
+        join_room(rooms.session_room(auth_session_id))
         # registered (by its presence) before its rooms are read: a membership change or a
         # sign-out from now on finds this socket
         _presence(member.id, "active")
-        joined = service.conversation_ids_of(member.id)
+        joined = rooms.conversation_ids_of(member.id)
         for conversation_id in joined:
-            join_room(service.room(conversation_id))
+            join_room(rooms.room(conversation_id))
         # what committed while this ran and did not find the socket yet: read afresh
         member_id = member.id
         db.session.rollback()
@@ -153,8 +156,8 @@ class ChatNamespace(Namespace):
             _broadcast_presence(member_id)
             error = _error(DomainError("token_revoked", 401))
             raise ConnectionRefusedError(error["message"], error)
-        for conversation_id in set(joined) - set(service.conversation_ids_of(member_id)):
-            leave_room(service.room(conversation_id))
+        for conversation_id in set(joined) - set(rooms.conversation_ids_of(member_id)):
+            leave_room(rooms.room(conversation_id))
 
     def on_presence(self, data: Any) -> dict[str, Any]:
         """A heartbeat: ``{"status": "active" | "idle"}`` at least every minute."""
@@ -172,21 +175,19 @@ class ChatNamespace(Namespace):
         try:
             member = _member()
             limits.check("join", member.id)  # two loads an event: counted like the others
-            access = service.load(member, _int(data, "conversation_id"))
+            access = load(member, _int(data, "conversation_id"))
         except DomainError as exc:
             return {"error": _error(exc)}
-        join_room(service.room(access.conversation.id))
+        join_room(rooms.room(access.conversation.id))
         db.session.rollback()  # a removal that committed meanwhile did not see this room yet
         try:
-            service.load(member, access.conversation.id)
+            load(member, access.conversation.id)
         except DomainError as exc:
-            leave_room(service.room(access.conversation.id))
+            leave_room(rooms.room(access.conversation.id))
             return {"error": _error(exc)}
         return {"ok": True}
 
     def on_send(self, data: Any) -> dict[str, Any]:
-        from server.chat.schemas import MessageSendSchema
-
         try:
             member = _member()
             limits.check("send", member.id)  # one counter with REST sends
@@ -195,25 +196,25 @@ class ChatNamespace(Namespace):
             errors = MessageSendSchema().validate(body)
             if errors:
                 raise DomainError("validation_error", 422, errors=errors)
-            message = service.send(member, conversation_id, MessageSendSchema().load(body))
+            message = messages.send(member, conversation_id, MessageSendSchema().load(body))
         except DomainError as exc:
             return {"error": _error(exc)}
-        return {"message": service.message_payload(message)}
+        return {"message": messages.message_payload(message)}
 
     def on_typing(self, data: Any) -> None:
         """Dropped silently past its limit and wherever one may not write or has not accepted
-        the conversation (``service.check_may_type``): nobody misses a typing notice."""
+        the conversation (``messages.check_may_type``): nobody misses a typing notice."""
         try:
             member = _member()
             if not limits.allow("typing", member.id):
                 return
-            conversation_id = service.check_may_type(member, _int(data, "conversation_id"))
+            conversation_id = messages.check_may_type(member, _int(data, "conversation_id"))
         except DomainError:
             return
         emit(
             "typing",
             {"conversation_id": conversation_id, "member_id": member.id},
-            to=service.room(conversation_id),
+            to=rooms.room(conversation_id),
             include_self=False,
         )
 
@@ -221,7 +222,7 @@ class ChatNamespace(Namespace):
         try:
             member = _member()
             limits.check("read", member.id)
-            last = service.mark_read(
+            last = reading.mark_read(
                 member, _int(data, "conversation_id"), _int(data, "message_id")
             )
         except DomainError as exc:

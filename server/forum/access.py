@@ -1,4 +1,10 @@
-"""Who may do what in the forum. Every service verb asks here, about the object it touches.
+"""Who may do what in the forum, in one place: every verb (``threads``, ``posts``, ``reading``,
+``moderation``) loads the object it touches through here and asks here whether the caller may.
+
+Loading answers "may the caller see it?": a thread of a category they cannot see, a deleted
+thread, or a hidden one that is neither theirs nor in a category they moderate is a 404
+(``forum_thread_not_found``), as is a deleted post (except to moderators) or another's hidden
+post. Acting inside a thread (reply, react, flag) needs it visible, even to its author.
 
 Staff are moderators, organisers and admins: they moderate everywhere, post in read-only
 categories and locked threads. A category's ``post_policy`` says who may start threads in it;
@@ -17,7 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from server.common.time import display_zone, utcnow
-from server.errors import DomainError, Forbidden, register_messages
+from server.errors import DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum.models import ForumCategory, ForumPost, ForumSilence, ForumThread
 from server.members.models import Member
@@ -52,6 +58,16 @@ register_messages(
             "zh-Hant": "已超過可編輯時限。",
             "en": "The time to edit this post has passed.",
         },
+        "forum_thread_not_found": {
+            "zh-Hans": "找不到该主题。",
+            "zh-Hant": "找不到該主題。",
+            "en": "No such thread.",
+        },
+        "forum_post_not_found": {
+            "zh-Hans": "找不到该帖子。",
+            "zh-Hant": "找不到該貼文。",
+            "en": "No such post.",
+        },
     }
 )
 
@@ -74,6 +90,7 @@ def install_group_rules(rules: GroupRules | None) -> None:
 
 
 def group_exists(group_id: int) -> bool:
+    """The group exists (always False while no feature owns groups)."""
     return _group_rules is not None and _group_rules.exists(group_id)
 
 
@@ -84,6 +101,14 @@ def _members_only(category: ForumCategory) -> bool:
 def can_see_category(member: Member, category: ForumCategory) -> bool:
     """A group's members-only category is visible to its members and to staff."""
     return not _members_only(category) or is_staff(member) or _in_group(member, category)
+
+
+def visible_to(member: Member, category: ForumCategory) -> bool:
+    """The category and its parent are visible to the member (no query for most)."""
+    if not can_see_category(member, category):
+        return False
+    parent = db.session.get(ForumCategory, category.parent_id) if category.parent_id else None
+    return parent is None or can_see_category(member, parent)
 
 
 def hidden_category_ids(member: Member) -> list[int]:
@@ -129,10 +154,12 @@ def audience(category: ForumCategory, member_ids: list[int]) -> list[int]:
 
 
 def is_staff(member: Member) -> bool:
+    """Moderators, organisers and admins."""
     return member.role in STAFF_ROLES
 
 
 def is_organiser(member: Member) -> bool:
+    """Organisers and admins: they manage categories."""
     return member.role in ORGANISER_ROLES
 
 
@@ -155,11 +182,13 @@ def can_moderate(member: Member, category: ForumCategory | None = None) -> bool:
 
 
 def require_moderator(member: Member, category: ForumCategory | None = None) -> None:
+    """403 unless the member moderates ``category`` (or everywhere, without one)."""
     if not can_moderate(member, category):
         raise Forbidden()
 
 
 def silenced_until(member: Member) -> datetime | None:
+    """The end of the member's longest silence in force, if any."""
     return db.session.execute(
         sa.select(sa.func.max(ForumSilence.until)).where(
             ForumSilence.member_id == member.id,
@@ -170,6 +199,7 @@ def silenced_until(member: Member) -> datetime | None:
 
 
 def check_not_silenced(member: Member) -> None:
+    """403 ``forum_silenced`` (with the time it ends) while a silence is in force."""
     until = silenced_until(member)
     if until is not None:
         local = until.astimezone(display_zone()).strftime("%Y-%m-%d %H:%M")
@@ -177,6 +207,7 @@ def check_not_silenced(member: Member) -> None:
 
 
 def can_start_thread(member: Member, category: ForumCategory) -> bool:
+    """Moderators always; others by the category's ``post_policy``, never if read-only."""
     if can_moderate(member, category):
         return True
     if category.read_only:
@@ -189,6 +220,7 @@ def can_start_thread(member: Member, category: ForumCategory) -> bool:
 
 
 def check_start_thread(member: Member, category: ForumCategory) -> None:
+    """403 unless the member may start a thread in ``category`` and is not silenced."""
     if not can_start_thread(member, category):
         code = "forum_category_read_only" if category.read_only else "forum_posting_not_allowed"
         raise Forbidden(code)
@@ -196,6 +228,7 @@ def check_start_thread(member: Member, category: ForumCategory) -> None:
 
 
 def can_reply(member: Member, thread: ForumThread, category: ForumCategory) -> bool:
+    """Moderators always; others unless read-only or locked (and in the group's, if one)."""
     if can_moderate(member, category):
         return True
     if category.read_only or thread.locked:
@@ -206,6 +239,7 @@ def can_reply(member: Member, thread: ForumThread, category: ForumCategory) -> b
 
 
 def check_reply(member: Member, thread: ForumThread, category: ForumCategory) -> None:
+    """403 with the reason (read-only, locked, not allowed) unless the member may reply."""
     if not can_reply(member, thread, category):
         if category.read_only:
             raise Forbidden("forum_category_read_only")
@@ -216,10 +250,12 @@ def check_reply(member: Member, thread: ForumThread, category: ForumCategory) ->
 
 
 def edit_window() -> timedelta:
+    """How long an author may edit their post (``FORUM_EDIT_WINDOW_MINUTES``)."""
     return timedelta(minutes=current_app.config["FORUM_EDIT_WINDOW_MINUTES"])
 
 
 def can_edit(member: Member, post: ForumPost, thread: ForumThread, category: ForumCategory) -> bool:
+    """Moderators, or its author within the edit window, while not hidden, locked or deleted."""
     if post.deleted_at is not None:
         return False
     if can_moderate(member, category):
@@ -235,6 +271,7 @@ def can_edit(member: Member, post: ForumPost, thread: ForumThread, category: For
 def check_edit(
     member: Member, post: ForumPost, thread: ForumThread, category: ForumCategory
 ) -> None:
+    """403 with the reason (locked, edit window passed) unless the member may edit."""
     if can_edit(member, post, thread, category):
         check_not_silenced(member)
         return
@@ -246,6 +283,66 @@ def check_edit(
 
 
 def can_delete(member: Member, post: ForumPost, category: ForumCategory) -> bool:
+    """Its author or a moderator, while it is not deleted."""
     return post.deleted_at is None and (
         post.author_id == member.id or can_moderate(member, category)
     )
+
+
+# --- loading, with the caller's right to see ----------------------------------------------
+
+
+def load_thread(
+    member: Member, thread_id: int, *, for_update: bool = False
+) -> tuple[ForumThread, ForumCategory]:
+    """The thread and its category; 404 if the caller may not see it (deleted, or hidden and
+    the caller is neither its author nor a moderator)."""
+    stmt = sa.select(ForumThread).where(ForumThread.id == thread_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    thread = db.session.execute(stmt).scalar_one_or_none()
+    if thread is None:
+        raise NotFound("forum_thread_not_found")
+    category = db.session.get(ForumCategory, thread.category_id)
+    assert category is not None
+    if not visible_to(member, category):
+        raise NotFound("forum_thread_not_found")
+    if not thread.visible and not can_moderate(member, category):
+        if thread.deleted_at is not None or thread.author_id != member.id:
+            raise NotFound("forum_thread_not_found")
+    return thread, category
+
+
+def load_post(
+    member: Member, post_id: int, *, for_update: bool = False
+) -> tuple[ForumPost, ForumThread, ForumCategory]:
+    """The post, its thread and category; 404 if the caller may not see the thread, or the post
+    is deleted (moderators excepted) or hidden (its author and moderators excepted)."""
+    thread_id = db.session.execute(
+        sa.select(ForumPost.thread_id).where(ForumPost.id == post_id)
+    ).scalar_one_or_none()
+    if thread_id is None:
+        raise NotFound("forum_post_not_found")
+    # Writers lock the thread first, then read the post as it is now: two concurrent writes
+    # to one thread's posts take turns instead of both writing back what they read.
+    thread, category = load_thread(member, thread_id, for_update=for_update)
+    post = db.session.execute(
+        sa.select(ForumPost)
+        .where(ForumPost.id == post_id)
+        .execution_options(populate_existing=for_update)
+    ).scalar_one()
+    if post.deleted_at is not None and not can_moderate(member, category):
+        raise NotFound("forum_post_not_found")
+    if (
+        post.hidden_at is not None
+        and post.author_id != member.id
+        and not can_moderate(member, category)
+    ):
+        raise NotFound("forum_post_not_found")
+    return post, thread, category
+
+
+def require_visible(member: Member, thread: ForumThread, category: ForumCategory) -> None:
+    """Acting inside a thread (reply, react, flag) needs it visible, even to its author."""
+    if not thread.visible and not can_moderate(member, category):
+        raise NotFound("forum_thread_not_found")

@@ -62,17 +62,9 @@ def get_category(category_id: int, member: Member | None = None) -> ForumCategor
     category = db.session.get(ForumCategory, category_id)
     if category is None:
         raise NotFound("forum_category_not_found")
-    if member is not None and not visible_to(member, category):
+    if member is not None and not access.visible_to(member, category):
         raise NotFound("forum_category_not_found")
     return category
-
-
-def visible_to(member: Member, category: ForumCategory) -> bool:
-    """The category and its parent are visible to the member (no query for most)."""
-    if not access.can_see_category(member, category):
-        return False
-    parent = db.session.get(ForumCategory, category.parent_id) if category.parent_id else None
-    return parent is None or access.can_see_category(member, parent)
 
 
 def list_categories(member: Member) -> list[dict[str, Any]]:
@@ -116,6 +108,7 @@ def _view(member: Member, category: ForumCategory, thread_count: int) -> dict[st
 
 
 def category_detail(member: Member, category_id: int) -> dict[str, Any]:
+    """One category the member may see, with its thread count and visible subcategories."""
     category = get_category(category_id, member)
     hidden = access.hidden_category_ids(member)
     count = db.session.execute(

@@ -1,6 +1,6 @@
 """Demo forum content for ``make demo``: categories, threads, replies and reactions in Simplified
-and Traditional Chinese, written through the service so that counters, search and notifications
-are real.
+and Traditional Chinese, written through the verbs (``threads``, ``posts``) so that counters,
+search and notifications are real.
 
 Idempotent item by item, not as a whole: a category is the one of that name under that parent,
 a thread the one of that title by that author (wherever it is now, deleted or not), a reply the
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from server.common.demo import Added
 from server.extensions import db
-from server.forum import categories, moderation, service
+from server.forum import categories, moderation, posts, threads
 from server.forum.models import ForumCategory, ForumPost, ForumReaction, ForumThread
 from server.members.bootstrap import demo_members
 from server.members.models import Member
@@ -123,7 +123,7 @@ def ensure_thread(author: Member, category_id: int, data: Mapping[str, Any]) -> 
     ).scalar_one_or_none()
     if existing is not None:
         return existing, False
-    detail = service.create_thread(author, {"category_id": category_id, **data})
+    detail = threads.create_thread(author, {"category_id": category_id, **data})
     return detail.thread.id, True
 
 
@@ -145,7 +145,7 @@ def ensure_reply(
     ).scalar_one_or_none()
     if existing is not None:
         return existing, False
-    view = service.create_post(author, thread_id, {"body": body, "reply_to_id": reply_to_id})
+    view = posts.create_post(author, thread_id, {"body": body, "reply_to_id": reply_to_id})
     return view.post.id, True
 
 
@@ -157,7 +157,7 @@ def ensure_reaction(member: Member, post_id: int, reaction: str) -> bool:
     mine = db.session.get(ForumReaction, (post_id, member.id, reaction))
     if mine is not None:
         return False
-    service.react(member, post_id, reaction, True)
+    posts.react(member, post_id, reaction, True)
     return True
 
 

@@ -2,7 +2,7 @@
 reactions, flags, silences and the moderation log.
 
 Threads carry counters (replies, reactions, views, the highest post number, the last post) so
-that a list page is one query whatever its size; ``service._refresh_thread`` recomputes them
+that a list page is one query whatever its size; ``state.refresh_thread`` recomputes them
 after every change to a thread's posts. ``ForumThreadState`` is one row per member and thread
 holding everything that is the caller's own (last read post, watching, bookmark): one join.
 """
@@ -86,7 +86,7 @@ class ForumThread(db.Model):
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # a copy of ForumThreadTag
     excerpt: Mapped[str] = mapped_column(sa.String(200), default="")  # of the first post
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Counters over visible posts, kept by service._refresh_thread.
+    # Counters over visible posts, kept by state.refresh_thread.
     reply_count: Mapped[int] = mapped_column(default=0)
     reaction_count: Mapped[int] = mapped_column(default=0)
     view_count: Mapped[int] = mapped_column(default=0)

@@ -24,6 +24,7 @@ from server.common.tx import commit
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum import access, notices
+from server.forum.access import load_post, load_thread, require_visible
 from server.forum.categories import get_category
 from server.forum.models import (
     ForumFlag,
@@ -32,7 +33,7 @@ from server.forum.models import (
     ForumSilence,
     ForumThread,
 )
-from server.forum.service import load_post, load_thread, refresh_thread, require_visible
+from server.forum.state import refresh_thread
 from server.members.models import Member
 
 register_messages(

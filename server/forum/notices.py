@@ -20,10 +20,11 @@ from server.extensions import db
 from server.forum import access
 from server.forum.kinds import OUTCOMES, post_subject, thread_subject
 from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadState
+from server.forum.state import watch_by_default
 from server.members import blocks
 from server.members import service as members
 from server.members.models import Member
-from server.notifications import retraction
+from server.notifications import inbox, retraction
 from server.notifications import service as notifications
 
 MAX_MENTIONS = 10
@@ -60,8 +61,6 @@ def new_post(
     actor: Member, thread: ForumThread, post: ForumPost, reply_to: ForumPost | None
 ) -> None:
     """Notify for a new post (a first post notifies its mentions only)."""
-    from server.forum.service import watch_by_default
-
     category = db.session.get(ForumCategory, thread.category_id)
     assert category is not None
     # only members who can see the thread hear about it (a group's members-only category)
@@ -171,14 +170,14 @@ def read_up_to(member: Member, thread: ForumThread, number: int) -> None:
     collapsed "new replies" entry once everything is read."""
     prefix = thread_subject(thread.id)
     done = []
-    for nid, subject in notifications.unread_subjects(member.id, prefix):
+    for nid, subject in inbox.unread_subjects(member.id, prefix):
         rest = subject[len(prefix) :]
         if rest == "":
             if number >= thread.highest_number:
                 done.append(nid)
         elif rest.startswith(":") and rest[1:].isdigit() and int(rest[1:]) <= number:
             done.append(nid)
-    notifications.mark_read_ids(member.id, done)
+    inbox.mark_read_ids(member.id, done)
 
 
 def forget_post(post: ForumPost) -> None:

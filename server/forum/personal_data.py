@@ -27,7 +27,7 @@ from server.forum.models import (
     ForumThreadState,
     ForumThreadTag,
 )
-from server.forum.service import refresh_thread, tombstone
+from server.forum.state import refresh_thread, tombstone
 from server.notifications import retraction
 
 

@@ -1,5 +1,6 @@
 """``/api/v1/forum``: categories, threads, posts, reading state, reactions, flags, moderation
-and search. Thin views: each calls one service verb."""
+and search. Thin views: decorators (posting limits from ``limits``), then one verb of
+``categories``, ``threads``, ``posts``, ``reading``, ``moderation`` or ``search``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from server.api import Blueprint, current_member
 from server.auth.limits import member_key
 from server.common.pagination import PageArgs, page_schema, whole
 from server.extensions import limiter
-from server.forum import categories, moderation, service
+from server.forum import categories, limits, moderation, posts, reading, threads
 from server.forum import search as forum_search
 from server.forum.schemas import (
     REACTION_NAMES,
@@ -52,14 +53,6 @@ blp = Blueprint("forum", __name__, url_prefix="/api/v1/forum", description="微�
 
 def _created(response: Any) -> bool:
     return response.status_code == 201
-
-
-def _thread_limit() -> str:
-    return service.new_post_limits()[0]
-
-
-def _reply_limit() -> str:
-    return service.new_post_limits()[1]
 
 
 # --- categories -----------------------------------------------------------------------------
@@ -121,7 +114,7 @@ class Category(MethodView):
 class Threads(MethodView):
     decorators = [
         limiter.limit(
-            _thread_limit,
+            limits.thread_limit,
             key_func=member_key,
             methods=["POST"],
             deduct_when=_created,
@@ -137,7 +130,7 @@ class Threads(MethodView):
         """Threads: latest, newest or top; by category, tag or author; unanswered; or the
         caller's new, unread, bookmarked or watched threads. Each with counts and the caller's
         state."""
-        return service.list_threads(current_member(), args)
+        return threads.list_threads(current_member(), args)
 
     @blp.doc(operationId="createForumThread")
     @blp.auth()
@@ -147,7 +140,7 @@ class Threads(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any]) -> Any:
         """Start a thread (rate-limited, stricter for new accounts)"""
-        return service.create_thread(current_member(), data)
+        return threads.create_thread(current_member(), data)
 
 
 @blp.route("/threads/<id:thread_id>")
@@ -158,7 +151,7 @@ class Thread(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, thread_id: int) -> Any:
         """A thread: counts, the caller's state, where to start reading, what the caller may do"""
-        return service.thread_detail(current_member(), thread_id)
+        return threads.thread_detail(current_member(), thread_id)
 
     @blp.doc(operationId="updateForumThread")
     @blp.auth()
@@ -168,7 +161,7 @@ class Thread(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def patch(self, changes: dict[str, Any], thread_id: int) -> Any:
         """Change the title or tags (the author within the edit window, or moderators)"""
-        return service.update_thread(current_member(), thread_id, changes)
+        return threads.update_thread(current_member(), thread_id, changes)
 
     @blp.doc(operationId="deleteForumThread")
     @blp.auth()
@@ -178,14 +171,14 @@ class Thread(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def delete(self, thread_id: int) -> None:
         """Delete a thread (its author while nobody else has replied; moderators)"""
-        service.delete_thread(current_member(), thread_id)
+        threads.delete_thread(current_member(), thread_id)
 
 
 @blp.route("/threads/<id:thread_id>/posts")
 class ThreadPosts(MethodView):
     decorators = [
         limiter.limit(
-            _reply_limit,
+            limits.reply_limit,
             key_func=member_key,
             methods=["POST"],
             deduct_when=_created,
@@ -200,7 +193,7 @@ class ThreadPosts(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args: dict[str, Any], thread_id: int) -> Any:
         """The thread's posts in order, from ``from_number`` on"""
-        return service.list_posts(
+        return posts.list_posts(
             current_member(),
             thread_id,
             from_number=args["from_number"],
@@ -216,7 +209,7 @@ class ThreadPosts(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], thread_id: int) -> Any:
         """Reply (rate-limited, stricter for new accounts); mentions and watchers are notified"""
-        return service.create_post(current_member(), thread_id, data)
+        return posts.create_post(current_member(), thread_id, data)
 
 
 @blp.route("/threads/<id:thread_id>/read")
@@ -228,7 +221,7 @@ class ThreadRead(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], thread_id: int) -> Any:
         """The caller has read up to post ``number`` (never moves back)"""
-        return service.mark_read(current_member(), thread_id, data["number"])
+        return reading.mark_read(current_member(), thread_id, data["number"])
 
 
 @blp.route("/threads/<id:thread_id>/bookmark")
@@ -239,7 +232,7 @@ class ThreadBookmark(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def put(self, thread_id: int) -> Any:
         """Bookmark the thread"""
-        return service.set_bookmark(current_member(), thread_id, True)
+        return reading.set_bookmark(current_member(), thread_id, True)
 
     @blp.doc(operationId="unbookmarkForumThread")
     @blp.auth()
@@ -247,7 +240,7 @@ class ThreadBookmark(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, thread_id: int) -> Any:
         """Remove the bookmark"""
-        return service.set_bookmark(current_member(), thread_id, False)
+        return reading.set_bookmark(current_member(), thread_id, False)
 
 
 @blp.route("/threads/<id:thread_id>/notification-level")
@@ -259,7 +252,7 @@ class ThreadLevel(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def put(self, data: dict[str, Any], thread_id: int) -> Any:
         """watching (every reply), normal (replies to me, mentions) or muted"""
-        return service.set_level(current_member(), thread_id, data["level"])
+        return reading.set_level(current_member(), thread_id, data["level"])
 
 
 @blp.route("/threads/<id:thread_id>/moderation")
@@ -291,7 +284,7 @@ class Post(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def patch(self, data: dict[str, Any], post_id: int) -> Any:
         """Edit a post (its author within the edit window, or moderators); a revision is kept"""
-        return service.edit_post(current_member(), post_id, data)
+        return posts.edit_post(current_member(), post_id, data)
 
     @blp.doc(operationId="deleteForumPost")
     @blp.auth()
@@ -301,7 +294,7 @@ class Post(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def delete(self, post_id: int) -> None:
         """Delete a post (its author; moderators through moderation)"""
-        service.delete_post(current_member(), post_id)
+        posts.delete_post(current_member(), post_id)
 
 
 @blp.route("/posts/<id:post_id>/revisions")
@@ -313,10 +306,10 @@ class PostRevisions(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, post_id: int) -> Any:
         """Earlier versions of a post, newest first (its author and moderators)"""
-        return whole(service.revisions(current_member(), post_id))
+        return whole(posts.revisions(current_member(), post_id))
 
 
-# Any name reaches the service, which answers an unknown one with ``forum_reaction_not_found``
+# Any name reaches ``posts.react``, which answers an unknown one with ``forum_reaction_not_found``
 # (a route that did not match would be a bare ``not_found``); the document lists the names.
 _REACTION = {
     "in": "path",
@@ -336,7 +329,7 @@ class PostReaction(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def put(self, post_id: int, reaction: str) -> Any:
         """React to a post (like 👍, heart ❤️, laugh 😂, wow 😮, sad 😢, thanks 🙏)"""
-        return service.react(current_member(), post_id, reaction, True)
+        return posts.react(current_member(), post_id, reaction, True)
 
     @blp.doc(operationId="removeForumPostReaction", parameters=[_REACTION])
     @blp.auth()
@@ -344,7 +337,7 @@ class PostReaction(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, post_id: int, reaction: str) -> Any:
         """Take a reaction back"""
-        return service.react(current_member(), post_id, reaction, False)
+        return posts.react(current_member(), post_id, reaction, False)
 
 
 @blp.route("/posts/<id:post_id>/flags")

@@ -20,7 +20,7 @@ from server.common.text import plain_text
 from server.forum import access
 from server.forum.categories import get_category
 from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadTag
-from server.forum.service import SEARCH_KIND
+from server.forum.state import SEARCH_KIND
 from server.members.models import Member
 
 

@@ -8,7 +8,7 @@ than needed (the collapse key makes the phone show it once anyway). The lease le
 run (the minute sweep, or any new notification) take over what a dead worker held.
 
 Just before sending, each row is checked again, as Zulip does: a notification read meanwhile
-is not sent (and one already sent is withdrawn by ``service.mark_read``), a kind the member has
+is not sent (and one already sent is withdrawn by ``inbox.mark_read``), a kind the member has
 since muted is dropped, and quiet hours push the row back to their end. A withdraw is not
 claimed while a show of its entry to its device is being sent (it would overtake it): it goes
 with the first claim after that send's result is recorded.
@@ -39,8 +39,9 @@ from server.common.tx import commit, retrying
 from server.extensions import db, jobs
 from server.members.models import Member
 from server.notifications.kinds import KINDS, render
-from server.notifications.models import Device, Notification, NotificationPreference, PushDelivery
-from server.notifications.service import push_not_before
+from server.notifications.models import Device, Notification, PushDelivery
+from server.notifications.preferences import push_wanted
+from server.notifications.quiet_hours import push_not_before
 
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 3600.0
@@ -107,23 +108,6 @@ def _claim(now: datetime, batch: int) -> str | None:
     ).rowcount
     commit()
     return lease if claimed else None
-
-
-def _push_wanted(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], bool]:
-    members = {m for m, _k in pairs}
-    chosen = {
-        (m, k): p
-        for m, k, p in db.session.execute(
-            sa.select(
-                NotificationPreference.member_id,
-                NotificationPreference.kind,
-                NotificationPreference.push,
-            ).where(NotificationPreference.member_id.in_(members))
-        )
-    }
-    return {
-        (m, k): chosen.get((m, k), KINDS[k].push_default if k in KINDS else False) for m, k in pairs
-    }
 
 
 def _unread_counts(members: set[int]) -> dict[int, int]:
@@ -228,7 +212,7 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
     ).all()
     recipients = {r.recipient_id or r.device_owner for r in rows}
     shows = [r for r in rows if r.purpose == "show" and r.notification_id is not None]
-    wanted = _push_wanted({(r.recipient_id, r.kind) for r in shows})
+    wanted = push_wanted({(r.recipient_id, r.kind) for r in shows})
     quiet = push_not_before(list(recipients), now)
     unread = _unread_counts(recipients)
     alerted = _last_alerts({r.notification_id for r in shows})
@@ -346,6 +330,11 @@ def _record(
 @jobs.task(retries=2, retry_delay=10)
 def deliver_due_job() -> dict[str, int]:
     return dict(deliver_due())
+
+
+def start_delivery() -> None:
+    """Queue a delivery run (after commit: ``on_commit(start_delivery)``)."""
+    deliver_due_job()
 
 
 @jobs.periodic_task(crontab(minute="*"))

@@ -28,9 +28,10 @@ import sqlalchemy as sa
 
 from server.common.tx import on_commit
 from server.extensions import db
+from server.notifications.delivery import start_delivery
 from server.notifications.kinds import GONE
 from server.notifications.models import Notification, PushDelivery
-from server.notifications.service import start_delivery, withdrawals
+from server.notifications.pushes import withdrawals
 
 __all__ = ["GONE", "forget"]
 

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from server.api import Blueprint, current_member
 from server.common.pagination import page_schema, whole
 from server.extensions import limiter
-from server.notifications import announcements, devices, service
+from server.notifications import announcements, devices, inbox, preferences
 from server.notifications.schemas import (
     AnnouncementSchema,
     DeviceSchema,
@@ -34,7 +34,7 @@ class Inbox(MethodView):
     @blp.response(200, page_schema(NotificationSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """The inbox, most recently updated first (``unread=true`` for unread only)"""
-        return service.inbox(
+        return inbox.inbox(
             current_member(), unread=args["unread"], limit=args["limit"], cursor=args["cursor"]
         )
 
@@ -46,7 +46,7 @@ class UnreadCount(MethodView):
     @blp.response(200, UnreadCountSchema)
     def get(self) -> Any:
         """How many notifications are unread (the app badge)"""
-        return {"unread": service.unread_count(current_member().id)}
+        return {"unread": inbox.unread_count(current_member().id)}
 
 
 @blp.route("/notifications/<id:notification_id>/read")
@@ -57,7 +57,7 @@ class MarkRead(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, notification_id: int) -> None:
         """Mark one notification read; its pushes are withdrawn from the member's other devices"""
-        service.mark_read(current_member(), notification_id)
+        inbox.mark_read(current_member(), notification_id)
 
 
 @blp.route("/notifications/read-all")
@@ -67,7 +67,7 @@ class MarkAllRead(MethodView):
     @blp.response(200, MarkedSchema)
     def post(self) -> Any:
         """Mark every notification read"""
-        return {"marked": service.mark_all_read(current_member())}
+        return {"marked": inbox.mark_all_read(current_member())}
 
 
 @blp.route("/notifications/preferences")
@@ -77,7 +77,7 @@ class Preferences(MethodView):
     @blp.response(200, PreferencesSchema)
     def get(self) -> Any:
         """In-app and push choices per kind, and quiet hours (member's local time)"""
-        return service.preferences(current_member())
+        return preferences.preferences(current_member())
 
     @blp.doc(operationId="updateNotificationPreferences")
     @blp.auth()
@@ -85,7 +85,7 @@ class Preferences(MethodView):
     @blp.response(200, PreferencesSchema)
     def patch(self, changes: dict[str, Any]) -> Any:
         """Change choices for some kinds, or quiet hours (``null`` turns them off)"""
-        return service.update_preferences(current_member(), changes)
+        return preferences.update_preferences(current_member(), changes)
 
 
 @blp.route("/devices")

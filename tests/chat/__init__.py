@@ -1,0 +1,1 @@
+"""Tests of server/chat: REST, Socket.IO, consent, limits, rooms, live servers."""

@@ -138,8 +138,9 @@ def _owner(scopes: list[tuple[str | None, set[str]]], name: str) -> str | None:
 def _emitted_events() -> tuple[set[str], list[str]]:
     """Every event name the server package emits: the first argument of ``emit`` calls
     (``socketio.emit``, flask_socketio's ``emit``, a manager's) and of the functions that pass
-    their own parameter on as one (``service._emit``), read as string literals, either branch
-    of a conditional, or a module's string constant; and where a name could not be read."""
+    their own parameter on as one (``rooms.emit_to_conversation``), read as string literals,
+    either branch of a conditional, or a module's string constant; and where a name could not
+    be read."""
     trees = [(p, ast.parse(p.read_text(), str(p))) for p in sorted(SOURCE.rglob("*.py"))]
     emitters = {"emit"}
     while True:  # functions that forward their parameter as the event name are emitters too

@@ -63,7 +63,7 @@ def seed_threads(
 ) -> list[int]:
     """Threads written through the service (no HTTP, no rate limit), each with ``replies``."""
     from server.extensions import db
-    from server.forum import service
+    from server.forum import posts, threads
     from server.members.models import Member
 
     ids = []
@@ -71,7 +71,7 @@ def seed_threads(
         writer = db.session.get(Member, author.id)
         others = [db.session.get(Member, r.id) for r in repliers] or [writer]
         for i in range(count):
-            detail = service.create_thread(
+            detail = threads.create_thread(
                 writer,
                 {
                     "category_id": category_id,
@@ -81,6 +81,6 @@ def seed_threads(
                 },
             )
             for j in range(replies):
-                service.create_post(others[j % len(others)], detail.thread.id, {"body": BODY})
+                posts.create_post(others[j % len(others)], detail.thread.id, {"body": BODY})
             ids.append(detail.thread.id)
     return ids

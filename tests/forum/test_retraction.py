@@ -158,7 +158,7 @@ def test_deleting_a_thread_forgets_it_once_not_once_per_post(
 ):
     """The thread's forget covers its posts' entries: none per post (issue #10 review, L4)."""
     from server.extensions import db
-    from server.forum import service
+    from server.forum import posts
     from server.members.models import Member
 
     counts = []
@@ -169,7 +169,7 @@ def test_deleting_a_thread_forgets_it_once_not_once_per_post(
             writer = db.session.get(Member, author.id)
             for _ in range(own_replies):
                 body = f"@{reader.username} 自己的补充说明。"
-                service.create_post(writer, thread["id"], {"body": body})
+                posts.create_post(writer, thread["id"], {"body": body})
         with count_queries() as deleting:
             forum.call(author, "DELETE", f"/threads/{thread['id']}", 204)
         counts.append(len(_notification_statements(deleting)))
