@@ -87,7 +87,7 @@ def _encode_message(push: Push) -> dict[str, Any]:
         ),
         apns=messaging.APNSConfig(headers=apns_headers, payload=messaging.APNSPayload(aps=aps)),
     )
-    encoded = messaging._MessagingService.encode_message(message)  # noqa: SLF001
+    encoded: dict[str, Any] = messaging._MessagingService.encode_message(message)  # noqa: SLF001
     encoded.pop("topic")
     return encoded
 

@@ -28,7 +28,7 @@ from server.common import jsonio
 from server.common.fields import Integer
 from server.errors import DomainError, Forbidden, register_error_handlers
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def current_member() -> Any:

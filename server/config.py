@@ -64,7 +64,8 @@ def _dev_secrets(instance_path: Path) -> dict[str, str]:
     """Secrets generated on the first development run and kept in instance/."""
     path = instance_path / "secrets.json"
     if path.exists():
-        return json.loads(path.read_text())  # noqa: TID251 (our own file)
+        stored: dict[str, str] = json.loads(path.read_text())  # noqa: TID251 (our own file)
+        return stored
     values = {"SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET_KEY": secrets.token_urlsafe(48)}
     instance_path.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values))

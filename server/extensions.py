@@ -6,6 +6,8 @@ so that nothing depends on the app object at import time.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
@@ -37,6 +39,13 @@ class Base(DeclarativeBase):
 # expire_on_commit=False: services commit and then hand the same objects to the response
 # schema; expiring them would cost one reload query per object.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+# What models subclass. flask-sqlalchemy makes ``db.Model`` at run time from ``Base``; a type
+# checker cannot follow a class made on an instance (python/mypy#8603), so it sees ``Base``.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 jwt = JWTManager()
 api = Api()

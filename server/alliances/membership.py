@@ -21,7 +21,7 @@ from server.alliances.scope import MANAGERS, role_in
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.search import fold, like_escape
 from server.common.time import utcnow
-from server.common.tx import commit
+from server.common.tx import changed, commit
 from server.errors import Conflict, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.members.models import Member
@@ -58,11 +58,11 @@ def on_member_left(name: str, hook: Callable[[int, int], None]) -> None:
 
 def _drop_member(alliance: Alliance, member_id: int) -> None:
     """The member is out (if they were in): the count, their invite links, the features' hooks."""
-    gone = db.session.execute(
+    gone = changed(
         sa.delete(AllianceMember).where(
             AllianceMember.alliance_id == alliance.id, AllianceMember.member_id == member_id
         )
-    ).rowcount
+    )
     if gone:
         db.session.execute(
             sa.update(Alliance)
@@ -167,6 +167,7 @@ def ban(member: Member, alliance_id: int, target_id: int, reason: str) -> None:
     if db.session.get(Member, target_id) is None:
         raise NotFound("member_not_found")
     acting = ranks.acting_role(view.my_role, is_platform_admin(member))
+    assert acting is not None  # a manager or staff: require_manager passed
     existing = db.session.get(AllianceBan, (alliance_id, target_id))
     if existing is None:
         db.session.add(

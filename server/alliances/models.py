@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.common.time import UTCDateTime, utcnow
-from server.extensions import db
+from server.extensions import Model
 from server.members.models import Member
 
 VISIBILITIES = ("public", "private", "secret")
@@ -20,7 +20,7 @@ ROLES = ("owner", "admin", "member")
 REQUEST_STATUSES = ("pending", "approved", "rejected", "cancelled")
 
 
-class Alliance(db.Model):
+class Alliance(Model):
     __tablename__ = "alliances"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,7 +45,7 @@ class Alliance(db.Model):
     )
 
 
-class AllianceTag(db.Model):
+class AllianceTag(Model):
     """A copy of ``Alliance.tags`` to filter by, one row per tag."""
 
     __tablename__ = "alliance_tags"
@@ -58,7 +58,7 @@ class AllianceTag(db.Model):
     __table_args__ = (sa.Index("ix_alliance_tags_tag", "tag", "alliance_id"),)
 
 
-class AllianceMember(db.Model):
+class AllianceMember(Model):
     __tablename__ = "alliance_members"
 
     alliance_id: Mapped[int] = mapped_column(
@@ -75,7 +75,7 @@ class AllianceMember(db.Model):
     __table_args__ = (sa.CheckConstraint(f"role IN {ROLES!r}", name="role"),)
 
 
-class AllianceJoinRequest(db.Model):
+class AllianceJoinRequest(Model):
     __tablename__ = "alliance_join_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,7 +100,7 @@ class AllianceJoinRequest(db.Model):
     )
 
 
-class AllianceInvite(db.Model):
+class AllianceInvite(Model):
     """An invite link: its code is a secret; it expires and may be used a limited number of
     times; admins revoke it."""
 
@@ -121,7 +121,7 @@ class AllianceInvite(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AllianceBan(db.Model):
+class AllianceBan(Model):
     __tablename__ = "alliance_bans"
 
     alliance_id: Mapped[int] = mapped_column(

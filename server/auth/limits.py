@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter.util import get_remote_address
 
@@ -42,13 +42,13 @@ def account_ip_key() -> str:
     return f"acct-ip:{_account() or 'none'}:{get_remote_address()}"
 
 
-def failed_sign_in(response: Any) -> bool:
+def failed_sign_in(response: Response) -> bool:
     """Every refused sign-in counts: a wrong password (401) and a body that is not a sign-in
     (400, 413, 415, 422: hostile bodies must not be a free way to probe)."""
     return 400 <= response.status_code < 500 and response.status_code != 429
 
 
-def _wrong_password(response: Any) -> bool:
+def _wrong_password(response: Response) -> bool:
     return response.status_code == 403
 
 

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.common.time import UTCDateTime, utcnow
-from server.extensions import db
+from server.extensions import Model
 from server.members.models import Member
 
 
-class AuthSession(db.Model):
+class AuthSession(Model):
     """One sign-in on one device: a family of refresh tokens, of which one is current.
 
     Every token of the family carries the session id as ``fam``. Refreshing swaps
@@ -49,7 +49,7 @@ class AuthSession(db.Model):
     )
 
 
-class PasswordResetToken(db.Model):
+class PasswordResetToken(Model):
     """A single-use reset token; only its SHA-256 is stored."""
 
     __tablename__ = "password_reset_tokens"

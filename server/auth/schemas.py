@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from server.common.fields import Handle, Integer, Name, Text
 from server.members.models import LOCALES
 
 
-def password_field(**kwargs: object) -> ma.fields.String:
+def password_field(**kwargs: Any) -> ma.fields.String:
     """8 to 128 characters; long pass-phrases welcome, megabyte ones refused before hashing."""
     return ma.fields.String(
         required=True, validate=ma.validate.Length(min=8, max=128), load_only=True, **kwargs

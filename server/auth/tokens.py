@@ -54,11 +54,11 @@ def issue_tokens(session: AuthSession) -> TokenPair:
 
 
 def current_session_id() -> str:
-    return get_jwt()["fam"]
+    return str(get_jwt()["fam"])
 
 
 def _load_session(payload: dict[str, Any]) -> AuthSession | None:
-    cached = g.get("auth_session")
+    cached: AuthSession | None = g.get("auth_session")
     if cached is not None and cached.id == payload.get("fam"):
         return cached
     fam = payload.get("fam")

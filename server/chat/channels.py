@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -22,13 +22,13 @@ from server.chat.access import load
 from server.chat.models import Conversation, ConversationMember
 from server.chat.rooms import sync_rooms
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.tx import commit, insert_ignore
+from server.common.tx import changed, commit, insert_ignore
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.members.models import Member
 
 if TYPE_CHECKING:
-    from sqlalchemy import CursorResult
+    pass
 
 register_messages(
     {
@@ -168,13 +168,13 @@ def remove_member(member: Member, conversation_id: int, target_id: int) -> None:
         raise Forbidden()
     if target_role == "owner" and target_id != member.id:
         raise Forbidden()
-    removed = db.session.execute(
+    removed = changed(
         sa.delete(ConversationMember).where(
             ConversationMember.conversation_id == conversation_id,
             ConversationMember.member_id == target_id,
         )
     )
-    if not cast("CursorResult[Any]", removed).rowcount:
+    if not removed:
         raise NotFound("chat_member_not_found")
     sync_rooms([target_id], [conversation_id])
     commit()

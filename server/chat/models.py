@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.common.time import UTCDateTime, utcnow
-from server.extensions import db
+from server.extensions import Model
 from server.members.models import Member
 
 KINDS = ("channel", "direct")
 
 
-class Conversation(db.Model):
+class Conversation(Model):
     __tablename__ = "chat_conversations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,7 +41,7 @@ class Conversation(db.Model):
     __table_args__ = (sa.CheckConstraint(f"kind IN {KINDS!r}", name="kind"),)
 
 
-class ConversationMember(db.Model):
+class ConversationMember(Model):
     __tablename__ = "chat_conversation_members"
 
     conversation_id: Mapped[int] = mapped_column(
@@ -59,7 +59,7 @@ class ConversationMember(db.Model):
     member: Mapped[Member] = relationship(lazy="raise")
 
 
-class Message(db.Model):
+class Message(Model):
     __tablename__ = "chat_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,7 +95,7 @@ class Message(db.Model):
     )
 
 
-class MessageMention(db.Model):
+class MessageMention(Model):
     __tablename__ = "chat_mentions"
 
     message_id: Mapped[int] = mapped_column(
@@ -109,7 +109,7 @@ class MessageMention(db.Model):
     __table_args__ = (sa.Index("ix_chat_mentions_member", "member_id", "conversation_id"),)
 
 
-class MessageReaction(db.Model):
+class MessageReaction(Model):
     __tablename__ = "chat_reactions"
 
     message_id: Mapped[int] = mapped_column(
@@ -122,7 +122,7 @@ class MessageReaction(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ChatMute(db.Model):
+class ChatMute(Model):
     """A member may read an alliance's channels but not send in them until ``until``."""
 
     __tablename__ = "chat_mutes"
@@ -143,7 +143,7 @@ class ChatMute(db.Model):
     __table_args__ = (sa.Index("ix_chat_mutes_member", "alliance_id", "member_id"),)
 
 
-class ChatModerationAction(db.Model):
+class ChatModerationAction(Model):
     """An alliance's chat audit log: reports by members, deletions and mutes by its admins."""
 
     __tablename__ = "chat_moderation_log"

@@ -16,9 +16,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app
+
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,7 +36,7 @@ _lock = threading.Lock()
 _down_since: float | None = None
 
 
-def _redis():  # type: ignore[no-untyped-def]
+def _redis() -> redis.Redis | None:
     """The Redis client, or None without REDIS_URL or while it is down (between retries)."""
     url = current_app.config.get("REDIS_URL")
     if not url:

@@ -45,10 +45,12 @@ def get_locale() -> str:
     """The locale for messages in the current request (cached on ``g``)."""
     if not has_request_context():
         return DEFAULT_LOCALE
-    cached = g.get("locale")
+    cached: str | None = g.get("locale")
     if cached:
         return cached
-    locale = negotiate(list(request.accept_languages)) or g.get("member_locale") or DEFAULT_LOCALE
+    locale: str = (
+        negotiate(list(request.accept_languages)) or g.get("member_locale") or DEFAULT_LOCALE
+    )
     g.locale = locale
     return locale
 

@@ -32,9 +32,9 @@ from huey import crontab
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.common.time import UTCDateTime, utcnow
-from server.common.tx import insert_ignore
+from server.common.tx import changed, insert_ignore
 from server.errors import Conflict, DomainError, register_messages
-from server.extensions import db, jobs
+from server.extensions import Model, db, jobs
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ register_messages(
 )
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """A key a member sent with a write, and the answer it got (None: not stored yet)."""
 
     __tablename__ = "idempotency_keys"
@@ -167,12 +167,12 @@ def _after(response: Response) -> Response:
             "headers": {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers},
             "body": body,
         }
-        stored = db.session.execute(
+        stored = changed(
             sa.update(IdempotencyKey)
             .where(IdempotencyKey.member_id == member_id, IdempotencyKey.key == key)
             .values(**answer)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if not stored and response.status_code < 400:
             # the service rolled back and started again: the key went with the first attempt
             insert_ignore(
@@ -197,9 +197,7 @@ def forget_old_keys() -> int:
     """Hourly: keys past ``IDEMPOTENCY_TTL_HOURS`` are forgotten."""
     hours = current_app.config["IDEMPOTENCY_TTL_HOURS"]
     cutoff = utcnow() - timedelta(hours=hours)
-    gone = db.session.execute(
-        sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)
-    ).rowcount
+    gone = changed(sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
     db.session.commit()
     return int(gone or 0)
 

@@ -97,7 +97,7 @@ class OrjsonProvider(JSONProvider):
     def response(self, *args: Any, **kwargs: Any) -> Response:
         obj = self._prepare_response_obj(args, kwargs)
         body = orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS)
-        return self._app.response_class(body, mimetype="application/json")
+        return Response(body, mimetype="application/json")
 
 
 def install(app: Flask) -> None:

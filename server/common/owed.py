@@ -34,8 +34,8 @@ from huey import crontab
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.common.time import UTCDateTime, utcnow
-from server.common.tx import commit, on_commit
-from server.extensions import db, jobs
+from server.common.tx import changed, commit, on_commit
+from server.extensions import Model, db, jobs
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ Step = Callable[[Mapping[str, Any], Any], Any]
 _STEPS: dict[str, Step] = {}
 
 
-class OwedWork(db.Model):
+class OwedWork(Model):
     """One promised piece of work and how far it has got."""
 
     __tablename__ = "owed_work"
@@ -117,7 +117,7 @@ def _backoff(attempts: int) -> timedelta:
 
 def _claim(work_id: int, owner: str) -> bool:
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = changed(
         sa.update(OwedWork)
         .where(
             OwedWork.id == work_id,
@@ -128,7 +128,7 @@ def _claim(work_id: int, owner: str) -> bool:
         )
         .values(lease_owner=owner, lease_until=now + _lease())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     commit()
     return bool(claimed)
 
@@ -158,12 +158,12 @@ def advance(work_id: int) -> str:
         # Each step begins by renewing the lease: the write locks the row (PostgreSQL) or the
         # database (SQLite, where a transaction that reads first and writes later can fail at
         # once instead of waiting), and the step counts only if this worker still holds it.
-        renewed = db.session.execute(
+        renewed = changed(
             sa.update(OwedWork)
             .where(OwedWork.id == work_id, OwedWork.lease_owner == owner)
             .values(lease_until=utcnow() + _lease())
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if not renewed:
             db.session.rollback()
             log.warning("owed work %s: lease lost to another worker", work_id)
@@ -257,12 +257,12 @@ def _sweep_on_startup() -> None:
 
 def retry(work_id: int) -> bool:
     """Give failed work another round of attempts (``flask owed-work --retry ID``)."""
-    done = db.session.execute(
+    done = changed(
         sa.update(OwedWork)
         .where(OwedWork.id == work_id, OwedWork.failed_at.is_not(None))
         .values(failed_at=None, attempts=0, not_before=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if done:
         on_commit(lambda: advance_job(work_id))
     commit()

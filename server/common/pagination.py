@@ -78,8 +78,13 @@ def whole(items: Iterable[T]) -> Page[T]:
 class SortKey:
     """One column of the sort order; the last key must make the order unique (an id)."""
 
-    column: InstrumentedAttribute[Any]
+    column: InstrumentedAttribute[Any] | sa.ColumnElement[Any]
     descending: bool = True
+
+    @property
+    def attribute(self) -> str:
+        """The name a row or an object holds this column's value under."""
+        return str(self.column.key)
 
 
 def _encode(name: str, values: Sequence[Any]) -> str:
@@ -144,7 +149,7 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[b
 
 
 def keyset_page(
-    stmt: sa.Select[Any],
+    stmt: sa.Select[*tuple[Any, ...]],
     keys: Sequence[SortKey],
     *,
     name: str,
@@ -166,6 +171,6 @@ def keyset_page(
     if len(items) > limit:
         items = items[:limit]
         last = items[-1]
-        values = key_of(last) if key_of else [getattr(last, k.column.key) for k in keys]
+        values = key_of(last) if key_of else [getattr(last, k.attribute) for k in keys]
         next_cursor = _encode(name, values)
     return Page(items, next_cursor)

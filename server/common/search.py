@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.common.time import UTCDateTime, utcnow
-from server.extensions import db
+from server.extensions import Model, db
 
 _converter = opencc.OpenCC("tw2sp")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -51,7 +51,7 @@ MAX_PREFIXES = 4  # lone Han characters per query: each expands to every pair it
 CANDIDATES = 1000  # matching documents ranked per query, newest first (see search_hits)
 
 
-class SearchDocument(db.Model):
+class SearchDocument(Model):
     __tablename__ = "search_documents"
     __table_args__ = (sa.UniqueConstraint("kind", "ref_id"),)
 
@@ -65,7 +65,7 @@ class SearchDocument(db.Model):
 
 def fold(text: str) -> str:
     """Normalise width, script and case so that variants compare equal."""
-    return _converter.convert(unicodedata.normalize("NFKC", text)).lower()
+    return str(_converter.convert(unicodedata.normalize("NFKC", text))).lower()
 
 
 MAX_WORD_CHARS = 64  # longer "words" are URLs, hashes, pastes: PostgreSQL refuses > 2 KB
@@ -187,7 +187,7 @@ def like_escape(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Syntax:
-    quote: Any
+    quote: Callable[[str], str]
     prefix: str
     both: str
     either: str
@@ -265,7 +265,7 @@ def search_hits(
         # FTS5 walks its matches newest first (rowid DESC) and stops at the limit, so bm25 is
         # computed for the candidates only.
         fts = sa.table("search_documents_fts", sa.column("rowid", sa.Integer))
-        table = sa.literal_column("search_documents_fts")
+        table: sa.ColumnClause[Any] = sa.literal_column("search_documents_fts")
         stmt = (
             sa.select(d.c.ref_id, sa.func.bm25(table, type_=sa.Float).label("rank"))
             .select_from(fts.join(d, d.c.id == fts.c.rowid))
@@ -309,7 +309,7 @@ def _normalise_with_map(text: str) -> tuple[str, list[int]]:
 
 @functools.lru_cache(maxsize=20_000)
 def _convert_char(char: str) -> str:
-    return _converter.convert(char)
+    return str(_converter.convert(char))
 
 
 def _fold_with_map(text: str) -> tuple[str, list[int]]:

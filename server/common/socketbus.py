@@ -29,7 +29,7 @@ RESYNC = "resync"
 NAMESPACE = "/chat"
 
 
-class ResilientRedisManager(socketio.RedisManager):  # type: ignore[misc]
+class ResilientRedisManager(socketio.RedisManager):
     RETRY_SECONDS = 0.5
     MAX_RETRY_SECONDS = 2.0
 

@@ -51,6 +51,7 @@ class _StrictJSON:
 
 class StrictPacket(packet.Packet):
     json = _StrictJSON
+    data: Any
 
     def decode(self, encoded_packet: Any) -> int:
         try:
@@ -68,7 +69,7 @@ class StrictPacket(packet.Packet):
             return 0
         if self.packet_type in (packet.EVENT, packet.BINARY_EVENT):
             self.data = _checked_event(self.data, jsonio.may_hold_nul(encoded_packet))
-        return count
+        return int(count)
 
 
 def _event_name(encoded: Any) -> str:

@@ -17,16 +17,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from server.errors import is_outage
 from server.extensions import db
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _KEY = "on_commit"
 
@@ -48,13 +53,19 @@ def commit() -> None:
             log.exception("after-commit callback failed")
 
 
+def changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the session; how many rows it changed."""
+    result = db.session.execute(statement)
+    return cast("CursorResult[Any]", result).rowcount
+
+
 def insert_ignore(model: type[Any], values: Mapping[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on SQLite or PostgreSQL; True when a row was added
     (idempotent writes that two requests may race to make)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
     # Not rowcount: once an autoincrement key makes the dialect add RETURNING (to learn the new
     # id), psycopg reports -1 whether or not a row was added. A returned key says it was.
     key = list(model.__table__.primary_key.columns)
@@ -92,7 +103,7 @@ def write_ahead() -> bool:
     return True
 
 
-def retrying(fn: Callable[[], Any], *, attempts: int = 5, first_wait: float = 0.1) -> Any:
+def retrying(fn: Callable[[], T], *, attempts: int = 5, first_wait: float = 0.1) -> T:
     """Run ``fn`` (which writes and commits) again after an outage-like failure (a locked
     SQLite, a dropped connection), rolling back between tries: for bookkeeping that must be
     recorded, such as a push that the provider already accepted."""
@@ -105,7 +116,7 @@ def retrying(fn: Callable[[], Any], *, attempts: int = 5, first_wait: float = 0.
                 raise
             log.warning("retrying after %s (attempt %d)", type(exc).__name__, attempt + 1)
             time.sleep(first_wait * 2**attempt)
-    return None  # pragma: no cover
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
 @event.listens_for(Session, "after_rollback")

@@ -31,7 +31,7 @@ CATEGORIES = [
 ]
 SUBCATEGORIES = {"城市生活": ["杭州", "成都"]}
 
-THREADS = [
+THREADS: list[tuple[str, str, str, str, list[str], list[tuple[str, str, int | None]]]] = [
     # (category, author, title, body, tags, replies [(author, body, reply_to_index)])
     (
         "接单与定价",
@@ -81,7 +81,7 @@ THREADS = [
 
 PINNED = {"社区守则（请先阅读）"}  # pinned in their category when the demo starts them
 
-REACTIONS = [
+REACTIONS: list[tuple[str, int, str, str]] = [
     # (thread title, post: 0 the first, n the n-th reply, who reacts, reaction)
     ("第一次接品牌短片，报价怎么算才不亏？", 1, "chenmo", "thanks"),
     ("第一次接品牌短片，报价怎么算才不亏？", 2, "chenmo", "like"),

@@ -28,10 +28,10 @@ def _new_account() -> bool:
 def thread_limit() -> str:
     """How many threads the signed-in member may start (a Flask-Limiter limit string)."""
     new = _new_account()
-    return current_app.config["FORUM_THREAD_LIMIT_NEW" if new else "FORUM_THREAD_LIMIT"]
+    return str(current_app.config["FORUM_THREAD_LIMIT_NEW" if new else "FORUM_THREAD_LIMIT"])
 
 
 def reply_limit() -> str:
     """How many replies the signed-in member may post (a Flask-Limiter limit string)."""
     new = _new_account()
-    return current_app.config["FORUM_REPLY_LIMIT_NEW" if new else "FORUM_REPLY_LIMIT"]
+    return str(current_app.config["FORUM_REPLY_LIMIT_NEW" if new else "FORUM_REPLY_LIMIT"])

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.common.time import UTCDateTime, utcnow
-from server.extensions import db
+from server.extensions import Model
 from server.members.models import Member
 
 POST_POLICIES = ("everyone", "organisers", "group")
@@ -47,7 +47,7 @@ MODERATION_ACTIONS = (
 )
 
 
-class ForumCategory(db.Model):
+class ForumCategory(Model):
     __tablename__ = "forum_categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,7 +74,7 @@ class ForumCategory(db.Model):
     )
 
 
-class ForumThread(db.Model):
+class ForumThread(Model):
     __tablename__ = "forum_threads"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,7 +126,7 @@ class ForumThread(db.Model):
         return self.deleted_at is None and not self.hidden
 
 
-class ForumThreadTag(db.Model):
+class ForumThreadTag(Model):
     __tablename__ = "forum_thread_tags"
 
     thread_id: Mapped[int] = mapped_column(
@@ -137,7 +137,7 @@ class ForumThreadTag(db.Model):
     __table_args__ = (sa.Index("ix_forum_thread_tags_tag", "tag", "thread_id"),)
 
 
-class ForumPost(db.Model):
+class ForumPost(Model):
     __tablename__ = "forum_posts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -174,7 +174,7 @@ class ForumPost(db.Model):
         return self.deleted_at is None and self.hidden_at is None
 
 
-class ForumPostRevision(db.Model):
+class ForumPostRevision(Model):
     """What a post (and, for a first post, its thread's title) said before an edit."""
 
     __tablename__ = "forum_post_revisions"
@@ -193,7 +193,7 @@ class ForumPostRevision(db.Model):
     editor: Mapped[Member | None] = relationship(lazy="raise")
 
 
-class ForumThreadState(db.Model):
+class ForumThreadState(Model):
     """One member's relation to one thread: what they read, whether they watch or bookmarked."""
 
     __tablename__ = "forum_thread_states"
@@ -216,7 +216,7 @@ class ForumThreadState(db.Model):
     )
 
 
-class ForumReaction(db.Model):
+class ForumReaction(Model):
     __tablename__ = "forum_reactions"
 
     post_id: Mapped[int] = mapped_column(
@@ -231,7 +231,7 @@ class ForumReaction(db.Model):
     __table_args__ = (sa.CheckConstraint(f"reaction IN {tuple(REACTIONS)!r}", name="reaction"),)
 
 
-class ForumFlag(db.Model):
+class ForumFlag(Model):
     """A member's report of a post; open until a moderator hides (upheld) or restores it."""
 
     __tablename__ = "forum_flags"
@@ -253,7 +253,7 @@ class ForumFlag(db.Model):
     )
 
 
-class ForumSilence(db.Model):
+class ForumSilence(Model):
     """A member may read but not post until ``until`` (or until lifted)."""
 
     __tablename__ = "forum_silences"
@@ -271,7 +271,7 @@ class ForumSilence(db.Model):
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ForumModerationAction(db.Model):
+class ForumModerationAction(Model):
     """The audit log: who did what to which post, thread or member, and why.
 
     ``moderator_id`` is null for what the system did on members' flags (``auto_hide``).

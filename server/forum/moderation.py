@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.time import utcnow
-from server.common.tx import commit
+from server.common.tx import changed, commit
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum import access, notices
@@ -92,12 +92,12 @@ def _log(
 
 
 def _resolve_flags(post: ForumPost, resolution: str) -> int:
-    return db.session.execute(
+    return changed(
         sa.update(ForumFlag)
         .where(ForumFlag.post_id == post.id, ForumFlag.resolved_at.is_(None))
         .values(resolved_at=utcnow(), resolution=resolution)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
 
 
 def _forget(post: ForumPost) -> None:
@@ -202,7 +202,7 @@ def review_queue(member: Member, *, limit: int, cursor: str | None) -> Page[Queu
     )
     page = keyset_page(
         stmt,
-        [SortKey(latest.c.first_flag_id)],  # type: ignore[arg-type]
+        [SortKey(latest.c.first_flag_id)],
         name="forum.queue",
         limit=limit,
         cursor=cursor,
@@ -369,7 +369,7 @@ def moderate_member(member: Member, target_id: int, data: Mapping[str, Any]) -> 
         )
         log_data = {"until": until.isoformat()}
     elif action == "unsilence":
-        lifted = db.session.execute(
+        lifted = changed(
             sa.update(ForumSilence)
             .where(
                 ForumSilence.member_id == target.id,
@@ -378,7 +378,7 @@ def moderate_member(member: Member, target_id: int, data: Mapping[str, Any]) -> 
             )  # fmt: skip
             .values(lifted_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if not lifted:
             raise Conflict("forum_action_not_applicable")
     _log(member, action, "member", target.id, thread_id=None, reason=reason, data=log_data)

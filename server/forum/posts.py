@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.time import utcnow
-from server.common.tx import commit, insert_ignore
+from server.common.tx import changed, commit, insert_ignore
 from server.errors import DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum import access, moderation, notices
@@ -324,7 +324,7 @@ def react(member: Member, post_id: int, reaction: str, on: bool) -> PostView:
         raise DomainError("forum_cannot_react_to_own_post", 422)
     access.check_not_silenced(member)
     if on:
-        changed = insert_ignore(
+        added = insert_ignore(
             ForumReaction,
             {
                 "post_id": post.id,
@@ -333,15 +333,15 @@ def react(member: Member, post_id: int, reaction: str, on: bool) -> PostView:
                 "created_at": utcnow(),
             },
         )
-        delta = 1 if changed else 0
+        delta = 1 if added else 0
     else:
-        delta = -db.session.execute(
+        delta = -changed(
             sa.delete(ForumReaction).where(
                 ForumReaction.post_id == post.id,
                 ForumReaction.member_id == member.id,
                 ForumReaction.reaction == reaction,
             )
-        ).rowcount
+        )
     if delta:  # in SQL, so that the count holds even where rows are not locked (SQLite)
         db.session.execute(
             sa.update(ForumPost)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from flask.views import MethodView
 
 from server.api import Blueprint, current_member
@@ -51,7 +51,7 @@ from server.forum.schemas import (
 blp = Blueprint("forum", __name__, url_prefix="/api/v1/forum", description="微論壇 forum")
 
 
-def _created(response: Any) -> bool:
+def _created(response: Response) -> bool:
     return response.status_code == 201
 
 

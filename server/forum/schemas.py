@@ -41,7 +41,7 @@ def _post_body() -> Text:
     )
 
 
-TITLE = {"min_length": 4, "max_length": 120}
+TITLE: dict[str, Any] = {"min_length": 4, "max_length": 120}
 
 
 def _tags() -> ma.fields.List:

@@ -84,7 +84,7 @@ def search_posts(member: Member, args: Mapping[str, Any]) -> Page[SearchResult]:
     )
     page = keyset_page(
         stmt,
-        [SortKey(hits.c.rank, descending=False), SortKey(ForumPost.id, descending=False)],  # type: ignore[arg-type]
+        [SortKey(hits.c.rank, descending=False), SortKey(ForumPost.id, descending=False)],
         name="forum.search",
         limit=args["limit"],
         cursor=args.get("cursor"),

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from server.common import search
 from server.common.text import plain_text
 from server.common.time import utcnow
-from server.common.tx import insert_ignore
+from server.common.tx import changed, insert_ignore
 from server.extensions import db
 from server.forum.models import (
     ForumFlag,
@@ -97,12 +97,12 @@ def delete_by_author(post: ForumPost) -> None:
     notifications quoting it (``notices.forget_post``, or its whole thread's at once)."""
     if post.deleted_at is not None:
         return
-    open_flags = db.session.execute(
+    open_flags = changed(
         sa.update(ForumFlag)
         .where(ForumFlag.post_id == post.id, ForumFlag.resolved_at.is_(None))
         .values(resolved_at=utcnow(), resolution="withdrawn")
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if post.hidden_at is not None or open_flags:
         post.deleted_at = utcnow()
         search.remove_document(SEARCH_KIND, post.id)

@@ -312,7 +312,7 @@ def list_threads(member: Member, args: Mapping[str, Any]) -> Page[ThreadItem]:
         limit=args["limit"],
         cursor=args.get("cursor"),
         scalars=False,
-        key_of=lambda row: [getattr(row[0], k.column.key) for k in keys],
+        key_of=lambda row: [getattr(row[0], k.attribute) for k in keys],
     )
     since = _new_since(member)
     items = [

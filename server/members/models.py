@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.common.time import UTCDateTime, utcnow
-from server.extensions import db
+from server.extensions import Model
 
 ROLES = ("member", "moderator", "organiser", "admin")
 VISIBILITIES = ("members", "hidden")
@@ -17,7 +17,7 @@ LOCALES = ("zh-Hans", "zh-Hant", "en")
 DIRECT_MESSAGES_FROM = ("everyone", "alliances", "nobody")
 
 
-class Member(db.Model):
+class Member(Model):
     __tablename__ = "members"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,7 +67,7 @@ class Member(db.Model):
         return self.deleted_at is not None
 
 
-class MemberOccupation(db.Model):
+class MemberOccupation(Model):
     __tablename__ = "member_occupations"
 
     member_id: Mapped[int] = mapped_column(
@@ -79,7 +79,7 @@ class MemberOccupation(db.Model):
     __table_args__ = (sa.Index("ix_member_occupations_tag_member", "tag", "member_id"),)
 
 
-class PrivacyConsent(db.Model):
+class PrivacyConsent(Model):
     """The privacy-policy version a member accepted, and when (PIPL art. 14: informed consent)."""
 
     __tablename__ = "privacy_consents"
@@ -93,7 +93,7 @@ class PrivacyConsent(db.Model):
     member: Mapped[Member] = relationship(back_populates="consents")
 
 
-class MemberBlock(db.Model):
+class MemberBlock(Model):
     """``member_id`` blocked ``blocked_id``: the blocked member cannot open conversations with,
     write one-to-one to, mention or reply to the blocker (see ``server.members.blocks``)."""
 

@@ -32,8 +32,8 @@ class MemberCardSchema(ma.Schema):
 
     def _display_name(self, member: Any) -> str:
         if isinstance(member, dict):  # a card already dumped (a hidden profile)
-            return member["display_name"]
-        return pick(DELETED_NAME) if member.deleted_at is not None else member.display_name
+            return str(member["display_name"])
+        return pick(DELETED_NAME) if member.deleted_at is not None else str(member.display_name)
 
 
 class PublicMemberSchema(MemberCardSchema):

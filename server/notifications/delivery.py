@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 
 from push import Outcome, Provider, Push, make_provider
 from server.common.time import utcnow
-from server.common.tx import commit, retrying
+from server.common.tx import changed, commit, retrying
 from server.extensions import db, jobs
 from server.members.models import Member
 from server.notifications.kinds import KINDS, render
@@ -100,12 +100,12 @@ def _claim(now: datetime, batch: int) -> str | None:
         ),
     )
     ids = sa.select(PushDelivery.id).where(due).order_by(PushDelivery.id).limit(batch)
-    claimed = db.session.execute(
+    claimed = changed(
         sa.update(PushDelivery)
         .where(PushDelivery.id.in_(ids), due)
         .values(lease=lease, leased_until=now + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     commit()
     return lease if claimed else None
 
@@ -124,7 +124,7 @@ def _unread_counts(members: set[int]) -> dict[int, int]:
     )
 
 
-def _last_alerts(notification_ids: set[int]) -> dict[tuple[int, int], datetime]:
+def _last_alerts(notification_ids: set[int]) -> dict[tuple[int | None, int], datetime | None]:
     """When each device last got an alerting push for each of these entries."""
     if not notification_ids:
         return {}
@@ -190,7 +190,7 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
             Notification.kind,
             Notification.subject,
             Notification.data,
-            Notification.count,
+            Notification.count.label("entry_count"),  # not `count`: a Row's own method
             Notification.read_at,
             Notification.recipient_id,
             Device.id.label("device_id"),
@@ -235,6 +235,8 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
         if spec and row.data:
             link.update({k: str(row.data[k]) for k in spec.link_keys if k in row.data})
         alert: bool | None = None
+        title: str | None
+        body: str | None
         if row.purpose == "show":
             if row.read_at is not None or not wanted.get((recipient, kind), False):
                 skipped.append(row.delivery_id)
@@ -244,7 +246,7 @@ def _deliver_batch(lease: str, now: datetime, stats: Counter[str]) -> datetime |
                 stats["held"] += 1
                 continue
             locale = row.device_locale or row.member_locale
-            title, body = render(kind, row.data, row.count, row.actor_name or "", locale)
+            title, body = render(kind, row.data, row.entry_count, row.actor_name or "", locale)
             # A burst on one subject alerts once; while it lasts, the phone's entry is updated
             # silently (the count, the latest text, the badge), as Zulip and Slack do.
             last = alerted.get((row.notification_id, row.device_id))

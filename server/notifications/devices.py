@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from server.common.time import utcnow
-from server.common.tx import commit, insert_ignore
+from server.common.tx import changed, commit, insert_ignore
 from server.errors import NotFound, register_messages
 from server.extensions import db
 from server.members.models import Member
@@ -105,9 +105,7 @@ def unregister_device(member: Member, token: str) -> None:
     """Forget one of the member's own devices (sign-out on the phone)."""
     if "\x00" in token:  # PostgreSQL cannot compare it; no token holds one
         raise NotFound("device_not_found")
-    deleted = db.session.execute(
-        sa.delete(Device).where(Device.token == token, Device.member_id == member.id)
-    ).rowcount
+    deleted = changed(sa.delete(Device).where(Device.token == token, Device.member_id == member.id))
     if not deleted:
         raise NotFound("device_not_found")
     commit()

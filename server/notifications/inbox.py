@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.search import like_escape
 from server.common.time import utcnow
-from server.common.tx import commit
+from server.common.tx import changed, commit
 from server.errors import NotFound, register_messages
 from server.extensions import db
 from server.members.models import Member
@@ -110,12 +110,12 @@ def mark_read_ids(member_id: int, notification_ids: list[int]) -> None:
 def mark_all_read(member: Member) -> int:
     """Mark every unread notification read; returns how many."""
     now = utcnow()
-    marked = db.session.execute(
+    marked = changed(
         sa.update(Notification)
         .where(Notification.recipient_id == member.id, Notification.read_at.is_(None))
         .values(read_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if marked:
         just_read = sa.select(Notification.id).where(
             Notification.recipient_id == member.id, Notification.read_at == now

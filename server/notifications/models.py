@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.common.time import UTCDateTime, utcnow
-from server.extensions import db
+from server.extensions import Model
 from server.members.models import Member
 
 PLATFORMS = ("android", "ios", "web")
@@ -23,7 +23,7 @@ DELIVERY_STATUSES = ("pending", "sent", "skipped", "failed")
 PURPOSES = ("show", "withdraw")
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,7 +54,7 @@ class Notification(db.Model):
     )
 
 
-class Device(db.Model):
+class Device(Model):
     __tablename__ = "devices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,7 +71,7 @@ class Device(db.Model):
     __table_args__ = (sa.CheckConstraint(f"platform IN {PLATFORMS!r}", name="platform"),)
 
 
-class PushDelivery(db.Model):
+class PushDelivery(Model):
     """One message to one device. A withdraw may outlive its entry (an erased account's):
     then ``notification_id`` is NULL and ``detached`` keeps what the phone needs to find the
     message it showed (``kind``, ``subject``, ``notification_id``)."""
@@ -104,7 +104,7 @@ class PushDelivery(db.Model):
     )
 
 
-class NotificationPreference(db.Model):
+class NotificationPreference(Model):
     """A member's choice for one kind; absent means the kind's defaults."""
 
     __tablename__ = "notification_preferences"
@@ -117,7 +117,7 @@ class NotificationPreference(db.Model):
     push: Mapped[bool] = mapped_column(default=True)
 
 
-class QuietHours(db.Model):
+class QuietHours(Model):
     """Push waits while the member's local clock is between ``start`` and ``end``."""
 
     __tablename__ = "notification_quiet_hours"
@@ -129,7 +129,7 @@ class QuietHours(db.Model):
     end: Mapped[str] = mapped_column(sa.String(5))  # "08:00"
 
 
-class Announcement(db.Model):
+class Announcement(Model):
     """A message from the organisers to every member."""
 
     __tablename__ = "announcements"

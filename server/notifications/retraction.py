@@ -22,7 +22,7 @@ latest actor), so one entry quotes at most one piece of content at a time.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -54,7 +54,9 @@ def forget(
     that are given must hold. Call inside the acting transaction; returns how many entries.
     """
     where: list[sa.ColumnElement[bool]] = [Notification.kind.in_(list(kinds))]
-    by_subject = [Notification.subject.in_(list(subjects))] if subjects else []
+    by_subject: list[sa.ColumnElement[bool]] = (
+        [Notification.subject.in_(list(subjects))] if subjects else []
+    )
     by_subject += [_starting_with(Notification.subject, prefix) for prefix in subject_prefixes]
     if by_subject:
         where.append(sa.or_(*by_subject))
@@ -101,7 +103,7 @@ def forget(
             .execution_options(synchronize_session=False)
         )
     else:
-        table = Notification.__table__  # a plain executemany, one new data per entry
+        table = cast(sa.Table, Notification.__table__)  # a plain executemany, one new data each
         db.session.execute(
             sa.update(table)
             .where(table.c.id == sa.bindparam("entry_id"))
@@ -126,7 +128,9 @@ def forget(
     return len(entries)
 
 
-def _starting_with(column: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
+def _starting_with(
+    column: sa.ColumnElement[str] | sa.orm.QueryableAttribute[str], prefix: str
+) -> sa.ColumnElement[bool]:
     """``column`` starts with ``prefix``: a range of strings in code-point order, which the
     subject index serves on both databases.
 

@@ -43,7 +43,7 @@ class NotificationSchema(ma.Schema):
     updated_at = LocalDateTime()
 
     def _text(self, n: Any) -> tuple[str, str]:
-        cache = g.setdefault("rendered_notifications", {})
+        cache: dict[int, tuple[str, str]] = g.setdefault("rendered_notifications", {})
         if n.id not in cache:
             actor = n.actor.display_name if n.actor and n.actor.deleted_at is None else ""
             cache[n.id] = render(n.kind, n.data, n.count, actor, get_locale())
