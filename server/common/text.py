@@ -70,13 +70,8 @@ def _link_mentions(tokens: list[Token], mentions: Mapping[str, int]) -> None:
         if token.type != "inline" or not token.children:
             continue
         children: list[Token] = []
-        in_link = 0
-        for child in token.children:
-            if child.type == "link_open":
-                in_link += 1
-            elif child.type == "link_close":
-                in_link -= 1
-            if child.type != "text" or in_link:
+        for child, plain in _marked_plain(token.children):
+            if not plain:
                 children.append(child)
                 continue
             at = 0
@@ -116,19 +111,23 @@ def mentions_in(html: str | None) -> list[dict[str, int | str]]:
     return [{"member_id": m, "username": u} for m, u in seen.items()]
 
 
+def _marked_plain(children: list[Token]) -> Iterator[tuple[Token, bool]]:
+    """Each inline child, and whether it is plain text: a text token outside any link (code
+    spans are tokens of their own)."""
+    in_link = 0
+    for child in children:
+        if child.type == "link_open":
+            in_link += 1
+        elif child.type == "link_close":
+            in_link -= 1
+        yield child, child.type == "text" and not in_link
+
+
 def _text_tokens(tokens: list[Token]) -> Iterator[str]:
     """The plain text of inline tokens, outside code and link text."""
     for token in tokens:
-        if token.type != "inline" or not token.children:
-            continue
-        in_link = 0
-        for child in token.children:
-            if child.type == "link_open":
-                in_link += 1
-            elif child.type == "link_close":
-                in_link -= 1
-            elif child.type == "text" and not in_link:
-                yield child.content
+        if token.type == "inline" and token.children:
+            yield from (c.content for c, plain in _marked_plain(token.children) if plain)
 
 
 def extract_mentions(text: str) -> list[str]:
