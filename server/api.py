@@ -25,7 +25,7 @@ from werkzeug.routing import IntegerConverter
 
 from server import api_errors
 from server.common import jsonio
-from server.common.fields import Integer
+from server.common.fields import MAX_ID, Integer
 from server.errors import DomainError, Forbidden, register_error_handlers
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -48,9 +48,6 @@ class ErrorSchema(ma.Schema):
         required=True, metadata={"description": "Human message in the caller's language"}
     )
     errors = ma.fields.Dict(metadata={"description": "Field name → messages (validation only)"})
-
-
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

@@ -170,7 +170,6 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         409: ("forum_category_not_empty",),
     },
     "listForumThreads": {404: ("forum_category_not_found",)},  # ?category_id=
-    # (not forum_too_many_tags: the schema allows 5 tags, and cleaning only removes some)
     "createForumThread": {
         403: ("forum_category_read_only", "forum_posting_not_allowed", "forum_silenced"),
         404: ("forum_category_not_found",),
@@ -288,7 +287,10 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         403: ("forbidden",),
         404: (*_ALLIANCE, "alliance_member_not_found"),
     },
-    "banAllianceMember": {403: ("forbidden",), 404: (*_ALLIANCE, "member_not_found")},
+    "banAllianceMember": {
+        403: ("forbidden",),
+        404: (*_ALLIANCE, "alliance_ban_target_not_found"),
+    },
     "unbanAllianceMember": {
         403: ("forbidden",),
         404: (*_ALLIANCE, "alliance_ban_not_found"),

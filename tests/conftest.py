@@ -29,6 +29,9 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from server import create_app
 from server.extensions import db, limiter
+from tests.caller import Caller
+from tests.forum.helpers import Forum
+from tests.openapi import AdminHeaders
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -171,6 +174,24 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@pytest.fixture
+def caller(client: FlaskClient, auth_headers: Callable[..., dict[str, str]]) -> Caller:
+    """``caller.call(member, "GET", "/api/v1/me", 200)`` → the body (``tests/caller.py``)."""
+    return Caller(client, auth_headers)
+
+
+@pytest.fixture
+def forum(caller: Caller) -> Forum:
+    """The forum's caller (paths under ``/api/v1/forum``) with its conveniences."""
+    return Forum(caller.client, caller.auth_headers)
+
+
+@pytest.fixture
+def organiser(make_member: Callable[..., Any]) -> Any:
+    """A member with the organiser's role (who makes forum categories and alliances)."""
+    return make_member(role="organiser", display_name="组织者", username="organiser1")
+
+
 class QueryCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
@@ -256,6 +277,24 @@ def auth_headers(app: Flask) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {tokens.access_token}", **extra}
 
     return headers
+
+
+@pytest.fixture(scope="module")
+def spec(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document, as a client downloads it."""
+    return app.test_client().get("/api/v1/openapi.json").get_json()
+
+
+@pytest.fixture
+def admin_headers(
+    make_member: Callable[..., Any], auth_headers: Callable[..., dict[str, str]]
+) -> AdminHeaders:
+    """A site admin's headers (answers in zh-TW) and another member's id, for walks over every
+    operation (``tests/openapi.py``)."""
+    admin = make_member(role="admin")
+    target = make_member()
+    headers = {**auth_headers(admin), "Accept-Language": "zh-TW"}
+    return AdminHeaders(headers=headers, member_id=target.id)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,14 @@ ones, which the rest of the suite (and other runs) are using."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def dead_redis_url() -> str:
+    """A Redis that does not answer, the way an outage looks to a client of it: a free port on
+    this machine that no server listens on."""
+    return f"redis://127.0.0.1:{free_port()}/0?socket_connect_timeout=0.5"
+
+
+@contextlib.contextmanager
+def limiter_storage_down() -> Iterator[None]:
+    """The limiter's storage becomes what production configures with ``REDIS_URL``
+    (``fallback+redis://…``), pointed at a Redis that does not answer."""
+    from limits.storage import storage_from_string
+    from limits.strategies import FixedWindowRateLimiter
+
+    from server.extensions import limiter
+
+    saved = limiter._storage, limiter._limiter
+    limiter._storage = storage_from_string("fallback+" + dead_redis_url())
+    limiter._limiter = FixedWindowRateLimiter(limiter._storage)
+    try:
+        yield
+    finally:
+        limiter._storage, limiter._limiter = saved
 
 
 def _answers(port: int) -> bool:

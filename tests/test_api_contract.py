@@ -10,31 +10,16 @@ import re
 import pytest
 
 from server.errors import MESSAGES
-
-METHODS = ("get", "post", "put", "patch", "delete")
-
-
-@pytest.fixture(scope="module")
-def spec(app):
-    return app.test_client().get("/api/v1/openapi.json").get_json()
-
-
-def _operations(spec):
-    for path, item in spec["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
-
-
-def _url(path: str, member_id: int) -> str:
-    """A concrete URL for a documented path: the caller's id for members, 1 for other ids
-    (bodies are checked before any object is looked up), a valid name for enumerations."""
-    path = path.replace("{member_id}", str(member_id)).replace("{reaction}", "like")
-    return re.sub(r"\{[a-z_]+_id\}", "1", path)
+from tests.openapi import (
+    assert_error_shape,
+    concrete_url,
+    operations,
+    send_to_every_body,
+)
 
 
 def test_every_operation_is_documented(spec):
-    ops = list(_operations(spec))
+    ops = list(operations(spec))
     assert len(ops) >= 15
     for path, method, op in ops:
         where = f"{method.upper()} {path}"
@@ -55,7 +40,7 @@ def test_every_operation_has_a_stable_readable_id_and_a_tag(spec):
     ``operationId`` and packages after the title: both must be ASCII, readable and unique."""
     assert spec["info"]["title"].isascii(), spec["info"]["title"]
     ids = []
-    for path, method, op in _operations(spec):
+    for path, method, op in operations(spec):
         where = f"{method.upper()} {path}"
         assert re.fullmatch(r"[a-z][A-Za-z]{2,60}", op.get("operationId", "")), where
         assert op.get("tags") and len(op["tags"]) == 1, where
@@ -77,7 +62,7 @@ def test_every_collection_has_the_one_list_shape(spec):
         return schemas[ref.rsplit("/", 1)[1]] if ref else schema
 
     lists = 0
-    for path, method, op in _operations(spec):
+    for path, method, op in operations(spec):
         where = f"{method.upper()} {path}"
         for status, response in op["responses"].items():
             content = response.get("content", {}).get("application/json")
@@ -128,7 +113,7 @@ def test_every_field_has_a_type_and_every_input_a_bound(spec):
             if ref and ref not in seen:
                 check(prop, f"{where}.{field}", seen | {ref})
 
-    for path, method, op in _operations(spec):
+    for path, method, op in operations(spec):
         body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
         if "schema" in body:
             check(body["schema"], f"{method.upper()} {path}", set())
@@ -171,76 +156,50 @@ def test_openapi_and_docs_are_served(client):
     assert client.get("/api/v1/docs/assets/../../../etc/passwd").status_code == 404
 
 
-def _assert_error_shape(response, status, locale="zh-Hant"):
-    assert response.status_code == status, (response.status_code, response.get_json())
-    body = response.get_json()
-    assert set(body) <= {"code", "status", "message", "errors"}
-    assert body["status"] == status
-    assert body["message"] == MESSAGES[body["code"]][locale]
-    return body
-
-
-def _body_operations(spec):
-    return [(p, m) for p, m, op in _operations(spec) if "requestBody" in op]
-
-
-@pytest.fixture
-def admin_headers(make_member, auth_headers):
-    admin = make_member(role="admin")
-    target = make_member()
-    return {**auth_headers(admin), "Accept-Language": "zh-TW"}, target.id
-
-
-def _send_to_every_body(client, spec, admin_headers, **request):
-    """The same request body to every operation that takes one: (path, response) pairs."""
-    headers, member_id = admin_headers
-    for path, method in _body_operations(spec):
-        yield (
-            path,
-            client.open(_url(path, member_id), method=method.upper(), headers=headers, **request),
-        )
-
-
 def test_malformed_json_is_400_everywhere(client, spec, admin_headers):
     malformed = {"data": b'{"email": "a@b.c",', "content_type": "application/json"}
-    for path, r in _send_to_every_body(client, spec, admin_headers, **malformed):
-        body = _assert_error_shape(r, 400)
+    for path, r in send_to_every_body(client, spec, admin_headers, **malformed):
+        body = assert_error_shape(r, 400)
         assert body["code"] == "invalid_json", path
 
 
 @pytest.mark.parametrize("payload", [[1, 2], "text", 42, True])
 def test_a_body_that_is_not_an_object_is_422(client, spec, admin_headers, payload):
-    for path, r in _send_to_every_body(client, spec, admin_headers, json=payload):
-        body = _assert_error_shape(r, 422)
+    for path, r in send_to_every_body(client, spec, admin_headers, json=payload):
+        body = assert_error_shape(r, 422)
         assert body["code"] == "validation_error", path
 
 
 def test_unknown_fields_are_refused(client, spec, admin_headers):
-    for path, r in _send_to_every_body(client, spec, admin_headers, json={"is_admin": True}):
-        body = _assert_error_shape(r, 422)
+    for path, r in send_to_every_body(client, spec, admin_headers, json={"is_admin": True}):
+        body = assert_error_shape(r, 422)
         assert body["errors"]["is_admin"] == ["未知欄位。"], path
 
 
 def test_wrong_types_are_refused_field_by_field(client, spec, admin_headers):
-    headers, member_id = admin_headers
     schemas = spec["components"]["schemas"]
-    for path, method, op in _operations(spec):
+    for path, method, op in operations(spec):
         if "requestBody" not in op:
             continue
         ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         properties = schemas[ref.rsplit("/", 1)[1]]["properties"]
         wrong = {name: {"not": "a scalar"} for name in properties}
         wrong.update({n: "text" for n, p in properties.items() if p.get("type") == "array"})
-        r = client.open(_url(path, member_id), method=method.upper(), headers=headers, json=wrong)
-        body = _assert_error_shape(r, 422)
+        r = client.open(
+            concrete_url(path, admin_headers.member_id),
+            method=method.upper(),
+            headers=admin_headers.headers,
+            json=wrong,
+        )
+        body = assert_error_shape(r, 422)
         assert set(body["errors"]) == set(properties), path
 
 
 def test_oversized_bodies_are_413(client, spec, admin_headers):
     huge = b'{"bio": "' + b"x" * (1024 * 1024 + 10) + b'"}'
     oversized = {"data": huge, "content_type": "application/json"}
-    for path, r in _send_to_every_body(client, spec, admin_headers, **oversized):
-        body = _assert_error_shape(r, 413)
+    for path, r in send_to_every_body(client, spec, admin_headers, **oversized):
+        body = assert_error_shape(r, 413)
         assert body["code"] == "payload_too_large", path
 
 
@@ -256,13 +215,13 @@ def test_long_strings_are_refused_before_any_work(client):
 
 def test_405_keeps_its_allow_header(client):
     r = client.delete("/api/v1/auth/login", headers={"Accept-Language": "en"})
-    body = _assert_error_shape(r, 405, "en")
+    body = assert_error_shape(r, 405, "en")
     assert body["code"] == "method_not_allowed"
     assert set(r.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
 
 
 def test_unknown_paths_are_404_in_the_error_shape(client):
-    body = _assert_error_shape(
+    body = assert_error_shape(
         client.get("/api/v1/nowhere", headers={"Accept-Language": "en"}), 404, "en"
     )
     assert body["code"] == "not_found"

@@ -4,6 +4,7 @@ categories of its own still gets the demo's."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from server.extensions import db
@@ -39,13 +40,13 @@ def _member(app, username: str) -> Member:
 
 
 class Api:
-    def __init__(self, client, auth_headers, member):
-        self.client, self.headers = client, auth_headers(member)
+    """One member's reads, all in one session (``tests/caller.py`` with that session's headers)."""
+
+    def __init__(self, caller, member):
+        self.caller, self.headers = caller, caller.auth_headers(member)
 
     def get(self, path, status=200):
-        r = self.client.get(path, headers=self.headers)
-        assert r.status_code == status, (path, r.status_code, r.get_data(as_text=True))
-        return r.get_json()
+        return self.caller.call(None, "GET", path, status, headers=self.headers)
 
 
 def _row_counts(app) -> dict[str, int]:
@@ -58,23 +59,34 @@ def _row_counts(app) -> dict[str, int]:
         }
 
 
-def test_demo_fills_every_feature_for_the_organiser(app, client, auth_headers):
-    output = _seed(app)
-    # who is who: accounts, their password and roles, and each alliance's roles
-    assert "<handle>@jiayuan.example / jiayuan-demo-2026" in output
-    assert "linxiaoyu (organiser)" in output and "jyadmin (admin)" in output
-    assert "wangjiahui (moderator)" in output
-    assert "成都自由设计师联盟 (private, 4 members): owner linxiaoyu, admins chenmo" in output
-    assert "sign in as linxiaoyu@jiayuan.example (organiser)" in output
+@pytest.fixture
+def seeded(app):
+    """What ``flask seed-demo`` printed, once it filled the database."""
+    return _seed(app)
+
+
+@pytest.fixture
+def me(app, caller, seeded):
+    """The organiser the demo signs in as (林晓雨), reading through the API."""
+    return Api(caller, _member(app, "linxiaoyu"))
+
+
+def test_the_demo_says_who_is_who(app, caller, seeded):
+    """Accounts, their password and roles, and each alliance's roles."""
+    assert "<handle>@jiayuan.example / jiayuan-demo-2026" in seeded
+    assert "linxiaoyu (organiser)" in seeded and "jyadmin (admin)" in seeded
+    assert "wangjiahui (moderator)" in seeded
+    assert "成都自由设计师联盟 (private, 4 members): owner linxiaoyu, admins chenmo" in seeded
+    assert "sign in as linxiaoyu@jiayuan.example (organiser)" in seeded
 
     with app.app_context():
         names = db.session.execute(sa.select(Member.display_name)).scalars().all()
     assert len(names) == 11 and "林晓雨" in names and "黃詩婷" in names
+    assert Api(caller, _member(app, "linxiaoyu")).get("/api/v1/me")["role"] == "organiser"
 
-    me = Api(client, auth_headers, _member(app, "linxiaoyu"))
-    assert me.get("/api/v1/me")["role"] == "organiser"
 
-    # alliances: hers, with her role in each; a request waiting; an invite link
+def test_the_demo_organiser_has_alliances_a_request_and_an_invite(app, caller, me):
+    """Hers, with her role in each; a request waiting; an invite link."""
     mine = {a["name"]: a for a in _items(me.get("/api/v1/alliances?scope=mine"))}
     assert {name: a["my_role"] for name, a in mine.items()} == ALLIANCES
     assert mine["杭州新媒体创作者联盟"]["member_count"] == 6
@@ -85,12 +97,14 @@ def test_demo_fills_every_feature_for_the_organiser(app, client, auth_headers):
     assert len(_items(me.get(f"/api/v1/alliances/{taipei}/invites"))) == 1
     found = _items(me.get("/api/v1/alliances?q=杭州"))
     assert [a["name"] for a in found] == ["杭州新媒体创作者联盟"]
-    sunli = Api(client, auth_headers, _member(app, "sunli"))
+    sunli = Api(caller, _member(app, "sunli"))
     sunli.get(f"/api/v1/alliances/{taipei}", status=404)  # secret, and she is not in it
-    asking = Api(client, auth_headers, _member(app, "zhaomin"))
+    asking = Api(caller, _member(app, "zhaomin"))
     assert asking.get(f"/api/v1/alliances/{chengdu}")["request_status"] == "pending"
 
-    # chat: her channels and the direct conversation, with what she has not read
+
+def test_the_demo_organiser_has_channels_and_a_direct_conversation_to_read(app, me):
+    """Her channels and the direct conversation, with what she has not read."""
     conversations = _items(me.get("/api/v1/chat/conversations"))
     by_name = {c["name"]: c for c in conversations if c["kind"] == "channel"}
     unread = {name: (c["unread_count"], c["mention_count"]) for name, c in by_name.items()}
@@ -112,20 +126,26 @@ def test_demo_fills_every_feature_for_the_organiser(app, client, auth_headers):
         reactions = db.session.execute(sa.select(sa.func.count(MessageReaction.message_id)))
         assert reactions.scalar_one() == 8
 
-    # forum: the demo's threads, the alliance's own category and its thread (members only)
+
+def test_the_demo_forum_has_its_threads_and_an_alliances_own(app, caller, me):
+    """The demo's threads, the alliance's own category and its thread (members only)."""
     titles = {t["title"] for t in _items(me.get("/api/v1/forum/threads?limit=50"))}
     assert DEMO_THREADS < titles and "五月选题会纪要：品牌合作怎么接才不伤口碑" in titles
+    sunli = Api(caller, _member(app, "sunli"))
     outside_titles = {t["title"] for t in _items(sunli.get("/api/v1/forum/threads?limit=50"))}
     assert "五月选题会纪要：品牌合作怎么接才不伤口碑" in outside_titles  # she is in that alliance
-    stranger = Api(client, auth_headers, _member(app, "wuhaoran"))
+    stranger = Api(caller, _member(app, "wuhaoran"))
     stranger_titles = {t["title"] for t in _items(stranger.get("/api/v1/forum/threads?limit=50"))}
     assert "五月选题会纪要：品牌合作怎么接才不伤口碑" not in stranger_titles
     rules = [t for t in _items(me.get("/api/v1/forum/threads?limit=50")) if t["pinned"]]
     assert [t["title"] for t in rules] == ["社区守则（请先阅读）"]
 
-    # notifications: a join request, a mention, a direct message, the announcement (jobs run
-    # at once in tests)
+
+def test_the_demo_leaves_notifications_to_read(app, caller, me):
+    """A join request, a mention, a direct message, the announcement (jobs run at once in
+    tests)."""
     assert me.get("/api/v1/notifications/unread-count")["unread"] >= 3
+    sunli = Api(caller, _member(app, "sunli"))
     kinds = {n["kind"] for n in _items(sunli.get("/api/v1/notifications?limit=50"))}
     assert "announcement" in kinds
 
@@ -145,7 +165,7 @@ def test_seeding_twice_adds_nothing(app):
         assert line.endswith("(already there)"), line
 
 
-def test_demo_forum_beside_categories_of_ones_own(app, client, auth_headers, make_member):
+def test_demo_forum_beside_categories_of_ones_own(caller, app, client, auth_headers, make_member):
     organiser = make_member(role="organiser", display_name="站长")
     made = client.post(
         "/api/v1/forum/categories",
@@ -154,7 +174,7 @@ def test_demo_forum_beside_categories_of_ones_own(app, client, auth_headers, mak
     )
     assert made.status_code == 201, made.get_data(as_text=True)
     _seed(app)
-    me = Api(client, auth_headers, _member(app, "linxiaoyu"))
+    me = Api(caller, _member(app, "linxiaoyu"))
     names = {c["name"] for c in _items(me.get("/api/v1/forum/categories"))}
     assert {"摄影器材", "公告", "接单与定价", "新媒体运营", "城市生活"} <= names
     titles = {t["title"] for t in _items(me.get("/api/v1/forum/threads?limit=50"))}

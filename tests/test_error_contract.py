@@ -14,20 +14,7 @@ from flask_smorest.spec.plugins import FlaskPlugin
 
 from server import api_errors
 from server.errors import MESSAGES
-
-METHODS = ("get", "post", "put", "patch", "delete")
-
-
-@pytest.fixture(scope="module")
-def spec(app):
-    return app.test_client().get("/api/v1/openapi.json").get_json()
-
-
-def _operations(spec):
-    for path, item in spec["paths"].items():
-        for method in METHODS:
-            if method in item:
-                yield path, method, item[method]
+from tests.openapi import operations
 
 
 def _documented(spec) -> dict[str, dict[int, set[str]]]:
@@ -38,13 +25,13 @@ def _documented(spec) -> dict[str, dict[int, set[str]]]:
             for status, response in op["responses"].items()
             if "x-error-codes" in response
         }
-        for _path, _method, op in _operations(spec)
+        for _path, _method, op in operations(spec)
     }
 
 
 def test_every_error_status_of_every_operation_names_its_codes(spec):
     examples = spec["components"]["examples"]
-    for path, method, op in _operations(spec):
+    for path, method, op in operations(spec):
         where = f"{op['operationId']} ({method.upper()} {path})"
         assert "default" in op["responses"], where
         for status, response in op["responses"].items():
@@ -68,7 +55,7 @@ def test_every_error_status_of_every_operation_names_its_codes(spec):
 
 def test_every_operation_has_the_generic_answers_its_shape_implies(spec):
     signed_in = set(api_errors.SIGNED_IN[401])
-    for path, method, op in _operations(spec):
+    for path, method, op in operations(spec):
         where = f"{op['operationId']} ({method.upper()} {path})"
         codes = {s: set(r.get("x-error-codes", ())) for s, r in op["responses"].items()}
         query = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
@@ -111,7 +98,7 @@ def test_rate_limited_operations_are_found_from_their_limits(spec):
 
 def test_the_table_names_every_operation_and_only_registered_codes(spec):
     """A new operation is reviewed: it needs its entry (``{}`` if it has only generic ones)."""
-    ids = {op["operationId"] for _p, _m, op in _operations(spec)}
+    ids = {op["operationId"] for _p, _m, op in operations(spec)}
     api_errors.check_table(ids)
     unreviewed = sorted(ids - set(api_errors.OPERATION_ERRORS))
     assert not unreviewed, f"add to server/api_errors.OPERATION_ERRORS: {unreviewed}"
@@ -122,7 +109,7 @@ def test_the_table_names_every_operation_and_only_registered_codes(spec):
 
 
 def test_a_typo_in_the_table_is_refused(monkeypatch, spec):
-    ids = {op["operationId"] for _p, _m, op in _operations(spec)}
+    ids = {op["operationId"] for _p, _m, op in operations(spec)}
     monkeypatch.setitem(api_errors.OPERATION_ERRORS, "getForumThreed", {404: ("not_found",)})
     with pytest.raises(ValueError, match="getForumThreed"):
         api_errors.check_table(ids)
@@ -136,7 +123,7 @@ def test_a_typo_in_the_table_is_refused(monkeypatch, spec):
 
 
 def _operation_ids_by_rule(spec) -> dict[tuple[str, str], str]:
-    return {(method.upper(), path): op["operationId"] for path, method, op in _operations(spec)}
+    return {(method.upper(), path): op["operationId"] for path, method, op in operations(spec)}
 
 
 def test_every_error_the_app_sent_during_the_run_is_documented(app, spec, client, make_member,

@@ -143,81 +143,125 @@ def clients() -> Iterator[contextlib.ExitStack]:
         yield stack
 
 
-def test_a_newcomer_signs_up_signs_in_and_lists_threads_through_the_generated_client(
-    generated: Generated, live: Live, clients: contextlib.ExitStack
-) -> None:
-    client_module = generated.module("client")
-    models = generated.module("models")
-    get_meta = generated.module("api.meta.get_meta")
-    sign_up = generated.module("api.auth.sign_up")
-    sign_in = generated.module("api.auth.sign_in")
-    get_me = generated.module("api.members.get_me")
-    create_category = generated.module("api.forum.create_forum_category")
-    create_thread = generated.module("api.forum.create_forum_thread")
-    list_threads = generated.module("api.forum.list_forum_threads")
-    base_url = live.server.url
-    # an answer whose status the document does not list raises instead of parsing as None
-    anonymous = clients.enter_context(
-        client_module.Client(base_url=base_url, raise_on_unexpected_status=True)
-    )
+@dataclass(frozen=True)
+class Story:
+    """What a newcomer's story runs through: the generated package against the live server,
+    an anonymous client, and signed-in ones opened on demand (closed after the test)."""
 
-    def signed_in(token: Any) -> Any:
-        assert isinstance(token, models.Token) and token.token_type == "Bearer"
-        return clients.enter_context(
-            client_module.AuthenticatedClient(
-                base_url=base_url, token=token.access_token, raise_on_unexpected_status=True
+    generated: Generated
+    live: Live
+    clients: contextlib.ExitStack
+    anonymous: Any
+
+    def module(self, dotted: str) -> ModuleType:
+        return self.generated.module(dotted)
+
+    @property
+    def models(self) -> ModuleType:
+        return self.module("models")
+
+    def signed_in(self, token: Any) -> Any:
+        assert isinstance(token, self.models.Token) and token.token_type == "Bearer"
+        return self.clients.enter_context(
+            self.module("client").AuthenticatedClient(
+                base_url=self.live.server.url,
+                token=token.access_token,
+                raise_on_unexpected_status=True,
             )
         )
 
-    # what to accept, from GET /meta alone
-    meta = get_meta.sync(client=anonymous)
+    def policy(self) -> str:
+        """The privacy-policy version, as a client learns it: from ``GET /meta``."""
+        return self.module("api.meta.get_meta").sync(client=self.anonymous).privacy_policy.version
+
+    def registration(self, policy: str) -> Any:
+        handle = f"gen_{uuid.uuid4().hex[:8]}"
+        return self.models.Register(
+            email=f"{handle}@example.com",
+            password=PASSWORD,
+            display_name="生成的客户端",
+            username=handle,
+            privacy_policy_version=policy,
+        )
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> Any:
+        login = self.models.Login(email=email, password=password)
+        return self.module("api.auth.sign_in").sync(client=self.anonymous, body=login)
+
+
+@pytest.fixture
+def story(generated: Generated, live: Live, clients: contextlib.ExitStack) -> Story:
+    # an answer whose status the document does not list raises instead of parsing as None
+    anonymous = clients.enter_context(
+        generated.module("client").Client(base_url=live.server.url, raise_on_unexpected_status=True)
+    )
+    return Story(generated=generated, live=live, clients=clients, anonymous=anonymous)
+
+
+def test_the_generated_client_learns_what_to_accept_from_meta(story: Story) -> None:
+    models = story.models
+    meta = story.module("api.meta.get_meta").sync(client=story.anonymous)
     assert isinstance(meta, models.Meta)
     assert isinstance(meta.privacy_policy, models.PrivacyPolicy)
-    policy = meta.privacy_policy.version
-    assert policy == POLICY
+    assert meta.privacy_policy.version == POLICY
 
-    handle = f"gen_{uuid.uuid4().hex[:8]}"
-    email = f"{handle}@example.com"
-    # consent to another version than the current one is refused, in the documented error shape
-    register = models.Register(
-        email=email,
-        password=PASSWORD,
-        display_name="生成的客户端",
-        username=handle,
-        privacy_policy_version="2020-01-01",
-    )
-    refused = sign_up.sync_detailed(client=anonymous, body=register)
+
+def test_a_sign_up_consenting_to_another_policy_is_refused_in_the_error_shape(
+    story: Story,
+) -> None:
+    sign_up = story.module("api.auth.sign_up")
+    register = story.registration("2020-01-01")
+    refused = sign_up.sync_detailed(client=story.anonymous, body=register)
     assert 400 <= refused.status_code < 500
-    assert isinstance(refused.parsed, models.Error)
+    assert isinstance(refused.parsed, story.models.Error)
     assert refused.parsed.status == refused.status_code and refused.parsed.code
 
-    register.privacy_policy_version = policy
-    answer = sign_up.sync_detailed(client=anonymous, body=register)
+
+def test_a_newcomer_signs_up_signs_in_and_reads_their_profile(story: Story) -> None:
+    models = story.models
+    sign_up, sign_in = story.module("api.auth.sign_up"), story.module("api.auth.sign_in")
+    policy = story.policy()
+    register = story.registration(policy)
+    answer = sign_up.sync_detailed(client=story.anonymous, body=register)
     assert answer.status_code == 201, answer.content
     signed_up = answer.parsed
     assert isinstance(signed_up, models.Token)
     assert signed_up.expires_in > 0 and signed_up.refresh_expires_in > signed_up.expires_in
 
     wrong = sign_in.sync_detailed(
-        client=anonymous, body=models.Login(email=email, password=PASSWORD + "x")
+        client=story.anonymous, body=models.Login(email=register.email, password=PASSWORD + "x")
     )
     assert wrong.status_code == 401 and isinstance(wrong.parsed, models.Error)
-    tokens = sign_in.sync(client=anonymous, body=models.Login(email=email, password=PASSWORD))
+    tokens = story.sign_in(register.email)
     assert isinstance(tokens, models.Token) and tokens.access_token != signed_up.access_token
-    member = signed_in(tokens)
+    member = story.signed_in(tokens)
 
-    me = get_me.sync(client=member)
+    me = story.module("api.members.get_me").sync(client=member)
     assert isinstance(me, models.Me)
-    assert (me.email, me.username, me.display_name) == (email, handle, "生成的客户端")
+    assert (me.email, me.username, me.display_name) == (
+        register.email,
+        register.username,
+        "生成的客户端",
+    )
     assert me.role == "member" and me.privacy_policy_version == policy
     assert isinstance(me.id, int)
 
+
+def test_a_newcomer_starts_a_thread_and_finds_it_in_the_thread_list(story: Story) -> None:
+    models = story.models
+    create_category = story.module("api.forum.create_forum_category")
+    create_thread = story.module("api.forum.create_forum_thread")
+    list_threads = story.module("api.forum.list_forum_threads")
+    register = story.registration(story.policy())
+    story.module("api.auth.sign_up").sync(client=story.anonymous, body=register)
+    member = story.signed_in(story.sign_in(register.email))
+    me = story.module("api.members.get_me").sync(client=member)
+    handle = register.username
+
     # a category, made by the first organiser (an admin)
     admin_email = f"admin_{handle}@example.com"
-    _admin(live, admin_email)
-    admin = signed_in(
-        sign_in.sync(client=anonymous, body=models.Login(email=admin_email, password=PASSWORD))
-    )
+    _admin(story.live, admin_email)
+    admin = story.signed_in(story.sign_in(admin_email))
     category = create_category.sync(client=admin, body=models.CategoryCreate(name="生成的版块"))
     assert isinstance(category, models.Category) and isinstance(category.id, int)
 
@@ -247,11 +291,12 @@ def test_a_newcomer_signs_up_signs_in_and_lists_threads_through_the_generated_cl
     in_category = list_threads.sync(client=member, category_id=category.id, limit=1)
     assert [item.id for item in in_category.items] == [started.id]
 
-    # a bad token gets the documented 401, parsed as an Error
-    stranger = clients.enter_context(
-        client_module.AuthenticatedClient(
-            base_url=base_url, token="not-a-jwt", raise_on_unexpected_status=True
+
+def test_a_bad_token_gets_the_documented_401_parsed_as_an_error(story: Story) -> None:
+    stranger = story.clients.enter_context(
+        story.module("client").AuthenticatedClient(
+            base_url=story.live.server.url, token="not-a-jwt", raise_on_unexpected_status=True
         )
     )
-    denied = list_threads.sync_detailed(client=stranger)
-    assert denied.status_code == 401 and isinstance(denied.parsed, models.Error)
+    denied = story.module("api.forum.list_forum_threads").sync_detailed(client=stranger)
+    assert denied.status_code == 401 and isinstance(denied.parsed, story.models.Error)

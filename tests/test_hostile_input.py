@@ -13,12 +13,12 @@ import json
 
 import pytest
 
-from tests.test_api_contract import (
-    _assert_error_shape,
-    _body_operations,
-    _operations,
-    _send_to_every_body,
-    _url,
+from tests.openapi import (
+    assert_error_shape,
+    body_operations,
+    concrete_url,
+    operations,
+    send_to_every_body,
 )
 
 HOSTILE = {
@@ -31,23 +31,11 @@ HOSTILE = {
 }
 
 
-@pytest.fixture(scope="module")
-def spec(app):
-    return app.test_client().get("/api/v1/openapi.json").get_json()
-
-
-@pytest.fixture
-def admin_headers(make_member, auth_headers):
-    admin = make_member(role="admin")
-    target = make_member()
-    return {**auth_headers(admin), "Accept-Language": "zh-TW"}, target.id
-
-
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_json_is_400_everywhere(client, spec, admin_headers, name):
     body = {"data": HOSTILE[name], "content_type": "application/json"}
-    for path, r in _send_to_every_body(client, spec, admin_headers, **body):
-        assert _assert_error_shape(r, 400)["code"] == "invalid_json", (path, name)
+    for path, r in send_to_every_body(client, spec, admin_headers, **body):
+        assert assert_error_shape(r, 400)["code"] == "invalid_json", (path, name)
 
 
 def _properties(spec, op):
@@ -60,8 +48,7 @@ def _typed(properties, kind):
 
 
 def test_lone_surrogates_in_every_text_field_are_400(client, spec, admin_headers):
-    headers, member_id = admin_headers
-    for path, method, op in _operations(spec):
+    for path, method, op in operations(spec):
         if "requestBody" not in op:
             continue
         strings = _typed(_properties(spec, op), "string")
@@ -69,19 +56,18 @@ def test_lone_surrogates_in_every_text_field_are_400(client, spec, admin_headers
             continue
         data = json.dumps({name: "ok\udc00" for name in strings})  # escaped: "ok\\udc00"
         r = client.open(
-            _url(path, member_id),
+            concrete_url(path, admin_headers.member_id),
             method=method.upper(),
-            headers=headers,
+            headers=admin_headers.headers,
             data=data,
             content_type="application/json",
         )
-        assert _assert_error_shape(r, 400)["code"] == "invalid_json", path
+        assert assert_error_shape(r, 400)["code"] == "invalid_json", path
 
 
 def test_integer_fields_refuse_fractions_everywhere(client, spec, admin_headers):
-    headers, member_id = admin_headers
     checked = 0
-    for path, method, op in _operations(spec):
+    for path, method, op in operations(spec):
         if "requestBody" not in op:
             continue
         integers = _typed(_properties(spec, op), "integer")
@@ -89,12 +75,12 @@ def test_integer_fields_refuse_fractions_everywhere(client, spec, admin_headers)
             continue
         checked += 1
         r = client.open(
-            _url(path, member_id),
+            concrete_url(path, admin_headers.member_id),
             method=method.upper(),
-            headers=headers,
+            headers=admin_headers.headers,
             json={name: 1.5 for name in integers},
         )
-        body = _assert_error_shape(r, 422)
+        body = assert_error_shape(r, 422)
         for name in integers:
             assert body["errors"][name] == ["不是有效的整數。"], (path, name)
     assert checked >= 5
@@ -104,7 +90,7 @@ def test_integers_in_query_strings_are_plain_digits(client, make_member, auth_he
     headers = {**auth_headers(make_member()), "Accept-Language": "en"}
     for value in ("1.5", " 2", "1_0", "\u0661\u0662", "9" * 5_000, "true"):
         r = client.get("/api/v1/members", headers=headers, query_string={"limit": value})
-        body = _assert_error_shape(r, 422, "en")
+        body = assert_error_shape(r, 422, "en")
         assert body["errors"]["limit"] == ["Not a valid integer."], value
     assert client.get("/api/v1/members?limit=2", headers=headers).status_code == 200
 
@@ -118,16 +104,15 @@ def test_integers_in_query_strings_are_plain_digits(client, make_member, auth_he
     ],
 )
 def test_a_body_that_is_not_json_is_415_everywhere(client, spec, admin_headers, data, content_type):
-    headers, member_id = admin_headers
-    for path, method in _body_operations(spec):
+    for path, method in body_operations(spec):
         r = client.open(
-            _url(path, member_id),
+            concrete_url(path, admin_headers.member_id),
             method=method.upper(),
-            headers=headers,
+            headers=admin_headers.headers,
             data=data.encode(),
             content_type=content_type,
         )
-        assert _assert_error_shape(r, 415)["code"] == "unsupported_media_type", path
+        assert assert_error_shape(r, 415)["code"] == "unsupported_media_type", path
 
 
 def test_a_form_body_changes_nothing(client, make_member, auth_headers):

@@ -12,12 +12,11 @@ from server.common.idempotency import IdempotencyKey, forget_old_keys
 from server.common.time import utcnow
 from server.extensions import db
 from server.forum.models import ForumPost as Post
-from tests.forum.conftest import forum  # noqa: F401 (a fixture)
 from tests.forum.helpers import BODY, new_thread
 
 
 @pytest.fixture
-def thread(forum, make_member):  # noqa: F811
+def thread(forum, make_member):
     return new_thread(forum, make_member)[1]
 
 
@@ -154,12 +153,12 @@ def test_a_limiter_that_fails_after_the_commit_does_not_turn_success_into_an_err
     from limits.strategies import FixedWindowRateLimiter
 
     from server.extensions import limiter
-    from tests.test_outages import _dead_redis_url
+    from tests.faults import dead_redis_url
 
     headers = auth_headers(make_member())
     before = _posts(app, thread["id"])
     saved = limiter._storage, limiter._limiter
-    limiter._storage = storage_from_string(_dead_redis_url())
+    limiter._storage = storage_from_string(dead_redis_url())
     limiter._limiter = FixedWindowRateLimiter(limiter._storage)
     try:
         response = client.post(

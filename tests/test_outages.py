@@ -9,37 +9,12 @@ port on this machine that no server listens on).
 
 from __future__ import annotations
 
-import contextlib
-import socket
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 from limits.storage import storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 
-from server.extensions import limiter
 from tests.conftest import PASSWORD
-
-
-def _dead_redis_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0?socket_connect_timeout=0.5"
-
-
-@contextlib.contextmanager
-def limiter_storage_down() -> Iterator[None]:
-    """The limiter's storage becomes what production configures with ``REDIS_URL``
-    (``fallback+redis://…``), pointed at a Redis that does not answer."""
-    saved = limiter._storage, limiter._limiter
-    limiter._storage = storage_from_string("fallback+" + _dead_redis_url())
-    limiter._limiter = FixedWindowRateLimiter(limiter._storage)
-    try:
-        yield
-    finally:
-        limiter._storage, limiter._limiter = saved
+from tests.faults import dead_redis_url, limiter_storage_down
 
 
 def test_sign_in_works_and_is_still_limited_with_redis_down(client, make_member):
@@ -87,7 +62,7 @@ def test_the_fallback_storage_goes_back_to_redis_when_it_answers(monkeypatch, re
     url = redis_url
     storage = storage_from_string("fallback+" + url)
     storage.reset()
-    dead = storage_from_string("fallback+" + _dead_redis_url())
+    dead = storage_from_string("fallback+" + dead_redis_url())
     assert dead.incr("k", 60) == 1 and dead.incr("k", 60) == 2  # in memory meanwhile
     assert dead.down_since is not None
     storage.down_since = 0.0  # as if Redis had been down long ago

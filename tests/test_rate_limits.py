@@ -5,12 +5,12 @@ limits, and chat's own, have tests of their own in auth/, forum/ and chat/.)"""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.forum.conftest import forum  # noqa: F401 (a fixture)
 from tests.forum.helpers import BODY, new_thread
 
 
@@ -56,30 +56,34 @@ def test_password_reset_confirmation_per_address(client):
     _exhaust(20, lambda _i: client.post("/api/v1/auth/password-reset/confirm", json=body))
 
 
+@dataclass(frozen=True)
+class Post:
+    author: Any
+    id: int
+
+
 @pytest.fixture
-def post(forum, make_member):  # noqa: F811
+def post(forum, make_member):
+    """The first post of a thread by a member."""
     author, thread = new_thread(forum, make_member, make_member())
-    return author, forum.posts(author, thread["id"])[0]["id"]
+    return Post(author=author, id=forum.posts(author, thread["id"])[0]["id"])
 
 
 def test_forum_edits(client, auth_headers, post):
-    author, post_id = post
-    headers = auth_headers(author)
-    _exhaust(30, lambda i: client.patch(f"/api/v1/forum/posts/{post_id}", headers=headers,
+    headers = auth_headers(post.author)
+    _exhaust(30, lambda i: client.patch(f"/api/v1/forum/posts/{post.id}", headers=headers,
                                         json={"body": f"{BODY}（第{i}次修改）"}))  # fmt: skip
 
 
 def test_forum_reactions(client, auth_headers, make_member, post):
-    _author, post_id = post
     headers = auth_headers(make_member())
-    path = f"/api/v1/forum/posts/{post_id}/reactions/like"
+    path = f"/api/v1/forum/posts/{post.id}/reactions/like"
     _exhaust(120, lambda _i: client.put(path, headers=headers))
 
 
 def test_forum_flags(client, auth_headers, make_member, post):
-    _author, post_id = post
     headers = auth_headers(make_member())
-    path = f"/api/v1/forum/posts/{post_id}/flags"
+    path = f"/api/v1/forum/posts/{post.id}/flags"
     _exhaust(20, lambda _i: client.post(path, headers=headers, json={"reason": "spam"}))
 
 

@@ -3,6 +3,7 @@ other features use for objects that belong to an alliance (forum categories now,
 courses next); ``register`` installs it into the forum at start-up.
 
 - ``models``: alliances, memberships and roles, tags, join requests, invite links, bans.
+- ``kinds``: the notification kinds alliances send (join requests, decisions), their subjects.
 - ``scope``: the scoping rule other features ask (``role_in``, ``is_member``, ``is_manager``…).
 - ``ranks``: the rank rule: ``outranks``, ``may_lift`` (mutes, bans), rank-backed invite links.
 - ``access``: an alliance as one member sees it (``load``, ``require_manager``), for the verbs.
@@ -11,7 +12,6 @@ courses next); ``register`` installs it into the forum at start-up.
 - ``membership``: the member directory, leaving, roles, removal, bans; ``on_member_left``.
 - ``schemas``: request and response bodies, per audience.
 - ``routes``: ``/api/v1/alliances``, thin views over ``service``, ``joining``, ``membership``.
-- ``kinds``: the notification kinds alliances send (join requests, decisions).
 - ``personal_data``: a member's alliances in an export, and what erasure does to them.
 - ``demo``: the demo alliances of ``make demo``.
 

@@ -22,7 +22,7 @@ from server.extensions import db
 from server.forum.demo import ensure_category, ensure_reply, ensure_thread
 from server.members.bootstrap import demo_members
 from server.members.models import Member
-from server.notifications.announcements import announce
+from server.notifications.announcements import create_announcement
 from server.notifications.models import Announcement
 
 CREATOR = "linxiaoyu"  # the demo organiser: only organisers start alliances by default
@@ -144,22 +144,22 @@ def _ensure_alliance(spec: DemoAlliance, m: dict[str, Member], added: Added) -> 
             "tags": spec.tags,
             "visibility": spec.visibility,
         }
-        alliance = service.create(creator, data).alliance
+        alliance = service.create_alliance(creator, data).alliance
     aid = alliance.id
     # who is the manager now: the creator until the alliance is handed over
     manager = creator if role_in(creator.id, aid) == "owner" else m[spec.owner]
     missing = [h for h in spec.members if role_in(m[h].id, aid) is None]
     if spec.visibility == "public":
         for handle in missing:
-            joining.join(m[handle], aid)
+            joining.join_alliance(m[handle], aid)
     elif spec.visibility == "private":
         for handle in missing:  # ask, and the manager approves
             request = _request_of(aid, m[handle].id)
             if request is None or request.status != "pending":
-                joining.join(m[handle], aid, spec.requests.get(handle, ""))
+                joining.join_alliance(m[handle], aid, spec.requests.get(handle, ""))
                 request = _request_of(aid, m[handle].id)
             if request is not None:
-                joining.decide(manager, aid, request.id, approve=True)
+                joining.decide_join_request(manager, aid, request.id, approve=True)
     elif missing:  # secret: through an invite link (it stays listed for the admins)
         _invite, code = joining.create_invite(
             manager, aid, {"expires_in_hours": 7 * 24, "max_uses": 20}
@@ -171,13 +171,14 @@ def _ensure_alliance(spec: DemoAlliance, m: dict[str, Member], added: Added) -> 
         added.count("memberships", handle in missing)
     for handle in spec.admins:
         if role_in(m[handle].id, aid) == "member":
-            membership.set_role(manager, aid, m[handle].id, "admin")
+            membership.set_member_role(manager, aid, m[handle].id, "admin")
     if role_in(m[spec.owner].id, aid) != "owner":
-        membership.set_role(manager, aid, m[spec.owner].id, "owner")  # the creator becomes admin
+        # the creator becomes admin
+        membership.set_member_role(manager, aid, m[spec.owner].id, "owner")
     for handle, message in spec.pending.items():
         ask = _request_of(aid, m[handle].id) is None and role_in(m[handle].id, aid) is None
         if ask:  # never asked, and not in it: a request for the managers to decide
-            joining.join(m[handle], aid, message)
+            joining.join_alliance(m[handle], aid, message)
         added.count("join requests waiting", ask)
     return alliance
 
@@ -206,7 +207,8 @@ def _ensure_announcement(author: Member, added: Added) -> None:
         .limit(1)
     ).first()
     if exists is None:
-        announce(author, title, body)  # fanned out by the job worker (``make serve`` runs one)
+        # fanned out by the job worker (``make serve`` runs one)
+        create_announcement(author, title, body)
     added.count("announcements", exists is None)
 
 

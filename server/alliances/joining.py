@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from server.alliances import ranks
 from server.alliances.access import AllianceView, load, require_manager
+from server.alliances.kinds import join_request_subject, join_requests_subject
 from server.alliances.models import (
     Alliance,
     AllianceBan,
@@ -80,7 +81,7 @@ def _add_member(alliance: Alliance, member_id: int, role: str = "member") -> Non
     )
 
 
-def join(member: Member, alliance_id: int, message: str = "") -> AllianceView:
+def join_alliance(member: Member, alliance_id: int, message: str = "") -> AllianceView:
     """Join a public alliance, or ask to join a private one (its admins are told)."""
     view = load(member, alliance_id, for_update=True)
     alliance = view.alliance
@@ -115,7 +116,7 @@ def join(member: Member, alliance_id: int, message: str = "") -> AllianceView:
     notifications.notify(
         list(managers),
         "alliance.join_request",
-        f"alliance:{alliance.id}:requests",
+        join_requests_subject(alliance.id),
         {"alliance_id": alliance.id, "name": alliance.name, "request_id": existing.id},
         actor_id=member.id,
     )
@@ -123,7 +124,7 @@ def join(member: Member, alliance_id: int, message: str = "") -> AllianceView:
     return AllianceView(alliance, None, "pending")
 
 
-def join_requests(
+def list_join_requests(
     member: Member, alliance_id: int, *, limit: int, cursor: str | None
 ) -> Page[AllianceJoinRequest]:
     """Pending requests, oldest first (owner and admins)."""
@@ -140,13 +141,13 @@ def join_requests(
     return keyset_page(
         stmt,
         [SortKey(AllianceJoinRequest.id, descending=False)],
-        name=f"alliance.requests.{alliance_id}",
+        name="alliances.join_requests",
         limit=limit,
         cursor=cursor,
     )
 
 
-def decide(member: Member, alliance_id: int, request_id: int, approve: bool) -> None:
+def decide_join_request(member: Member, alliance_id: int, request_id: int, approve: bool) -> None:
     """Approve (the requester joins) or reject a pending request; the requester is told."""
     view = load(member, alliance_id, for_update=True)
     require_manager(member, view)
@@ -163,7 +164,7 @@ def decide(member: Member, alliance_id: int, request_id: int, approve: bool) -> 
     notifications.notify(
         [request.member_id],
         "alliance.request_decided",
-        f"alliance:{alliance_id}:request",
+        join_request_subject(alliance_id),
         {"alliance_id": alliance_id, "name": view.alliance.name, "outcome": outcome},
         actor_id=member.id,
     )
@@ -200,23 +201,21 @@ def create_invite(
     return invite, code
 
 
-def invites(member: Member, alliance_id: int) -> list[AllianceInvite]:
+def list_invites(
+    member: Member, alliance_id: int, *, limit: int, cursor: str | None
+) -> Page[AllianceInvite]:
     """Invite links that still work (owner and admins): unrevoked, unexpired, and made by
-    someone who still holds the rank that made them."""
+    someone who still holds the rank that made them; newest first."""
     view = load(member, alliance_id)
     require_manager(member, view)
-    return list(
-        db.session.execute(
-            sa.select(AllianceInvite)
-            .where(
-                AllianceInvite.alliance_id == alliance_id,
-                AllianceInvite.revoked_at.is_(None),
-                AllianceInvite.expires_at > utcnow(),
-                ranks.invite_backed(),
-            )
-            .order_by(AllianceInvite.id.desc())
-            .limit(100)
-        ).scalars()
+    stmt = sa.select(AllianceInvite).where(
+        AllianceInvite.alliance_id == alliance_id,
+        AllianceInvite.revoked_at.is_(None),
+        AllianceInvite.expires_at > utcnow(),
+        ranks.invite_backed(),
+    )
+    return keyset_page(
+        stmt, [SortKey(AllianceInvite.id)], name="alliances.invites", limit=limit, cursor=cursor
     )
 
 

@@ -1,8 +1,18 @@
-"""Notification kinds of alliances."""
+"""Notification kinds of alliances. Subjects: ``alliance:{id}:requests`` (the requests to join
+an alliance, as its managers see them: they collapse into one entry) and
+``alliance:{id}:request`` (the requester's own request, decided)."""
 
 from __future__ import annotations
 
 from server.notifications.kinds import Kind, register_kind
+
+
+def join_requests_subject(alliance_id: int) -> str:
+    return f"alliance:{alliance_id}:requests"
+
+
+def join_request_subject(alliance_id: int) -> str:
+    return f"alliance:{alliance_id}:request"
 
 
 def register() -> None:

@@ -8,8 +8,7 @@ invite links their rank made, and features drop what membership gave them (``on_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -19,7 +18,7 @@ from server.alliances.access import AllianceView, is_platform_admin, load, requi
 from server.alliances.models import Alliance, AllianceBan, AllianceJoinRequest, AllianceMember
 from server.alliances.scope import MANAGERS, role_in
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.search import fold, like_escape
+from server.common.search import fold, like_contains
 from server.common.time import utcnow
 from server.common.tx import changed, commit
 from server.errors import Conflict, Forbidden, NotFound, register_messages
@@ -42,6 +41,11 @@ register_messages(
             "zh-Hans": "该用户没有被禁止。",
             "zh-Hant": "該用戶沒有被禁止。",
             "en": "That person is not banned.",
+        },
+        "alliance_ban_target_not_found": {
+            "zh-Hans": "找不到要禁止的用户。",
+            "zh-Hant": "找不到要禁止的用戶。",
+            "en": "There is no such person to ban.",
         },
     }
 )
@@ -74,7 +78,7 @@ def _drop_member(alliance: Alliance, member_id: int) -> None:
             hook(alliance.id, member_id)
 
 
-def leave(member: Member, alliance_id: int) -> None:
+def leave_alliance(member: Member, alliance_id: int) -> None:
     """Leave an alliance (its owner hands it over first)."""
     view = load(member, alliance_id, for_update=True)
     if view.my_role is None:
@@ -85,7 +89,15 @@ def leave(member: Member, alliance_id: int) -> None:
     commit()
 
 
-def members(member: Member, alliance_id: int, args: Mapping[str, Any]) -> Page[AllianceMember]:
+def list_members(
+    member: Member,
+    alliance_id: int,
+    *,
+    q: str | None = None,
+    role: str | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[AllianceMember]:
     """The member directory: anyone signed in for a public alliance, members otherwise."""
     view = load(member, alliance_id)
     if view.alliance.visibility != "public" and view.my_role is None:
@@ -97,21 +109,20 @@ def members(member: Member, alliance_id: int, args: Mapping[str, Any]) -> Page[A
         .options(joinedload(AllianceMember.member))
         .where(AllianceMember.alliance_id == alliance_id, Member.deleted_at.is_(None))
     )
-    if args.get("role"):
-        stmt = stmt.where(AllianceMember.role == args["role"])
-    if args.get("q"):
-        pattern = like_escape(fold(args["q"]))
-        stmt = stmt.where(Member.name_key.like(f"%{pattern}%", escape="\\"))
+    if role:
+        stmt = stmt.where(AllianceMember.role == role)
+    if q:
+        stmt = stmt.where(like_contains(Member.name_key, fold(q)))
     return keyset_page(
         stmt,
         [SortKey(AllianceMember.member_id, descending=False)],
-        name=f"alliance.members.{alliance_id}",
-        limit=args["limit"],
-        cursor=args.get("cursor"),
+        name="alliances.members",
+        limit=limit,
+        cursor=cursor,
     )
 
 
-def set_role(member: Member, alliance_id: int, target_id: int, role: str) -> AllianceView:
+def set_member_role(member: Member, alliance_id: int, target_id: int, role: str) -> AllianceView:
     """The owner names admins, demotes them, or hands the alliance over (``owner``)."""
     view = load(member, alliance_id, for_update=True)
     if view.my_role != "owner" and not is_platform_admin(member):
@@ -142,7 +153,7 @@ def _check_outranks(member: Member, view: AllianceView, target: AllianceMember) 
         raise Forbidden()
 
 
-def remove(member: Member, alliance_id: int, target_id: int) -> None:
+def remove_member(member: Member, alliance_id: int, target_id: int) -> None:
     """Take a member out of the alliance (owner and admins, over those they outrank)."""
     view = load(member, alliance_id, for_update=True)
     require_manager(member, view)
@@ -154,7 +165,7 @@ def remove(member: Member, alliance_id: int, target_id: int) -> None:
     commit()
 
 
-def ban(member: Member, alliance_id: int, target_id: int, reason: str) -> None:
+def ban_member(member: Member, alliance_id: int, target_id: int, reason: str) -> None:
     """Remove a member (if they are one) and keep them out: no joining, requests or invites."""
     view = load(member, alliance_id, for_update=True)
     require_manager(member, view)
@@ -165,7 +176,7 @@ def ban(member: Member, alliance_id: int, target_id: int, reason: str) -> None:
         _check_outranks(member, view, target)
         _drop_member(view.alliance, target_id)
     if db.session.get(Member, target_id) is None:
-        raise NotFound("member_not_found")
+        raise NotFound("alliance_ban_target_not_found")
     acting = ranks.acting_role(view.my_role, is_platform_admin(member))
     assert acting is not None  # a manager or staff: require_manager passed
     existing = db.session.get(AllianceBan, (alliance_id, target_id))
@@ -196,7 +207,7 @@ def ban(member: Member, alliance_id: int, target_id: int, reason: str) -> None:
     commit()
 
 
-def unban(member: Member, alliance_id: int, target_id: int) -> None:
+def unban_member(member: Member, alliance_id: int, target_id: int) -> None:
     """Lift a ban: outranking the target and holding at least the rank of who imposed it
     (site staff lift any, as before)."""
     view = load(member, alliance_id, for_update=True)

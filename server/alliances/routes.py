@@ -26,7 +26,7 @@ from server.alliances.schemas import (
 )
 from server.api import Blueprint, current_member
 from server.auth.limits import member_key
-from server.common.pagination import PageArgs, page_schema, whole
+from server.common.pagination import PageArgs, page_schema
 from server.extensions import limiter
 
 blp = Blueprint(
@@ -44,7 +44,7 @@ class Alliances(MethodView):
     @blp.response(200, page_schema(AllianceSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Alliances to discover (public and private) or the caller's own; by city, tag, name"""
-        return service.list_alliances(current_member(), args)
+        return service.list_alliances(current_member(), **args)
 
     @blp.doc(operationId="createAlliance")
     @blp.auth()
@@ -53,7 +53,7 @@ class Alliances(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     def post(self, data: dict[str, Any]) -> Any:
         """Start an alliance; the caller becomes its owner"""
-        return service.create(current_member(), data)
+        return service.create_alliance(current_member(), data)
 
 
 @blp.route("/<id:alliance_id>")
@@ -64,7 +64,7 @@ class AllianceItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, alliance_id: int) -> Any:
         """One alliance (a secret one only for its members)"""
-        return service.get(current_member(), alliance_id)
+        return service.get_alliance(current_member(), alliance_id)
 
     @blp.doc(operationId="updateAlliance")
     @blp.auth()
@@ -74,7 +74,7 @@ class AllianceItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def patch(self, changes: dict[str, Any], alliance_id: int) -> Any:
         """Change an alliance (owner and admins)"""
-        return service.update(current_member(), alliance_id, changes)
+        return service.update_alliance(current_member(), alliance_id, changes)
 
 
 @blp.route("/<id:alliance_id>/join")
@@ -90,7 +90,7 @@ class Join(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data: dict[str, Any], alliance_id: int) -> Any:
         """Join a public alliance, or ask to join a private one"""
-        return joining.join(current_member(), alliance_id, data["message"])
+        return joining.join_alliance(current_member(), alliance_id, data["message"])
 
 
 @blp.route("/<id:alliance_id>/leave")
@@ -102,7 +102,7 @@ class Leave(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, alliance_id: int) -> None:
         """Leave an alliance (its owner hands it over first)"""
-        membership.leave(current_member(), alliance_id)
+        membership.leave_alliance(current_member(), alliance_id)
 
 
 @blp.route("/<id:alliance_id>/requests")
@@ -115,9 +115,7 @@ class Requests(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args: dict[str, Any], alliance_id: int) -> Any:
         """Pending requests to join, oldest first (owner and admins)"""
-        return joining.join_requests(
-            current_member(), alliance_id, limit=args["limit"], cursor=args["cursor"]
-        )
+        return joining.list_join_requests(current_member(), alliance_id, **args)
 
 
 @blp.route("/<id:alliance_id>/requests/<id:request_id>")
@@ -130,19 +128,21 @@ class RequestDecision(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], alliance_id: int, request_id: int) -> None:
         """Approve or reject a request (owner and admins); the requester is told"""
-        joining.decide(current_member(), alliance_id, request_id, data["decision"] == "approve")
+        approve = data["decision"] == "approve"
+        joining.decide_join_request(current_member(), alliance_id, request_id, approve)
 
 
 @blp.route("/<id:alliance_id>/invites")
 class Invites(MethodView):
     @blp.doc(operationId="listAllianceInvites")
     @blp.auth()
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(AllianceInviteSchema))
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, alliance_id: int) -> Any:
-        """Invite links that still work (owner and admins)"""
-        return whole(joining.invites(current_member(), alliance_id))
+    def get(self, args: dict[str, Any], alliance_id: int) -> Any:
+        """Invite links that still work, newest first (owner and admins)"""
+        return joining.list_invites(current_member(), alliance_id, **args)
 
     @blp.doc(operationId="createAllianceInvite")
     @blp.auth()
@@ -193,7 +193,7 @@ class Members(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args: dict[str, Any], alliance_id: int) -> Any:
         """The member directory, searchable by name (members only, unless public)"""
-        return membership.members(current_member(), alliance_id, args)
+        return membership.list_members(current_member(), alliance_id, **args)
 
 
 @blp.route("/<id:alliance_id>/members/<id:member_id>")
@@ -207,7 +207,7 @@ class AllianceMemberItem(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, data: dict[str, Any], alliance_id: int, member_id: int) -> Any:
         """Set a member's role (the owner); ``owner`` hands the alliance over"""
-        return membership.set_role(current_member(), alliance_id, member_id, data["role"])
+        return membership.set_member_role(current_member(), alliance_id, member_id, data["role"])
 
     @blp.doc(operationId="removeAllianceMember")
     @blp.auth()
@@ -216,7 +216,7 @@ class AllianceMemberItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, alliance_id: int, member_id: int) -> None:
         """Remove a member (admins remove members; the owner removes admins too)"""
-        membership.remove(current_member(), alliance_id, member_id)
+        membership.remove_member(current_member(), alliance_id, member_id)
 
 
 @blp.route("/<id:alliance_id>/bans")
@@ -229,7 +229,7 @@ class Bans(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], alliance_id: int) -> None:
         """Ban someone: removed, and kept out of requests, joins and invites"""
-        membership.ban(current_member(), alliance_id, data["member_id"], data["reason"])
+        membership.ban_member(current_member(), alliance_id, data["member_id"], data["reason"])
 
 
 @blp.route("/<id:alliance_id>/bans/<id:member_id>")
@@ -242,4 +242,4 @@ class Ban(MethodView):
     def delete(self, alliance_id: int, member_id: int) -> None:
         """Lift a ban: by someone who outranks the member and holds at least the rank of
         whoever banned them (site staff lift any)"""
-        membership.unban(current_member(), alliance_id, member_id)
+        membership.unban_member(current_member(), alliance_id, member_id)

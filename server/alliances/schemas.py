@@ -6,11 +6,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from server.alliances.models import ROLES, VISIBILITIES
-from server.common.fields import Integer, LocalDateTime, Name, Text, WebURL
+from server.common.fields import Id, Integer, LocalDateTime, Name, Tags, Text, WebURL
 from server.common.pagination import PageArgs
+from server.common.text import MAX_TAG_CHARS
 from server.members.schemas import MemberCardSchema
-
-_ID = ma.validate.Range(1, 2**31 - 1)
 
 
 class AllianceCreateSchema(ma.Schema):
@@ -18,7 +17,7 @@ class AllianceCreateSchema(ma.Schema):
     description = Text(max_length=2000, multiline=True)
     avatar_url = WebURL(allow_none=True)
     city = Text(max_length=50, allow_none=True)
-    tags = ma.fields.List(Text(min_length=1, max_length=30), validate=ma.validate.Length(max=5))
+    tags = Tags()
     visibility = ma.fields.String(
         load_default="public",
         validate=ma.validate.OneOf(VISIBILITIES),
@@ -55,7 +54,7 @@ class AllianceListArgs(PageArgs):
         load_default="discover", validate=ma.validate.OneOf(["discover", "mine"])
     )
     city = Text(min_length=1, max_length=50)
-    tag = Text(min_length=1, max_length=30)
+    tag = Text(min_length=1, max_length=MAX_TAG_CHARS)
     q = Text(min_length=1, max_length=60)
 
 
@@ -108,5 +107,5 @@ class AllianceRoleSchema(ma.Schema):
 
 
 class AllianceBanSchema(ma.Schema):
-    member_id = Integer(required=True, validate=_ID)
+    member_id = Id(required=True)
     reason = Text(max_length=500, multiline=True, load_default="")

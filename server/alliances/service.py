@@ -16,17 +16,13 @@ from sqlalchemy.orm import aliased
 from server.alliances.access import AllianceView, load, require_manager
 from server.alliances.models import Alliance, AllianceJoinRequest, AllianceMember, AllianceTag
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.search import fold, like_escape
+from server.common.search import fold, like_contains
 from server.common.text import clean_tags
 from server.common.time import utcnow
 from server.common.tx import commit
 from server.errors import Forbidden
 from server.extensions import db
-from server.members.models import Member
-
-
-def _clean_tags(tags: list[str]) -> list[str]:
-    return clean_tags(tags)[:5]
+from server.members.models import ORGANISER_ROLES, Member
 
 
 def _set_tags(alliance: Alliance, tags: list[str]) -> None:
@@ -45,32 +41,29 @@ def _apply(alliance: Alliance, data: Mapping[str, Any]) -> None:
     alliance.name_key = fold(alliance.name)
     alliance.city_key = fold(alliance.city) if alliance.city else None
     if "tags" in data:
-        _set_tags(alliance, _clean_tags(data["tags"]))
+        _set_tags(alliance, clean_tags(data["tags"]))
 
 
-def create(member: Member, data: Mapping[str, Any]) -> AllianceView:
+def create_alliance(member: Member, data: Mapping[str, Any]) -> AllianceView:
     """Start an alliance (organisers, or any member if ``ALLIANCE_CREATORS=members``)."""
-    if current_app.config["ALLIANCE_CREATORS"] != "members" and member.role not in (
-        "organiser",
-        "admin",
-    ):
+    if current_app.config["ALLIANCE_CREATORS"] != "members" and member.role not in ORGANISER_ROLES:
         raise Forbidden()
     alliance = Alliance(created_by_id=member.id, member_count=1, created_at=utcnow())
     db.session.add(alliance)
     _apply(alliance, {"description": "", **data, "tags": []})
     db.session.flush()
-    _set_tags(alliance, _clean_tags(data.get("tags", [])))
+    _set_tags(alliance, clean_tags(data.get("tags", [])))
     db.session.add(AllianceMember(alliance_id=alliance.id, member_id=member.id, role="owner"))
     commit()
     return AllianceView(alliance, "owner")
 
 
-def get(member: Member, alliance_id: int) -> AllianceView:
+def get_alliance(member: Member, alliance_id: int) -> AllianceView:
     """One alliance with the caller's role and request (a secret one only for its members)."""
     return load(member, alliance_id)
 
 
-def update(member: Member, alliance_id: int, changes: Mapping[str, Any]) -> AllianceView:
+def update_alliance(member: Member, alliance_id: int, changes: Mapping[str, Any]) -> AllianceView:
     """Change the name, description, avatar, city, tags or visibility (owner and admins)."""
     view = load(member, alliance_id, for_update=True)
     require_manager(member, view)
@@ -79,7 +72,16 @@ def update(member: Member, alliance_id: int, changes: Mapping[str, Any]) -> Alli
     return view
 
 
-def list_alliances(member: Member, args: Mapping[str, Any]) -> Page[AllianceView]:
+def list_alliances(
+    member: Member,
+    *,
+    scope: str = "discover",
+    city: str | None = None,
+    tag: str | None = None,
+    q: str | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[AllianceView]:
     """``mine`` (alliances the caller belongs to) or ``discover`` (public and private ones),
     by city, tag or name; newest first, with the caller's role and request, in one query."""
     mine = aliased(AllianceMember)
@@ -93,27 +95,27 @@ def list_alliances(member: Member, args: Mapping[str, Any]) -> Page[AllianceView
         )
         .where(Alliance.deleted_at.is_(None))
     )
-    if args.get("scope") == "mine":
+    if scope == "mine":
         stmt = stmt.where(mine.member_id.is_not(None))
     else:
         stmt = stmt.where(sa.or_(Alliance.visibility != "secret", mine.member_id.is_not(None)))
-    if args.get("city"):
-        stmt = stmt.where(Alliance.city_key == fold(args["city"]))
-    if args.get("tag"):
+    if city:
+        stmt = stmt.where(Alliance.city_key == fold(city))
+    if tag:
         stmt = stmt.where(
             sa.exists().where(
                 AllianceTag.alliance_id == Alliance.id,
-                AllianceTag.tag == args["tag"].strip().lower(),
+                AllianceTag.tag == tag.strip().lower(),
             )
         )
-    if args.get("q"):
-        stmt = stmt.where(Alliance.name_key.like(f"%{like_escape(fold(args['q']))}%", escape="\\"))
+    if q:
+        stmt = stmt.where(like_contains(Alliance.name_key, fold(q)))
     page = keyset_page(
         stmt,
         [SortKey(Alliance.id)],
-        name=f"alliances.{args.get('scope', 'discover')}",
-        limit=args["limit"],
-        cursor=args.get("cursor"),
+        name=f"alliances.{scope}",  # alliances.discover, alliances.mine
+        limit=limit,
+        cursor=cursor,
         scalars=False,
         key_of=lambda row: [row[0].id],
     )

@@ -15,9 +15,16 @@ if TYPE_CHECKING:
 
 
 def register(app: Flask, api: Api) -> None:
-    from server.auth import tokens
+    from server.auth import service, tokens
     from server.auth.routes import blp
+    from server.common import privacy
     from server.extensions import jwt
 
     tokens.configure(jwt)
     api.register_blueprint(blp)
+    privacy.register(
+        "sign_in",
+        exporter=service.export_personal_data,
+        eraser=service.erase_personal_data,
+        order=900,
+    )

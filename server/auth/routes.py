@@ -55,7 +55,7 @@ class Register(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any]) -> Any:
         """Create an account (with the accepted privacy-policy version) and sign in"""
-        _member, tokens = service.register(data, _user_agent())
+        _member, tokens = service.sign_up(data, _user_agent())
         return tokens
 
 
@@ -92,7 +92,7 @@ class Login(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any]) -> Any:
         """Sign in with e-mail and password"""
-        return service.login(data["email"], data["password"], _user_agent())
+        return service.sign_in_with_password(data["email"], data["password"], _user_agent())
 
 
 @blp.route("/refresh")
@@ -106,7 +106,7 @@ class Refresh(MethodView):
     @blp.response(200, TokenSchema)
     def post(self) -> Any:
         """Exchange the refresh token (as the bearer token) for a new pair; the old one is spent"""
-        return service.refresh(get_jwt())
+        return service.refresh_tokens(get_jwt())
 
 
 @blp.route("/logout")
@@ -116,7 +116,7 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self) -> None:
         """Sign out this device: its access and refresh tokens stop working"""
-        service.logout(current_session_id())
+        service.sign_out(current_session_id())
 
 
 @blp.route("/password")

@@ -137,7 +137,7 @@ def sign_in(member: Member, user_agent: str = "") -> TokenPair:
     return tokens
 
 
-def register(data: dict[str, Any], user_agent: str = "") -> tuple[Member, TokenPair]:
+def sign_up(data: dict[str, Any], user_agent: str = "") -> tuple[Member, TokenPair]:
     """Create an account with the consent it was given, and sign it in."""
     check_policy_version(data["privacy_policy_version"])
     email = normalise_email(data["email"])
@@ -175,7 +175,7 @@ def register(data: dict[str, Any], user_agent: str = "") -> tuple[Member, TokenP
     return member, tokens
 
 
-def login(email: str, password: str, user_agent: str = "") -> TokenPair:
+def sign_in_with_password(email: str, password: str, user_agent: str = "") -> TokenPair:
     """Exchange e-mail and password for tokens on a new session."""
     member = db.session.execute(
         sa.select(Member).where(Member.email == normalise_email(email), Member.deleted_at.is_(None))
@@ -188,7 +188,7 @@ def login(email: str, password: str, user_agent: str = "") -> TokenPair:
     return sign_in(member, user_agent)
 
 
-def refresh(claims: dict[str, Any]) -> TokenPair:
+def refresh_tokens(claims: dict[str, Any]) -> TokenPair:
     """Rotate: the presented refresh token is spent and a new pair issued.
 
     A spent token presented again means it was copied: the session (family) is revoked.
@@ -213,7 +213,7 @@ def refresh(claims: dict[str, Any]) -> TokenPair:
     return tokens
 
 
-def logout(session_id: str) -> None:
+def sign_out(session_id: str) -> None:
     """Revoke the caller's session: its access and refresh tokens stop working now."""
     revoked = db.session.execute(
         sa.update(AuthSession)
@@ -326,7 +326,8 @@ def delete_account(member: Member, password: str) -> None:
     commit()
 
 
-def _export(member_id: int) -> dict[str, Any]:
+def export_personal_data(member_id: int) -> dict[str, Any]:
+    """The member's sessions, for their export (``privacy``)."""
     sessions = db.session.execute(
         sa.select(AuthSession)
         .where(AuthSession.member_id == member_id)
@@ -345,11 +346,9 @@ def _export(member_id: int) -> dict[str, Any]:
     }
 
 
-def _erase(member_id: int) -> None:
+def erase_personal_data(member_id: int) -> None:
+    """The member's sessions and password reset tokens go (``privacy``)."""
     db.session.execute(sa.delete(AuthSession).where(AuthSession.member_id == member_id))
     db.session.execute(
         sa.delete(PasswordResetToken).where(PasswordResetToken.member_id == member_id)
     )
-
-
-privacy.register("sign_in", exporter=_export, eraser=_erase, order=900)

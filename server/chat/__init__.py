@@ -22,6 +22,7 @@ and ``demo`` call the verbs; ``access`` and ``consent`` are the rules every verb
 - ``limits``        — per-member rate limits, shared by REST and Socket.IO
 - ``schemas``       — marshmallow schemas of the API and the events
 - ``models``        — conversations, members' read state, messages, mentions, reactions, mutes
+- ``kinds``         — the notification kind ``chat.message`` and its subject
 """
 
 from __future__ import annotations
@@ -39,40 +40,15 @@ def register(app: Flask, api: Api) -> None:
     document, the ``/chat`` namespace, the privacy hooks and the demo seeder."""
     from server.alliances import membership as alliances
     from server.auth import service as auth
-    from server.chat import asyncapi, channels, personal_data, rooms
+    from server.chat import asyncapi, channels, kinds, personal_data, rooms
     from server.chat.demo import seed_chat
     from server.chat.routes import blp
     from server.chat.sockets import ChatNamespace, on_error
     from server.common import privacy
     from server.common.demo import register_seeder
     from server.extensions import socketio
-    from server.notifications.kinds import Kind, register_kind
 
-    register_kind(
-        Kind(
-            name="chat.message",
-            label={"zh-Hans": "私信与提到我", "zh-Hant": "私訊與提及我", "en": "Messages"},
-            title={"zh-Hans": "{name}", "zh-Hant": "{name}", "en": "{name}"},
-            body={
-                "zh-Hans": "{actor}：{excerpt}",
-                "zh-Hant": "{actor}：{excerpt}",
-                "en": "{actor}: {excerpt}",
-            },  # fmt: skip
-            many={
-                "zh-Hans": "{count} 条新消息",
-                "zh-Hant": "{count} 則新訊息",
-                "en": "{count} new messages",
-            },  # fmt: skip
-            android_channel="chat",
-            link_keys=("conversation_id", "message_id"),
-            data={
-                "conversation_id": "integer",
-                "message_id": "integer",
-                "name": "string",
-                "excerpt": "string",
-            },
-        )
-    )
+    kinds.register()
     alliances.on_member_left("chat", channels.on_alliance_left)
     auth.on_sessions_revoked("chat", rooms.sessions_revoked)
     api.register_blueprint(blp)

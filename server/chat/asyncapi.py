@@ -31,18 +31,17 @@ from server.chat.schemas import (
     MessageSendSchema,
     PresenceSchema,
 )
-from server.common.fields import Integer
+from server.common.fields import MAX_ID, Id
 
 VERSION = "3.0.0"
 CHANNEL = "chat"
 NAMESPACE = "/chat"
-MAX_ID = 2**31 - 1
 
 
 class ChatSendSchema(MessageSendSchema):
     """``send``'s payload: a REST send's body (``MessageSendSchema``) and the conversation."""
 
-    conversation_id = Integer(required=True, validate=ma.validate.Range(1, MAX_ID))
+    conversation_id = Id(required=True)
 
 
 # Payloads that are a marshmallow schema's dump or load: converted, never copied. The names

@@ -4,9 +4,10 @@ Who may do what: the alliance's owner and admins create channels, put members of
 in them (how a private channel gets its members) and take members out (only the owner takes
 out an admin; nobody the owner). Any member of the alliance lists its public channels and
 joins them; a private channel is listed to its members only. Anyone stops following a
-conversation (a channel or a direct one) with ``leave``; leaving the alliance stops following
-its channels (``on_alliance_left``). Every change moves the members' open sockets into or out
-of the conversation's room after commit (``rooms.sync_rooms``), announced to them.
+conversation (a channel or a direct one) with ``leave_conversation``; leaving the alliance
+stops following its channels (``on_alliance_left``). Every change moves the members' open
+sockets into or out of the conversation's room after commit (``rooms.sync_rooms``), announced
+to them.
 """
 
 from __future__ import annotations
@@ -73,8 +74,13 @@ class ChannelView:
     member_count: int
 
 
-def channels(
-    member: Member, *, alliance_id: int | None, joined: bool | None, limit: int, cursor: str | None
+def list_channels(
+    member: Member,
+    *,
+    alliance_id: int | None = None,
+    joined: bool | None = None,
+    limit: int,
+    cursor: str | None,
 ) -> Page[ChannelView]:
     """The channels of the caller's alliances they may see: public ones (``joined=false``:
     the ones they could join) and private ones they are in; newest first, one query a page."""
@@ -110,7 +116,7 @@ def channels(
     return Page([ChannelView(c, bool(j), n) for c, j, n in page.items], page.next_cursor)
 
 
-def join(member: Member, conversation_id: int) -> Conversation:
+def join_conversation(member: Member, conversation_id: int) -> Conversation:
     """Follow a public channel of an alliance one belongs to."""
     access = load(member, conversation_id)
     joining = {"conversation_id": conversation_id, "member_id": member.id}
@@ -120,7 +126,7 @@ def join(member: Member, conversation_id: int) -> Conversation:
     return access.conversation
 
 
-def leave(member: Member, conversation_id: int) -> None:
+def leave_conversation(member: Member, conversation_id: int) -> None:
     """Stop following a conversation (409 ``chat_not_following`` if one does not)."""
     access = load(member, conversation_id)
     if access.membership is None:

@@ -39,7 +39,10 @@ class ConversationView:
 
 
 def list_conversations(member: Member) -> list[ConversationView]:
-    """Every conversation the member follows, most recent first: what a client needs at launch."""
+    """The conversations the member follows, most recent first: what a client needs at launch.
+
+    Bounded, not paged: the ``MAX_CONVERSATIONS`` most recently active (the operation's
+    description says so); a client reaches any other with ``get_conversation``."""
     return views_for(member.id)
 
 

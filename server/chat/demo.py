@@ -217,7 +217,7 @@ def _ensure_channel(spec: DemoConversation, m: dict[str, Member], added: Added) 
         channels.add_members(creator, existing, [member.id for member in missing])
     elif not spec.private:  # a public one's join it
         for member in missing:
-            channels.join(member, existing)
+            channels.join_conversation(member, existing)
     return existing
 
 
@@ -252,7 +252,7 @@ def _say(conversation_id: int, spec: DemoConversation, m: dict[str, Member], add
                 "client_id": client_id,
                 "reply_to_id": sent[line.reply_to].id if line.reply_to else None,
             }
-            message = messages.send(sender, conversation_id, data)
+            message = messages.send_message(sender, conversation_id, data)
             new_lines = True
         sent[line.key] = message
         for who, reaction in line.reactions:
@@ -261,7 +261,7 @@ def _say(conversation_id: int, spec: DemoConversation, m: dict[str, Member], add
                 and db.session.get(MessageReaction, (message.id, m[who].id, reaction)) is None
             )
             if new:
-                messages.react(m[who], message.id, reaction, True)
+                messages.react_to_message(m[who], message.id, reaction, True)
             added.count("reactions", new)
     if new_lines and spec.organiser_read_to is not None:
         reading.mark_read(m[ORGANISER], conversation_id, sent[spec.organiser_read_to].id)

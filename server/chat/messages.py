@@ -1,4 +1,5 @@
-"""Messages: send, edit, delete, react, typing, and history around an anchor.
+"""Messages: ``send_message``, ``update_message`` (edit), ``delete_message``,
+``react_to_message``, typing, and history around an anchor.
 
 Who may do what. **Sending** takes following the conversation (``access.load_joined``), not
 being muted in the channel's alliance (``access.check_not_muted``), ``consent.check_may_write``
@@ -31,6 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from server.chat import consent, moderation, presence
 from server.chat.access import check_not_muted, followed, load, load_joined, load_message
+from server.chat.kinds import conversation_subject
 from server.chat.models import (
     Conversation,
     ConversationMember,
@@ -40,7 +42,9 @@ from server.chat.models import (
 )
 from server.chat.rooms import emit_to_conversation
 from server.chat.schemas import MessageSchema
-from server.common.text import extract_mentions, plain_text
+from server.common.fields import MAX_ID
+from server.common.reactions import REACTIONS
+from server.common.text import excerpt, extract_mentions
 from server.common.time import utcnow
 from server.common.tx import commit, insert_ignore
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
@@ -50,9 +54,6 @@ from server.members import service as members
 from server.members.models import Member
 from server.notifications import retraction
 from server.notifications import service as notifications
-
-MAX_ID = 2**31 - 1
-REACTIONS = ("like", "heart", "laugh", "wow", "sad", "thanks")
 
 register_messages(
     {
@@ -107,7 +108,7 @@ def check_send(
     return conversation, membership
 
 
-def send(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Message:
+def send_message(member: Member, conversation_id: int, data: Mapping[str, Any]) -> Message:
     """Post a message; its room hears it after commit; direct messages and mentions push.
     Members who blocked the sender are neither mentioned nor pushed, nor replied to."""
     conversation, membership = check_send(member, conversation_id, data.get("reply_to_id"))
@@ -210,16 +211,15 @@ def _push(
         push_to = {m for m in push_to if online[m] != "online"}
     if not push_to:
         return
-    text = plain_text(message.body)
     notifications.notify(
         sorted(push_to),
         "chat.message",
-        f"chat:{conversation.id}",
+        conversation_subject(conversation.id),
         {
             "conversation_id": conversation.id,
             "message_id": message.id,
             "name": conversation.name or member.display_name,
-            "excerpt": text if len(text) <= 80 else text[:79] + "…",
+            "excerpt": excerpt(message.body),
         },
         actor_id=member.id,
     )
@@ -250,7 +250,7 @@ def _load_sender(message: Message, sender: Member | None = None) -> None:
 # --- edit, delete, react, type ---------------------------------------------------------------
 
 
-def edit(member: Member, message_id: int, body: str) -> Message:
+def update_message(member: Member, message_id: int, body: str) -> Message:
     """Change one's message (not while muted in the channel's alliance, nor where one may not
     write: ``consent.check_may_write``)."""
     message, access = load_message(member, message_id)
@@ -264,14 +264,14 @@ def edit(member: Member, message_id: int, body: str) -> Message:
     return message
 
 
-def delete(member: Member, message_id: int) -> None:
+def delete_message(member: Member, message_id: int) -> None:
     """Its sender, or an admin of the channel's alliance, deletes a message: a tombstone."""
     message, access = load_message(member, message_id)
     if message.sender_id != member.id and not access.manager:
         raise Forbidden()
     if message.sender_id != member.id and access.conversation.alliance_id is not None:
         where = {"conversation_id": message.conversation_id, "sender_id": message.sender_id}
-        moderation.log(
+        moderation.log_action(
             access.conversation.alliance_id, member.id, "delete", "message", message.id,
             data=where,
         )  # fmt: skip
@@ -281,7 +281,7 @@ def delete(member: Member, message_id: int) -> None:
     # inbox entries and pushes that quote it stop quoting it
     retraction.forget(
         ["chat.message"],
-        subjects=[f"chat:{message.conversation_id}"],
+        subjects=[conversation_subject(message.conversation_id)],
         quoting={"message_id": message.id},
     )
     emit_to_conversation(
@@ -292,7 +292,7 @@ def delete(member: Member, message_id: int) -> None:
     commit()
 
 
-def react(member: Member, message_id: int, reaction: str, on: bool) -> dict[str, Any]:
+def react_to_message(member: Member, message_id: int, reaction: str, on: bool) -> dict[str, Any]:
     """Add a reaction (not while muted in the channel's alliance, nor where one may not write:
     ``consent.check_may_write``) or take one back."""
     if reaction not in REACTIONS:

@@ -152,7 +152,10 @@ class ChatModerationAction(Model):
     alliance_id: Mapped[int] = mapped_column(
         sa.ForeignKey("alliances.id", ondelete="CASCADE"), index=True
     )
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="SET NULL"))
+    # who acted: an admin, or the member who reported (the forum's log names it so too)
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("members.id", ondelete="SET NULL")
+    )
     action: Mapped[str] = mapped_column(sa.String(16))  # report | delete | mute | unmute
     target_type: Mapped[str] = mapped_column(sa.String(8))  # message | member
     target_id: Mapped[int] = mapped_column()
@@ -160,4 +163,4 @@ class ChatModerationAction(Model):
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    actor: Mapped[Member | None] = relationship(lazy="raise")
+    moderator: Mapped[Member | None] = relationship(lazy="raise")

@@ -48,15 +48,15 @@ register_messages(
 )
 
 
-def log(
-    alliance_id: int, actor_id: int | None, action: str, target_type: str, target_id: int,
+def log_action(
+    alliance_id: int, moderator_id: int | None, action: str, target_type: str, target_id: int,
     reason: str = "", data: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     """An entry of the alliance's chat audit log (in the caller's transaction)."""
     db.session.add(
         ChatModerationAction(
             alliance_id=alliance_id,
-            actor_id=actor_id,
+            moderator_id=moderator_id,
             action=action,
             target_type=target_type,
             target_id=target_id,
@@ -67,18 +67,18 @@ def log(
     )
 
 
-def report(member: Member, message_id: int, reason: str) -> None:
+def report_message(member: Member, message_id: int, reason: str) -> None:
     """Any reader reports a message of an alliance channel to its admins' log."""
     message, access = load_message(member, message_id)
     alliance_id = access.conversation.alliance_id
     if alliance_id is None:
         raise DomainError("chat_not_in_alliance", 422)
-    log(alliance_id, member.id, "report", "message", message.id, reason,
+    log_action(alliance_id, member.id, "report", "message", message.id, reason,
         {"conversation_id": message.conversation_id, "sender_id": message.sender_id})  # fmt: skip
     commit()
 
 
-def mute(member: Member, alliance_id: int, data: Mapping[str, Any]) -> None:
+def mute_member(member: Member, alliance_id: int, data: Mapping[str, Any]) -> None:
     """Owner and admins mute a member (not the owner, not admins unless the owner asks)."""
     role = alliances.role_in(member.id, alliance_id)
     if role not in alliances.MANAGERS:
@@ -99,12 +99,12 @@ def mute(member: Member, alliance_id: int, data: Mapping[str, Any]) -> None:
             moderator_role=role,
         )  # fmt: skip
     )
-    log(alliance_id, member.id, "mute", "member", data["member_id"], data.get("reason", ""),
+    log_action(alliance_id, member.id, "mute", "member", data["member_id"], data.get("reason", ""),
         {"until": until.isoformat()})  # fmt: skip
     commit()
 
 
-def unmute(member: Member, alliance_id: int, target_id: int) -> None:
+def unmute_member(member: Member, alliance_id: int, target_id: int) -> None:
     """Lift a member's mute: only by someone who outranks them and holds at least the rank
     of whoever muted them (an admin lifts neither the owner's mutes nor their own)."""
     role = alliances.role_in(member.id, alliance_id)
@@ -125,11 +125,11 @@ def unmute(member: Member, alliance_id: int, target_id: int) -> None:
     if not all(ranks.may_lift(role, target_role, by) for by in imposed_by):
         raise Forbidden()
     db.session.execute(sa.update(ChatMute).where(*active).values(lifted_at=utcnow()))
-    log(alliance_id, member.id, "unmute", "member", target_id)
+    log_action(alliance_id, member.id, "unmute", "member", target_id)
     commit()
 
 
-def audit_log(
+def list_log_entries(
     member: Member, alliance_id: int, *, limit: int, cursor: str | None
 ) -> Page[ChatModerationAction]:
     """The alliance's chat log, newest first (owner and admins)."""
@@ -137,10 +137,10 @@ def audit_log(
         raise Forbidden()
     stmt = (
         sa.select(ChatModerationAction)
-        .options(joinedload(ChatModerationAction.actor))
+        .options(joinedload(ChatModerationAction.moderator))
         .where(ChatModerationAction.alliance_id == alliance_id)
     )
     return keyset_page(
-        stmt, [SortKey(ChatModerationAction.id)], name=f"chat.log.{alliance_id}",
+        stmt, [SortKey(ChatModerationAction.id)], name="chat.moderation_log",
         limit=limit, cursor=cursor,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """Read state and read receipts.
 
 Who may do what: a member who follows a conversation marks it read (``mark_read``, up to a
-message, never back) and sees how far the others have read (``receipts``); a reader who does
+message, never back) and sees how far the others have read (``list_receipts``); a reader who does
 not follow it (a public channel not joined) has no read state: 403 ``chat_not_joined``.
 Receipts are kept for small conversations only (at most ``CHAT_RECEIPTS_LIMIT`` members; 409
 ``chat_receipts_unavailable`` past it). A member's reading reaches the others (the ``read``
@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from server.chat import consent
 from server.chat.access import followed, load_joined
+from server.chat.kinds import conversation_subject
 from server.chat.models import ConversationMember
 from server.chat.rooms import emit_to_conversation, emit_to_member
 from server.common.tx import commit
@@ -58,9 +59,9 @@ def mark_read(member: Member, conversation_id: int, message_id: int) -> int:
     last = conversation.last_message_id or 0
     membership.last_read_id = max(membership.last_read_id, min(message_id, last))
     if membership.last_read_id >= last:
+        subject = conversation_subject(conversation_id)
         notifications.mark_read_ids(
-            member.id,
-            [n for n, _s in notifications.unread_subjects(member.id, f"chat:{conversation_id}")],
+            member.id, [n for n, _s in notifications.unread_subjects(member.id, subject)]
         )
     payload = {
         "conversation_id": conversation_id,
@@ -75,7 +76,7 @@ def mark_read(member: Member, conversation_id: int, message_id: int) -> int:
     return membership.last_read_id
 
 
-def receipts(member: Member, conversation_id: int) -> list[ConversationMember]:
+def list_receipts(member: Member, conversation_id: int) -> list[ConversationMember]:
     """How far each other member of a small conversation has read (409 in a big one); members
     who have not accepted a direct conversation are left out (their reading is their own)."""
     load_joined(member, conversation_id)

@@ -6,7 +6,7 @@ connect handler puts it there, ``sync_rooms`` keeps it there as memberships chan
 process). A verb emits to a conversation's room with ``emit_to_conversation`` and to the
 member's own devices with ``emit_to_member``: both only once its transaction commits.
 
-Presence goes where it may be seen (``consent``): ``presence_of`` answers REST,
+Presence goes where it may be seen (``consent``): ``get_presence`` answers REST,
 ``presence_audience`` says which rooms hear a member's changes and which sockets never do.
 """
 
@@ -155,7 +155,7 @@ def sessions_revoked(member_id: int, session_ids: list[str]) -> None:
 # --- presence ---------------------------------------------------------------------------------
 
 
-def presence_of(member: Member, member_ids: list[int]) -> list[dict[str, Any]]:
+def get_presence(member: Member, member_ids: list[int]) -> list[dict[str, Any]]:
     """Presence of each of ``member_ids``, in the order asked: theirs if they share an alliance
     with ``member`` or a direct conversation they accepted (``consent.presence_visible``), else
     ``offline`` — never left out, which would tell hidden (or blocked) from offline."""

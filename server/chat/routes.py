@@ -35,6 +35,7 @@ from server.chat.schemas import (
     ReportSchema,
 )
 from server.common.pagination import PageArgs, page_schema, whole
+from server.common.reactions import REACTION_NAMES
 from server.extensions import limiter
 
 blp = Blueprint("chat", __name__, url_prefix="/api/v1/chat", description="Chat")
@@ -46,7 +47,12 @@ class Conversations(MethodView):
     @blp.auth()
     @blp.response(200, page_schema(ConversationSchema))
     def get(self) -> Any:
-        """Every conversation the caller follows, with unread and mention counts (at launch)"""
+        """The conversations the caller follows, most recently active first, with unread and
+        mention counts: what a client loads at launch.
+
+        One page, bounded: at most the 500 most recently active (`next_cursor` is always null).
+        Past them, a conversation is reached with getChatConversation, and live changes arrive
+        as `conversation_added` events."""
         return whole(conversations.list_conversations(current_member()))
 
 
@@ -70,7 +76,7 @@ class Channels(MethodView):
     @blp.response(200, page_schema(ChatChannelSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Channels of the caller's alliances: `joined=false` lists the ones they could join"""
-        return channels.channels(current_member(), **args)
+        return channels.list_channels(current_member(), **args)
 
     @blp.doc(operationId="createChatChannel")
     @blp.auth()
@@ -104,7 +110,7 @@ class Join(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, conversation_id: int) -> Any:
         """Follow a public channel of one's alliance"""
-        return channels.join(current_member(), conversation_id)
+        return channels.join_conversation(current_member(), conversation_id)
 
 
 @blp.route("/conversations/<id:conversation_id>/members")
@@ -141,7 +147,7 @@ class Leave(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, conversation_id: int) -> None:
         """Stop following a conversation"""
-        channels.leave(current_member(), conversation_id)
+        channels.leave_conversation(current_member(), conversation_id)
 
 
 @blp.route("/conversations/<id:conversation_id>/messages")
@@ -165,7 +171,7 @@ class Messages(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data: dict[str, Any], conversation_id: int) -> Any:
         """Send a message (rate-limited; shared with Socket.IO sends)"""
-        return messages.send(current_member(), conversation_id, data)
+        return messages.send_message(current_member(), conversation_id, data)
 
 
 @blp.route("/conversations/<id:conversation_id>/read")
@@ -195,7 +201,7 @@ class Receipts(MethodView):
     def get(self, conversation_id: int) -> Any:
         """Read receipts: how far each other member has read (conversations of up to
         `CHAT_RECEIPTS_LIMIT` members, 100 by default; live as `read` events)"""
-        return whole(reading.receipts(current_member(), conversation_id))
+        return whole(reading.list_receipts(current_member(), conversation_id))
 
 
 @blp.route("/messages/<id:message_id>")
@@ -210,7 +216,7 @@ class MessageItem(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def patch(self, data: dict[str, Any], message_id: int) -> Any:
         """Edit one's message (not while muted; rate-limited)"""
-        return messages.edit(current_member(), message_id, data["body"])
+        return messages.update_message(current_member(), message_id, data["body"])
 
     @blp.doc(operationId="deleteChatMessage")
     @blp.auth()
@@ -219,16 +225,17 @@ class MessageItem(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, message_id: int) -> None:
         """Delete a message (its sender, or an admin of the alliance): a tombstone stays"""
-        messages.delete(current_member(), message_id)
+        messages.delete_message(current_member(), message_id)
 
 
-# Any name reaches ``messages.react``, which answers an unknown one with ``chat_reaction_not_found``
-# (a route that did not match would be a bare ``not_found``); the document lists the names.
+# Any name reaches ``messages.react_to_message``, which answers an unknown one with
+# ``chat_reaction_not_found`` (a route that did not match would be a bare ``not_found``); the
+# document lists the names.
 _REACTION = {
     "in": "path",
     "name": "reaction",
     "required": True,
-    "schema": {"type": "string", "enum": list(messages.REACTIONS)},
+    "schema": {"type": "string", "enum": list(REACTION_NAMES)},
 }
 
 
@@ -243,7 +250,7 @@ class Reaction(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def put(self, message_id: int, reaction: str) -> Any:
         """React to a message (not while muted; rate-limited)"""
-        return messages.react(current_member(), message_id, reaction, True)
+        return messages.react_to_message(current_member(), message_id, reaction, True)
 
     @blp.doc(operationId="removeChatMessageReaction", parameters=[_REACTION])
     @blp.auth()
@@ -253,7 +260,7 @@ class Reaction(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def delete(self, message_id: int, reaction: str) -> Any:
         """Take a reaction back"""
-        return messages.react(current_member(), message_id, reaction, False)
+        return messages.react_to_message(current_member(), message_id, reaction, False)
 
 
 @blp.route("/presence")
@@ -265,7 +272,7 @@ class Presence(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """online / away / offline of members who share an alliance with the caller, or a
         direct conversation they accepted (opened or wrote in)"""
-        return whole(rooms.presence_of(current_member(), args["member_ids"]))
+        return whole(rooms.get_presence(current_member(), args["member_ids"]))
 
 
 @blp.route("/messages/<id:message_id>/reports")
@@ -279,7 +286,7 @@ class Reports(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], message_id: int) -> None:
         """Report a message of an alliance channel to its admins (the chat audit log)"""
-        moderation.report(current_member(), message_id, data["reason"])
+        moderation.report_message(current_member(), message_id, data["reason"])
 
 
 @blp.route("/alliances/<id:alliance_id>/mutes")
@@ -292,7 +299,7 @@ class Mutes(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data: dict[str, Any], alliance_id: int) -> None:
         """Mute a member in the alliance's chat for some hours (owner and admins; logged)"""
-        moderation.mute(current_member(), alliance_id, data)
+        moderation.mute_member(current_member(), alliance_id, data)
 
 
 @blp.route("/alliances/<id:alliance_id>/mutes/<id:member_id>")
@@ -305,7 +312,7 @@ class Mute(MethodView):
     def delete(self, alliance_id: int, member_id: int) -> None:
         """Lift a mute (logged): by someone who outranks the muted member and holds at least
         the rank of whoever muted them"""
-        moderation.unmute(current_member(), alliance_id, member_id)
+        moderation.unmute_member(current_member(), alliance_id, member_id)
 
 
 @blp.route("/alliances/<id:alliance_id>/log")
@@ -317,6 +324,4 @@ class ChatLog(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     def get(self, args: dict[str, Any], alliance_id: int) -> Any:
         """The alliance's chat audit log: reports, deletions, mutes (owner and admins)"""
-        return moderation.audit_log(
-            current_member(), alliance_id, limit=args["limit"], cursor=args["cursor"]
-        )
+        return moderation.list_log_entries(current_member(), alliance_id, **args)

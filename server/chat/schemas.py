@@ -7,24 +7,20 @@ from typing import Any
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from server.common.fields import Integer, LocalDateTime, Mentions, Name, Text, WebURL
+from server.common.fields import Id, Integer, LocalDateTime, Mentions, Name, Text, WebURL
 from server.common.i18n import get_locale
 from server.common.pagination import PageArgs
 from server.members.schemas import MemberCardSchema
 
-_ID = ma.validate.Range(1, 2**31 - 1)
-
 
 class ChannelCreateSchema(ma.Schema):
-    alliance_id = Integer(required=True, validate=_ID)
+    alliance_id = Id(required=True)
     name = Name(required=True, min_length=1, max_length=60)
     private = ma.fields.Boolean(load_default=False)
 
 
 class DirectCreateSchema(ma.Schema):
-    member_ids = ma.fields.List(
-        Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 8)
-    )
+    member_ids = ma.fields.List(Id(), required=True, validate=ma.validate.Length(1, 8))
 
 
 MAX_MESSAGE_CHARS = 10_000
@@ -97,13 +93,11 @@ class ConversationSchema(ma.Schema):
 
 
 class ChatMembersAddSchema(ma.Schema):
-    member_ids = ma.fields.List(
-        Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 100)
-    )
+    member_ids = ma.fields.List(Id(), required=True, validate=ma.validate.Length(1, 100))
 
 
 class ChatChannelArgs(PageArgs):
-    alliance_id = Integer(validate=_ID, load_default=None)
+    alliance_id = Id(load_default=None)
     joined = ma.fields.Boolean(
         load_default=None,
         metadata={"description": "false: the channels one could join; true: the ones one follows"},
@@ -130,7 +124,7 @@ class CreatedConversationSchema(ma.Schema):
 
 class MessageSendSchema(ma.Schema):
     body = Text(required=True, min_length=1, max_length=MAX_MESSAGE_CHARS, multiline=True)
-    reply_to_id = Integer(allow_none=True, validate=_ID)
+    reply_to_id = Id(allow_none=True)
     attachments = ma.fields.List(WebURL(), validate=ma.validate.Length(max=10))
     client_id = ma.fields.String(
         validate=[ma.validate.Length(1, 64), ma.validate.Regexp(r"^[A-Za-z0-9_-]+$")],
@@ -163,7 +157,7 @@ class ChatHistorySchema(ma.Schema):
 
 
 class ChatReadSchema(ma.Schema):
-    message_id = Integer(required=True, validate=_ID)
+    message_id = Id(required=True)
 
 
 class ChatReadStateSchema(ma.Schema):
@@ -184,9 +178,7 @@ class ChatReactionSchema(ma.Schema):
 
 
 class PresenceArgs(ma.Schema):
-    member_ids = DelimitedList(
-        Integer(validate=_ID), required=True, validate=ma.validate.Length(1, 100)
-    )
+    member_ids = DelimitedList(Id(), required=True, validate=ma.validate.Length(1, 100))
 
 
 class PresenceSchema(ma.Schema):
@@ -199,7 +191,7 @@ class ReportSchema(ma.Schema):
 
 
 class MuteSchema(ma.Schema):
-    member_id = Integer(required=True, validate=_ID)
+    member_id = Id(required=True)
     hours = Integer(required=True, validate=ma.validate.Range(1, 24 * 365))
     reason = Text(max_length=500, multiline=True, load_default="")
 
@@ -207,7 +199,11 @@ class MuteSchema(ma.Schema):
 class ChatLogEntrySchema(ma.Schema):
     id = Integer()
     action = ma.fields.String()
-    actor = ma.fields.Nested(MemberCardSchema, allow_none=True)
+    moderator = ma.fields.Nested(
+        MemberCardSchema,
+        allow_none=True,
+        metadata={"description": "Who acted: an admin, or the member who reported"},
+    )
     target_type = ma.fields.String()
     target_id = Integer()
     reason = ma.fields.String()

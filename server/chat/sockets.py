@@ -28,6 +28,7 @@ from flask_socketio import (
 from server.chat import limits, messages, presence, reading, rooms
 from server.chat.access import load
 from server.chat.schemas import MessageSendSchema
+from server.common.fields import MAX_ID
 from server.common.socketwire import INVALID, INVALID_EVENT
 from server.errors import DomainError, error_body, is_outage
 from server.extensions import db
@@ -53,7 +54,7 @@ def _member() -> Member:
 
 def _int(data: Any, key: str) -> int:
     value = data.get(key) if isinstance(data, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise DomainError("validation_error", 422, errors={key: ["Not a valid integer."]})
     return value
 
@@ -196,7 +197,8 @@ class ChatNamespace(Namespace):
             errors = MessageSendSchema().validate(body)
             if errors:
                 raise DomainError("validation_error", 422, errors=errors)
-            message = messages.send(member, conversation_id, MessageSendSchema().load(body))
+            fields = MessageSendSchema().load(body)
+            message = messages.send_message(member, conversation_id, fields)
         except DomainError as exc:
             return {"error": _error(exc)}
         return {"message": messages.message_payload(message)}

@@ -8,14 +8,18 @@ from typing import Any
 
 import marshmallow as ma
 
+from server.common.text import MAX_TAG_CHARS, MAX_TAGS
 from server.common.time import LocalDateTime
 
 __all__ = [
+    "MAX_ID",
     "Handle",
+    "Id",
     "Integer",
     "LocalDateTime",
     "Mentions",
     "Name",
+    "Tags",
     "Text",
     "WebURL",
     "strip_format_chars",
@@ -44,6 +48,19 @@ class Integer(ma.fields.Integer):  # noqa: TID251 (the one subclass)
         if isinstance(value, str) and self._DIGITS.match(value):
             return int(value)
         raise self.make_error("invalid", input=value)
+
+
+# Ids are int4 on both databases: a larger one matches no row, and PostgreSQL refuses to even
+# compare an int4 column with it. The ``<id:…>`` URL converter (server.api) has the same bound.
+MAX_ID = 2**31 - 1
+
+
+class Id(Integer):
+    """A row's id (or a number that picks a row within its parent, as a post's number in its
+    thread): a whole number from 1 to ``MAX_ID``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=ma.validate.Range(1, MAX_ID), **kwargs)
 
 
 class Text(ma.fields.String):
@@ -141,6 +158,19 @@ class Handle(ma.fields.String):
                 "Use 3 to 30 letters, digits or underscores, starting with a letter."
             )
         return text.lower()
+
+
+class Tags(ma.fields.List):
+    """A thread's or an alliance's tags: at most ``MAX_TAGS``, each 1 to ``MAX_TAG_CHARS``
+    characters (a sixth is a 422, never dropped). The service stores them through
+    ``text.clean_tags``, which folds them and checks the same bounds again."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            Text(min_length=1, max_length=MAX_TAG_CHARS),
+            validate=ma.validate.Length(max=MAX_TAGS),
+            **kwargs,
+        )
 
 
 class WebURL(ma.fields.Url):

@@ -35,7 +35,7 @@ from typing import Any
 
 import opencc
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
 
 from server.common.time import UTCDateTime, utcnow
 from server.extensions import Model, db
@@ -185,6 +185,19 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+Column = sa.ColumnElement[str] | QueryableAttribute[str]
+
+
+def like_contains(column: Column, text: str) -> sa.ColumnElement[bool]:
+    """``column LIKE '%text%'``, the text taken literally (a name filter: ``?q=50%_off``)."""
+    return column.like(f"%{like_escape(text)}%", escape="\\")
+
+
+def like_prefix(column: Column, text: str) -> sa.ColumnElement[bool]:
+    """``column LIKE 'text%'``, the text taken literally."""
+    return column.like(like_escape(text) + "%", escape="\\")
+
+
 @dataclass(frozen=True)
 class _Syntax:
     quote: Callable[[str], str]
@@ -238,7 +251,7 @@ def search_hits(
     parsed = parse_query(query) if isinstance(query, str) else query
     d = SearchDocument.__table__.alias("d")
     conditions: list[sa.ColumnElement[bool]] = [d.c.kind == kind]
-    conditions += [d.c.content.like(f"%{like_escape(p)}%", escape="\\") for p in parsed.phrases]
+    conditions += [like_contains(d.c.content, p) for p in parsed.phrases]
     if scope is not None:
         conditions.append(scope(d.c.ref_id))
     dialect = db.session.get_bind().dialect.name

@@ -139,6 +139,13 @@ def extract_mentions(text: str) -> list[str]:
     return list(seen)
 
 
+def excerpt(text: str, limit: int = 80) -> str:
+    """The start of Markdown ``text`` as a reader sees it (``plain_text``): at most ``limit``
+    characters, a cut one ending in "…" (a notification quotes 80, a thread list 200)."""
+    plain = plain_text(text)
+    return plain if len(plain) <= limit else plain[: limit - 1] + "…"
+
+
 def plain_text(text: str) -> str:
     """Markdown → the words a reader sees (code included), for search and excerpts."""
     parts: list[str] = []
@@ -156,12 +163,16 @@ def plain_text(text: str) -> str:
     return " ".join(p.strip() for p in parts if p.strip())
 
 
+# What a thread or an alliance may carry: the request's schema refuses more (``fields.Tags``),
+# and ``clean_tags`` checks again what folding made of them.
+MAX_TAGS = 5
 MAX_TAG_CHARS = 30
 
 
 def clean_tags(tags: list[str]) -> list[str]:
-    """Tags as stored: NFKC, trimmed, lower case, without repeats; each checked *after*
-    folding (İ lower-cases to two characters), so a column of 30 never overflows."""
+    """Tags as stored: NFKC, trimmed, lower case, without repeats, at most ``MAX_TAGS``; each
+    checked *after* folding (İ lower-cases to two characters), so a column of 30 never
+    overflows. Too many or too long is a 422 ``validation_error`` on ``tags``, as the schema's."""
     import unicodedata
 
     from server.errors import DomainError
@@ -169,10 +180,10 @@ def clean_tags(tags: list[str]) -> list[str]:
     cleaned = list(
         dict.fromkeys(unicodedata.normalize("NFKC", t).strip().lower() for t in tags if t.strip())
     )
-    if any(len(t) > MAX_TAG_CHARS for t in cleaned):
+    too_many = len(cleaned) > MAX_TAGS
+    if too_many or any(len(t) > MAX_TAG_CHARS for t in cleaned):
+        limit = MAX_TAGS if too_many else MAX_TAG_CHARS
         raise DomainError(
-            "validation_error",
-            422,
-            errors={"tags": [f"Longer than maximum length {MAX_TAG_CHARS}."]},
+            "validation_error", 422, errors={"tags": [f"Longer than maximum length {limit}."]}
         )
     return cleaned

@@ -26,10 +26,7 @@ from server.common.time import display_zone, utcnow
 from server.errors import DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum.models import ForumCategory, ForumPost, ForumSilence, ForumThread
-from server.members.models import Member
-
-STAFF_ROLES = frozenset({"moderator", "organiser", "admin"})
-ORGANISER_ROLES = frozenset({"organiser", "admin"})
+from server.members.models import ORGANISER_ROLES, STAFF_ROLES, Member
 
 register_messages(
     {

@@ -57,7 +57,7 @@ register_messages(
 )
 
 
-def get_category(category_id: int, member: Member | None = None) -> ForumCategory:
+def load_category(category_id: int, member: Member | None = None) -> ForumCategory:
     """The category; 404 if it does not exist or ``member`` may not see it."""
     category = db.session.get(ForumCategory, category_id)
     if category is None:
@@ -107,9 +107,9 @@ def _view(member: Member, category: ForumCategory, thread_count: int) -> dict[st
     }
 
 
-def category_detail(member: Member, category_id: int) -> dict[str, Any]:
+def get_category(member: Member, category_id: int) -> dict[str, Any]:
     """One category the member may see, with its thread count and visible subcategories."""
-    category = get_category(category_id, member)
+    category = load_category(category_id, member)
     hidden = access.hidden_category_ids(member)
     count = db.session.execute(
         sa.select(sa.func.count()).where(
@@ -133,7 +133,7 @@ def _check_shape(data: Mapping[str, Any], category: ForumCategory | None) -> Non
     if parent_id is not None:
         if category is not None and parent_id == category.id:
             raise DomainError("forum_category_too_deep", 422)
-        parent = get_category(parent_id)
+        parent = load_category(parent_id)
         if parent.parent_id is not None:
             raise DomainError("forum_category_too_deep", 422)
         if (
@@ -181,19 +181,19 @@ def update_category(member: Member, category_id: int, changes: Mapping[str, Any]
     """Rename, describe, reorder, move under another parent, or change who may post."""
     if not access.is_organiser(member):
         raise Forbidden()
-    category = get_category(category_id)
+    category = load_category(category_id)
     _check_shape(changes, category)
     for name, value in changes.items():
         setattr(category, name, value)
     commit()
-    return category_detail(member, category_id)
+    return get_category(member, category_id)
 
 
 def delete_category(member: Member, category_id: int) -> None:
     """Remove an empty category (no threads, even deleted ones, and no subcategories)."""
     if not access.is_organiser(member):
         raise Forbidden()
-    category = get_category(category_id)
+    category = load_category(category_id)
     used = (
         db.session.execute(
             sa.select(ForumThread.id).where(ForumThread.category_id == category.id).limit(1)

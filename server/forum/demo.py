@@ -157,7 +157,7 @@ def ensure_reaction(member: Member, post_id: int, reaction: str) -> bool:
     mine = db.session.get(ForumReaction, (post_id, member.id, reaction))
     if mine is not None:
         return False
-    posts.react(member, post_id, reaction, True)
+    posts.react_to_post(member, post_id, reaction, True)
     return True
 
 

@@ -15,21 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from server.common.reactions import REACTION_NAMES
 from server.common.time import UTCDateTime, utcnow
 from server.extensions import Model
 from server.members.models import Member
 
 POST_POLICIES = ("everyone", "organisers", "group")
+EXCERPT_CHARS = 200  # of a thread's first post, as a thread list shows it under the title
 NOTIFICATION_LEVELS = ("watching", "normal", "muted")
-# A small fixed set, as Discourse's default: name → the emoji clients show.
-REACTIONS = {
-    "like": "👍",
-    "heart": "❤️",
-    "laugh": "😂",
-    "wow": "😮",
-    "sad": "😢",
-    "thanks": "🙏",
-}
 FLAG_REASONS = ("spam", "offensive", "off_topic", "inappropriate", "other")
 HIDDEN_REASONS = ("flags", "moderator")
 MODERATION_ACTIONS = (
@@ -84,7 +77,7 @@ class ForumThread(Model):
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="RESTRICT"))
     title: Mapped[str] = mapped_column(sa.String(120))
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # a copy of ForumThreadTag
-    excerpt: Mapped[str] = mapped_column(sa.String(200), default="")  # of the first post
+    excerpt: Mapped[str] = mapped_column(sa.String(EXCERPT_CHARS), default="")  # of the first post
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Counters over visible posts, kept by state.refresh_thread.
     reply_count: Mapped[int] = mapped_column(default=0)
@@ -228,7 +221,7 @@ class ForumReaction(Model):
     reaction: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (sa.CheckConstraint(f"reaction IN {tuple(REACTIONS)!r}", name="reaction"),)
+    __table_args__ = (sa.CheckConstraint(f"reaction IN {REACTION_NAMES!r}", name="reaction"),)
 
 
 class ForumFlag(Model):

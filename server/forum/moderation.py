@@ -25,7 +25,7 @@ from server.errors import Conflict, DomainError, Forbidden, NotFound, register_m
 from server.extensions import db
 from server.forum import access, notices
 from server.forum.access import load_post, load_thread, require_visible
-from server.forum.categories import get_category
+from server.forum.categories import load_category
 from server.forum.models import (
     ForumFlag,
     ForumModerationAction,
@@ -34,6 +34,7 @@ from server.forum.models import (
     ForumThread,
 )
 from server.forum.state import refresh_thread
+from server.members import service as members
 from server.members.models import Member
 
 register_messages(
@@ -125,7 +126,7 @@ def _deleted_by_moderator(deleted_at: Any, deleted_by_id: int | None, author_id:
 # --- flags ----------------------------------------------------------------------------------
 
 
-def flag(member: Member, post_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+def flag_post(member: Member, post_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
     """Report a post; enough reports from different members hide it pending review."""
     post, thread, category = load_post(member, post_id, for_update=True)
     require_visible(member, thread, category)
@@ -177,7 +178,7 @@ class QueueItem:
 FLAGS_SHOWN = 10
 
 
-def review_queue(member: Member, *, limit: int, cursor: str | None) -> Page[QueueItem]:
+def list_queue_items(member: Member, *, limit: int, cursor: str | None) -> Page[QueueItem]:
     """Posts with open flags (hidden ones included), most recently reported first.
 
     Ordered by each post's first open flag, which later flags do not move, so paging is stable.
@@ -203,7 +204,7 @@ def review_queue(member: Member, *, limit: int, cursor: str | None) -> Page[Queu
     page = keyset_page(
         stmt,
         [SortKey(latest.c.first_flag_id)],
-        name="forum.queue",
+        name="forum.moderation_queue",
         limit=limit,
         cursor=cursor,
         scalars=False,
@@ -308,14 +309,8 @@ def moderate_thread(member: Member, thread_id: int, data: Mapping[str, Any]) -> 
         if getattr(thread, attribute) is value:
             raise Conflict("forum_action_not_applicable")
         setattr(thread, attribute, value)
-    elif action == "move":
-        if data.get("category_id") is None:
-            raise DomainError(
-                "validation_error",
-                422,
-                errors={"category_id": ["Missing data for required field."]},
-            )
-        target = get_category(data["category_id"])
+    elif action == "move":  # category_id: required for move (ThreadModerationSchema)
+        target = load_category(data["category_id"])
         access.require_moderator(member, target)
         if target.id == thread.category_id:
             raise Conflict("forum_action_not_applicable")
@@ -344,19 +339,14 @@ def moderate_thread(member: Member, thread_id: int, data: Mapping[str, Any]) -> 
 def moderate_member(member: Member, target_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
     """silence a member for ``hours`` (they read, they cannot post), or unsilence them."""
     access.require_moderator(member)
-    target = db.session.get(Member, target_id)
-    if target is None or target.deleted_at is not None:
-        raise NotFound("member_not_found")
+    target = members.get_visible_member(target_id)  # 404 member_not_found: members' own
     action, reason = data["action"], data.get("reason", "")
     now = utcnow()
     log_data: dict[str, Any] = {}
     if action == "silence":
         if access.is_staff(target):
             raise Forbidden("forum_cannot_silence_staff")
-        if data.get("hours") is None:
-            raise DomainError(
-                "validation_error", 422, errors={"hours": ["Missing data for required field."]}
-            )
+        # hours: required for silence (MemberModerationSchema)
         until = now + timedelta(hours=data["hours"])
         db.session.add(
             ForumSilence(
@@ -386,22 +376,31 @@ def moderate_member(member: Member, target_id: int, data: Mapping[str, Any]) -> 
     return {"member_id": target.id, "silenced_until": access.silenced_until(target)}
 
 
-def audit_log(member: Member, args: Mapping[str, Any]) -> Page[ForumModerationAction]:
+def list_log_entries(
+    member: Member,
+    *,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    thread_id: int | None = None,
+    moderator_id: int | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[ForumModerationAction]:
     """Moderator actions, newest first; filter by target or moderator."""
     access.require_moderator(member)
     stmt = sa.select(ForumModerationAction).options(joinedload(ForumModerationAction.moderator))
-    if args.get("target_type"):
-        stmt = stmt.where(ForumModerationAction.target_type == args["target_type"])
-    if args.get("target_id") is not None:
-        stmt = stmt.where(ForumModerationAction.target_id == args["target_id"])
-    if args.get("thread_id") is not None:
-        stmt = stmt.where(ForumModerationAction.thread_id == args["thread_id"])
-    if args.get("moderator_id") is not None:
-        stmt = stmt.where(ForumModerationAction.moderator_id == args["moderator_id"])
+    if target_type:
+        stmt = stmt.where(ForumModerationAction.target_type == target_type)
+    if target_id is not None:
+        stmt = stmt.where(ForumModerationAction.target_id == target_id)
+    if thread_id is not None:
+        stmt = stmt.where(ForumModerationAction.thread_id == thread_id)
+    if moderator_id is not None:
+        stmt = stmt.where(ForumModerationAction.moderator_id == moderator_id)
     return keyset_page(
         stmt,
         [SortKey(ForumModerationAction.id)],
-        name="forum.audit",
-        limit=args["limit"],
-        cursor=args.get("cursor"),
+        name="forum.moderation_log",
+        limit=limit,
+        cursor=cursor,
     )

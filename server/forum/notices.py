@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.common.text import extract_mentions, plain_text
+from server.common.text import excerpt, extract_mentions
 from server.extensions import db
 from server.forum import access
 from server.forum.kinds import OUTCOMES, post_subject, thread_subject
@@ -33,13 +33,12 @@ QUOTING_KINDS = ("forum.reply", "forum.mention", "forum.watching")
 
 
 def _data(thread: ForumThread, post: ForumPost) -> dict[str, Any]:
-    text = plain_text(post.body)
     return {
         "thread_id": thread.id,
         "post_id": post.id,
         "number": post.number,
         "title": thread.title,
-        "excerpt": text if len(text) <= 80 else text[:79] + "…",
+        "excerpt": excerpt(post.body),
     }
 
 

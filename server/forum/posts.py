@@ -23,13 +23,15 @@ from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.common.pagination import Page, SortKey, keyset_page
+from server.common.reactions import REACTIONS
+from server.common.text import excerpt
 from server.common.time import utcnow
 from server.common.tx import changed, commit, insert_ignore
 from server.errors import DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
 from server.forum import access, moderation, notices
 from server.forum.models import (
-    REACTIONS,
+    EXCERPT_CHARS,
     ForumCategory,
     ForumPost,
     ForumPostRevision,
@@ -38,7 +40,6 @@ from server.forum.models import (
 )
 from server.forum.state import (
     delete_by_author,
-    excerpt,
     index_post,
     refresh_thread,
     state_of,
@@ -199,7 +200,7 @@ def list_posts(
     page = keyset_page(
         stmt,
         [SortKey(ForumPost.number, descending=False)],
-        name=f"forum.posts.{thread.id}",
+        name="forum.posts",
         limit=limit,
         cursor=cursor,
         scalars=False,
@@ -247,7 +248,7 @@ def create_post(member: Member, thread_id: int, data: Mapping[str, Any]) -> Post
     return post_views(member, thread, category, [post])[0]
 
 
-def edit_post(member: Member, post_id: int, data: Mapping[str, Any]) -> PostView:
+def update_post(member: Member, post_id: int, data: Mapping[str, Any]) -> PostView:
     """Change a post's text; the old text is kept as a revision. New mentions notify."""
     post, thread, category = access.load_post(member, post_id, for_update=True)
     access.check_edit(member, post, thread, category)
@@ -266,7 +267,7 @@ def edit_post(member: Member, post_id: int, data: Mapping[str, Any]) -> PostView
         post.version += 1
         post.edited_at = utcnow()
         if post.number == 1:
-            thread.excerpt = excerpt(post.body)
+            thread.excerpt = excerpt(post.body, EXCERPT_CHARS)
         index_post(post, thread)
         earlier = db.session.execute(
             sa.select(ForumPostRevision.body).where(ForumPostRevision.post_id == post.id)
@@ -296,23 +297,28 @@ def delete_post(member: Member, post_id: int) -> None:
     commit()
 
 
-def revisions(member: Member, post_id: int) -> list[ForumPostRevision]:
+def list_revisions(
+    member: Member, post_id: int, *, limit: int, cursor: str | None
+) -> Page[ForumPostRevision]:
     """Earlier versions of a post, newest first: for its author and moderators only."""
     post, _thread, category = access.load_post(member, post_id)
     if post.author_id != member.id and not access.can_moderate(member, category):
         raise Forbidden()
-    return list(
-        db.session.execute(
-            sa.select(ForumPostRevision)
-            .options(joinedload(ForumPostRevision.editor))
-            .where(ForumPostRevision.post_id == post.id)
-            .order_by(ForumPostRevision.version.desc())
-            .limit(100)
-        ).scalars()
+    stmt = (
+        sa.select(ForumPostRevision)
+        .options(joinedload(ForumPostRevision.editor))
+        .where(ForumPostRevision.post_id == post.id)
+    )
+    return keyset_page(
+        stmt,
+        [SortKey(ForumPostRevision.version), SortKey(ForumPostRevision.id)],
+        name="forum.revisions",
+        limit=limit,
+        cursor=cursor,
     )
 
 
-def react(member: Member, post_id: int, reaction: str, on: bool) -> PostView:
+def react_to_post(member: Member, post_id: int, reaction: str, on: bool) -> PostView:
     """Add or take back one reaction; idempotent either way."""
     if reaction not in REACTIONS:
         raise NotFound("forum_reaction_not_found")

@@ -85,7 +85,7 @@ class Category(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, category_id: int) -> Any:
         """One category and its subcategories"""
-        return categories.category_detail(current_member(), category_id)
+        return categories.get_category(current_member(), category_id)
 
     @blp.doc(operationId="updateForumCategory")
     @blp.auth()
@@ -130,7 +130,7 @@ class Threads(MethodView):
         """Threads: latest, newest or top; by category, tag or author; unanswered; or the
         caller's new, unread, bookmarked or watched threads. Each with counts and the caller's
         state."""
-        return threads.list_threads(current_member(), args)
+        return threads.list_threads(current_member(), **args)
 
     @blp.doc(operationId="createForumThread")
     @blp.auth()
@@ -151,7 +151,7 @@ class Thread(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, thread_id: int) -> Any:
         """A thread: counts, the caller's state, where to start reading, what the caller may do"""
-        return threads.thread_detail(current_member(), thread_id)
+        return threads.get_thread(current_member(), thread_id)
 
     @blp.doc(operationId="updateForumThread")
     @blp.auth()
@@ -193,13 +193,7 @@ class ThreadPosts(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, args: dict[str, Any], thread_id: int) -> Any:
         """The thread's posts in order, from ``from_number`` on"""
-        return posts.list_posts(
-            current_member(),
-            thread_id,
-            from_number=args["from_number"],
-            limit=args["limit"],
-            cursor=args["cursor"],
-        )
+        return posts.list_posts(current_member(), thread_id, **args)
 
     @blp.doc(operationId="createForumPost")
     @blp.auth()
@@ -284,7 +278,7 @@ class Post(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def patch(self, data: dict[str, Any], post_id: int) -> Any:
         """Edit a post (its author within the edit window, or moderators); a revision is kept"""
-        return posts.edit_post(current_member(), post_id, data)
+        return posts.update_post(current_member(), post_id, data)
 
     @blp.doc(operationId="deleteForumPost")
     @blp.auth()
@@ -301,16 +295,18 @@ class Post(MethodView):
 class PostRevisions(MethodView):
     @blp.doc(operationId="listForumPostRevisions")
     @blp.auth()
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_schema(RevisionSchema))
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, post_id: int) -> Any:
+    def get(self, args: dict[str, Any], post_id: int) -> Any:
         """Earlier versions of a post, newest first (its author and moderators)"""
-        return whole(posts.revisions(current_member(), post_id))
+        return posts.list_revisions(current_member(), post_id, **args)
 
 
-# Any name reaches ``posts.react``, which answers an unknown one with ``forum_reaction_not_found``
-# (a route that did not match would be a bare ``not_found``); the document lists the names.
+# Any name reaches ``posts.react_to_post``, which answers an unknown one with
+# ``forum_reaction_not_found`` (a route that did not match would be a bare ``not_found``); the
+# document lists the names.
 _REACTION = {
     "in": "path",
     "name": "reaction",
@@ -329,7 +325,7 @@ class PostReaction(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def put(self, post_id: int, reaction: str) -> Any:
         """React to a post (like 👍, heart ❤️, laugh 😂, wow 😮, sad 😢, thanks 🙏)"""
-        return posts.react(current_member(), post_id, reaction, True)
+        return posts.react_to_post(current_member(), post_id, reaction, True)
 
     @blp.doc(operationId="removeForumPostReaction", parameters=[_REACTION])
     @blp.auth()
@@ -337,7 +333,7 @@ class PostReaction(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, post_id: int, reaction: str) -> Any:
         """Take a reaction back"""
-        return posts.react(current_member(), post_id, reaction, False)
+        return posts.react_to_post(current_member(), post_id, reaction, False)
 
 
 @blp.route("/posts/<id:post_id>/flags")
@@ -352,7 +348,7 @@ class PostFlags(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data: dict[str, Any], post_id: int) -> Any:
         """Flag a post for moderators; enough flags hide it pending review"""
-        return moderation.flag(current_member(), post_id, data)
+        return moderation.flag_post(current_member(), post_id, data)
 
 
 @blp.route("/posts/<id:post_id>/moderation")
@@ -395,7 +391,7 @@ class ReviewQueue(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     def get(self, args: dict[str, Any]) -> Any:
         """Posts with open flags, most recently flagged first (moderators)"""
-        return moderation.review_queue(current_member(), limit=args["limit"], cursor=args["cursor"])
+        return moderation.list_queue_items(current_member(), **args)
 
 
 @blp.route("/moderation/log")
@@ -407,7 +403,7 @@ class AuditLog(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")
     def get(self, args: dict[str, Any]) -> Any:
         """Every moderation action with who, what and why, newest first (moderators)"""
-        return moderation.audit_log(current_member(), args)
+        return moderation.list_log_entries(current_member(), **args)
 
 
 # --- search ---------------------------------------------------------------------------------
@@ -425,4 +421,4 @@ class Search(MethodView):
     @blp.response(200, page_schema(SearchResultSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """Search titles and posts; 繁/简 alike, words segmented; snippets with matches marked"""
-        return forum_search.search_posts(current_member(), args)
+        return forum_search.search_posts(current_member(), **args)

@@ -8,14 +8,15 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 
-from server.common.fields import Integer, LocalDateTime, Mentions, Name, Text
+from server.common.fields import Id, Integer, LocalDateTime, Mentions, Name, Tags, Text
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
+from server.common.reactions import REACTIONS
+from server.common.text import MAX_TAG_CHARS
 from server.forum.models import (
     FLAG_REASONS,
     NOTIFICATION_LEVELS,
     POST_POLICIES,
-    REACTIONS,
 )
 from server.members.schemas import MemberCardSchema
 
@@ -44,23 +45,19 @@ def _post_body() -> Text:
 TITLE: dict[str, Any] = {"min_length": 4, "max_length": 120}
 
 
-def _tags() -> ma.fields.List:
-    return ma.fields.List(Text(min_length=1, max_length=30), validate=ma.validate.Length(max=5))
-
-
 # --- categories ---------------------------------------------------------------------------
 
 
 class CategoryFields(ma.Schema):
     name = Name(min_length=1, max_length=60)
     description = Text(max_length=500, multiline=True)
-    parent_id = Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
+    parent_id = Id(allow_none=True)
     position = Integer(validate=ma.validate.Range(-10_000, 10_000))
     post_policy = ma.fields.String(
         validate=ma.validate.OneOf(POST_POLICIES),
         metadata={"description": "Who may start threads: everyone, organisers, or a group"},
     )
-    group_id = Integer(allow_none=True, validate=ma.validate.Range(1, 2**31 - 1))
+    group_id = Id(allow_none=True)
     read_only = ma.fields.Boolean(metadata={"description": "Only staff post (announcements)"})
     members_only = ma.fields.Boolean(
         metadata={"description": "A group category: only its members see it (default true)"}
@@ -90,15 +87,15 @@ class CategorySchema(ma.Schema):
 
 
 class ThreadCreateSchema(ma.Schema):
-    category_id = Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
+    category_id = Id(required=True)
     title = Name(required=True, **TITLE)
     body = _post_body()
-    tags = _tags()
+    tags = Tags()
 
 
 class ThreadUpdateSchema(ma.Schema):
     title = Name(**TITLE)
-    tags = _tags()
+    tags = Tags()
 
 
 class ThreadListArgs(PageArgs):
@@ -112,9 +109,9 @@ class ThreadListArgs(PageArgs):
         validate=ma.validate.OneOf(["day", "week", "month", "year", "all"]),
         metadata={"description": "For sort=top: threads started within this period"},
     )
-    category_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
-    tag = Text(min_length=1, max_length=30)
-    author_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    category_id = Id()
+    tag = Text(min_length=1, max_length=MAX_TAG_CHARS)
+    author_id = Id()
     unanswered = ma.fields.Boolean(load_default=False)
     show = ma.fields.String(
         validate=ma.validate.OneOf(["new", "unread", "bookmarked", "watching"]),
@@ -193,9 +190,8 @@ class ThreadDetailSchema(ThreadItemSchema):
 
 
 class ReadSchema(ma.Schema):
-    number = Integer(
+    number = Id(
         required=True,
-        validate=ma.validate.Range(1, 2**31 - 1),
         metadata={"description": "The highest post number the member has seen"},
     )
 
@@ -209,9 +205,8 @@ class LevelSchema(ma.Schema):
 
 class PostCreateSchema(ma.Schema):
     body = _post_body()
-    reply_to_id = Integer(
+    reply_to_id = Id(
         allow_none=True,
-        validate=ma.validate.Range(1, 2**31 - 1),
         metadata={"description": "The post of this thread this one answers"},
     )
 
@@ -222,9 +217,8 @@ class PostEditSchema(ma.Schema):
 
 
 class PostListArgs(PageArgs):
-    from_number = Integer(
+    from_number = Id(
         load_default=1,
-        validate=ma.validate.Range(1, 2**31 - 1),
         metadata={"description": "Start at this post number (e.g. first_unread_number)"},
     )
 
@@ -297,6 +291,16 @@ def _reason() -> Text:
     return Text(max_length=500, multiline=True, metadata={"description": "Why (audit log)"})
 
 
+# marshmallow's own text for a missing field (the error handler translates it)
+_REQUIRED = ma.fields.Field.default_error_messages["required"]
+
+
+def _require_for(data: dict[str, Any], action: str, field: str) -> None:
+    """``field`` is required when the body's action is ``action``."""
+    if data.get("action") == action and data.get(field) is None:
+        raise ma.ValidationError(_REQUIRED, field_name=field)
+
+
 class PostModerationSchema(ma.Schema):
     action = ma.fields.String(
         required=True, validate=ma.validate.OneOf(["hide", "restore", "delete"])
@@ -309,9 +313,7 @@ class ThreadModerationSchema(ma.Schema):
         required=True,
         validate=ma.validate.OneOf(["lock", "unlock", "pin", "unpin", "move", "delete", "restore"]),
     )
-    category_id = Integer(
-        validate=ma.validate.Range(1, 2**31 - 1), metadata={"description": "For move"}
-    )
+    category_id = Id(metadata={"description": "The target category; required for move"})
     scope = ma.fields.String(
         load_default="category",
         validate=ma.validate.OneOf(["category", "site"]),
@@ -322,13 +324,22 @@ class ThreadModerationSchema(ma.Schema):
     )
     reason = _reason()
 
+    @ma.validates_schema
+    def _move_needs_a_category(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        _require_for(data, "move", "category_id")
+
 
 class MemberModerationSchema(ma.Schema):
     action = ma.fields.String(required=True, validate=ma.validate.OneOf(["silence", "unsilence"]))
     hours = Integer(
-        validate=ma.validate.Range(1, 24 * 365), metadata={"description": "For silence"}
+        validate=ma.validate.Range(1, 24 * 365),
+        metadata={"description": "How long; required for silence"},
     )
     reason = _reason()
+
+    @ma.validates_schema
+    def _silence_needs_hours(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        _require_for(data, "silence", "hours")
 
 
 class SilenceSchema(ma.Schema):
@@ -389,9 +400,9 @@ class QueueItemSchema(ma.Schema):
 
 class AuditArgs(PageArgs):
     target_type = ma.fields.String(validate=ma.validate.OneOf(["post", "thread", "member"]))
-    target_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
-    thread_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
-    moderator_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    target_id = Id()
+    thread_id = Id()
+    moderator_id = Id()
 
 
 class AuditEntrySchema(ma.Schema):
@@ -413,9 +424,9 @@ class AuditEntrySchema(ma.Schema):
 
 class SearchArgs(PageArgs):
     q = Text(required=True, min_length=1, max_length=200)
-    category_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
-    tag = Text(min_length=1, max_length=30)
-    author_id = Integer(validate=ma.validate.Range(1, 2**31 - 1))
+    category_id = Id()
+    tag = Text(min_length=1, max_length=MAX_TAG_CHARS)
+    author_id = Id()
 
 
 class SearchResultSchema(ma.Schema):

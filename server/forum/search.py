@@ -7,9 +7,7 @@ of hidden or deleted threads, never appear. Results are ranked (best first) and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
@@ -18,7 +16,7 @@ from server.common import search as fulltext
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.text import plain_text
 from server.forum import access
-from server.forum.categories import get_category
+from server.forum.categories import load_category
 from server.forum.models import ForumCategory, ForumPost, ForumThread, ForumThreadTag
 from server.forum.state import SEARCH_KIND
 from server.members.models import Member
@@ -32,10 +30,19 @@ class SearchResult:
     snippet: str
 
 
-def search_posts(member: Member, args: Mapping[str, Any]) -> Page[SearchResult]:
+def search_posts(
+    member: Member,
+    *,
+    q: str,
+    category_id: int | None = None,
+    tag: str | None = None,
+    author_id: int | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[SearchResult]:
     """Posts matching ``q`` (Traditional and Simplified alike), filtered by category, tag or
     author, each with its thread's title and a snippet, matches marked."""
-    parsed = fulltext.parse_query(args["q"])
+    parsed = fulltext.parse_query(q)
     post, thread = aliased(ForumPost), aliased(ForumThread)
     conditions: list[sa.ColumnElement[bool]] = [
         post.deleted_at.is_(None),
@@ -46,8 +53,8 @@ def search_posts(member: Member, args: Mapping[str, Any]) -> Page[SearchResult]:
     hidden = access.hidden_category_ids(member)
     if hidden:
         conditions.append(thread.category_id.not_in(hidden))
-    if args.get("category_id") is not None:
-        category = get_category(args["category_id"], member)
+    if category_id is not None:
+        category = load_category(category_id, member)
         conditions.append(
             thread.category_id.in_(
                 sa.select(ForumCategory.id).where(
@@ -55,15 +62,15 @@ def search_posts(member: Member, args: Mapping[str, Any]) -> Page[SearchResult]:
                 )
             )
         )
-    if args.get("tag"):
+    if tag:
         conditions.append(
             sa.exists().where(
                 ForumThreadTag.thread_id == thread.id,
-                ForumThreadTag.tag == args["tag"].strip().lower(),
+                ForumThreadTag.tag == tag.strip().lower(),
             )
         )
-    if args.get("author_id") is not None:
-        conditions.append(post.author_id == args["author_id"])
+    if author_id is not None:
+        conditions.append(post.author_id == author_id)
 
     def scope(ref_id: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
         # checked per match before candidates are counted: what the caller may not see, or
@@ -86,8 +93,8 @@ def search_posts(member: Member, args: Mapping[str, Any]) -> Page[SearchResult]:
         stmt,
         [SortKey(hits.c.rank, descending=False), SortKey(ForumPost.id, descending=False)],
         name="forum.search",
-        limit=args["limit"],
-        cursor=args.get("cursor"),
+        limit=limit,
+        cursor=cursor,
         scalars=False,
         key_of=lambda row: [row[2], row[0].id],
     )

@@ -70,12 +70,6 @@ def refresh_thread(thread: ForumThread) -> None:
     thread.bumped_at, thread.last_poster_id = last if last else (thread.created_at, None)
 
 
-def excerpt(body: str, size: int = 200) -> str:
-    """The start of a post's text, as a thread list shows it under the title."""
-    text = plain_text(body)
-    return text if len(text) <= size else text[: size - 1] + "…"
-
-
 def index_post(post: ForumPost, thread: ForumThread) -> None:
     """(Re)write the post's search entry; a first post carries its thread's title."""
     title = thread.title if post.number == 1 else ""

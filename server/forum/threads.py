@@ -20,14 +20,15 @@ from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.text import clean_tags
+from server.common.text import clean_tags, excerpt
 from server.common.time import utcnow
 from server.common.tx import commit, write_ahead
 from server.errors import DomainError, register_messages
 from server.extensions import db
 from server.forum import access, moderation, notices
-from server.forum.categories import get_category
+from server.forum.categories import load_category
 from server.forum.models import (
+    EXCERPT_CHARS,
     ForumCategory,
     ForumPost,
     ForumPostRevision,
@@ -35,11 +36,10 @@ from server.forum.models import (
     ForumThreadState,
     ForumThreadTag,
 )
-from server.forum.state import delete_by_author, excerpt, index_post, state_of
+from server.forum.state import delete_by_author, index_post, state_of
 from server.members import service as members
 from server.members.models import Member
 
-MAX_TAGS = 5
 NEW_THREAD_DAYS = 7
 
 register_messages(
@@ -48,11 +48,6 @@ register_messages(
             "zh-Hans": "主题已有他人回复，不能删除；可以编辑或请版主处理。",
             "zh-Hant": "主題已有他人回覆，不能刪除；可以編輯或請版主處理。",
             "en": "Others have replied to this thread; it cannot be deleted by its author.",
-        },
-        "forum_too_many_tags": {
-            "zh-Hans": "标签最多 5 个。",
-            "zh-Hant": "標籤最多 5 個。",
-            "en": "At most 5 tags.",
         },
     }
 )
@@ -92,13 +87,6 @@ class ThreadDetail(ThreadItem):
     permissions: dict[str, bool] = field(default_factory=dict)
 
 
-def _clean_tags(tags: list[str]) -> list[str]:
-    cleaned = clean_tags(tags)
-    if len(cleaned) > MAX_TAGS:
-        raise DomainError("forum_too_many_tags", 422)
-    return cleaned
-
-
 def _set_tags(thread: ForumThread, tags: list[str]) -> None:
     db.session.execute(sa.delete(ForumThreadTag).where(ForumThreadTag.thread_id == thread.id))
     if tags:
@@ -110,15 +98,15 @@ def _set_tags(thread: ForumThread, tags: list[str]) -> None:
 
 def create_thread(member: Member, data: Mapping[str, Any]) -> ThreadDetail:
     """Start a thread: its title, tags and first post; the author watches it."""
-    category = get_category(data["category_id"], member)
+    category = load_category(data["category_id"], member)
     access.check_start_thread(member, category)
-    tags = _clean_tags(data.get("tags", []))
+    tags = clean_tags(data.get("tags", []))
     now = utcnow()
     thread = ForumThread(
         category_id=category.id,
         author_id=member.id,
         title=data["title"],
-        excerpt=excerpt(data["body"]),
+        excerpt=excerpt(data["body"], EXCERPT_CHARS),
         created_at=now,
         bumped_at=now,
         last_poster_id=member.id,
@@ -142,7 +130,7 @@ def create_thread(member: Member, data: Mapping[str, Any]) -> ThreadDetail:
     state.level, state.last_read_number = "watching", 1
     notices.new_post(member, thread, post, None)
     commit()
-    return thread_detail(member, thread.id, count_view=False)
+    return get_thread(member, thread.id, count_view=False)
 
 
 def update_thread(member: Member, thread_id: int, changes: Mapping[str, Any]) -> ThreadDetail:
@@ -167,16 +155,16 @@ def update_thread(member: Member, thread_id: int, changes: Mapping[str, Any]) ->
         thread.title = changes["title"]
         index_post(first, thread)
     if "tags" in changes:
-        _set_tags(thread, _clean_tags(changes["tags"]))
+        _set_tags(thread, clean_tags(changes["tags"]))
     commit()
-    return thread_detail(member, thread.id, count_view=False)
+    return get_thread(member, thread.id, count_view=False)
 
 
 def _new_since(member: Member) -> datetime:
     return max(member.created_at - timedelta(days=1), utcnow() - timedelta(days=NEW_THREAD_DAYS))
 
 
-def thread_detail(member: Member, thread_id: int, *, count_view: bool = True) -> ThreadDetail:
+def get_thread(member: Member, thread_id: int, *, count_view: bool = True) -> ThreadDetail:
     """A thread with the caller's state, where to start reading, and what the caller may do.
 
     A view is counted once per member per eight hours (as Discourse dedupes views)."""
@@ -231,7 +219,19 @@ def thread_detail(member: Member, thread_id: int, *, count_view: bool = True) ->
     return detail
 
 
-def list_threads(member: Member, args: Mapping[str, Any]) -> Page[ThreadItem]:
+def list_threads(
+    member: Member,
+    *,
+    sort: str = "latest",
+    period: str = "month",
+    category_id: int | None = None,
+    tag: str | None = None,
+    author_id: int | None = None,
+    unanswered: bool = False,
+    show: str | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[ThreadItem]:
     """Threads by ``sort`` (latest, new threads first, top over a period) and filters.
 
     One query whatever the page size: counters are columns, the caller's state an outer join,
@@ -248,8 +248,8 @@ def list_threads(member: Member, args: Mapping[str, Any]) -> Page[ThreadItem]:
     hidden = access.hidden_category_ids(member)
     if hidden:
         stmt = stmt.where(ForumThread.category_id.not_in(hidden))
-    if args.get("category_id") is not None:
-        category = get_category(args["category_id"], member)
+    if category_id is not None:
+        category = load_category(category_id, member)
         children = db.session.execute(
             sa.select(ForumCategory.id).where(ForumCategory.parent_id == category.id)
         ).scalars()
@@ -257,22 +257,19 @@ def list_threads(member: Member, args: Mapping[str, Any]) -> Page[ThreadItem]:
         stmt = stmt.where(
             ForumThread.category_id == ids[0] if len(ids) == 1 else ForumThread.category_id.in_(ids)
         )
-    if args.get("tag"):
+    if tag:
         stmt = stmt.where(
             ForumThread.id.in_(
-                sa.select(ForumThreadTag.thread_id).where(
-                    ForumThreadTag.tag == args["tag"].strip().lower()
-                )
+                sa.select(ForumThreadTag.thread_id).where(ForumThreadTag.tag == tag.strip().lower())
             )
         )
         filtered = True
-    if args.get("author_id") is not None:
-        stmt = stmt.where(ForumThread.author_id == args["author_id"])
+    if author_id is not None:
+        stmt = stmt.where(ForumThread.author_id == author_id)
         filtered = True
-    if args.get("unanswered"):
+    if unanswered:
         stmt = stmt.where(ForumThread.reply_count == 0)
         filtered = True
-    show = args.get("show")
     if show == "new":
         stmt = stmt.where(state.member_id.is_(None), ForumThread.created_at > _new_since(member))
     elif show == "unread":
@@ -285,9 +282,7 @@ def list_threads(member: Member, args: Mapping[str, Any]) -> Page[ThreadItem]:
         stmt = stmt.where(state.level == "watching")
     filtered = filtered or show is not None
 
-    sort = args.get("sort", "latest")
     if sort == "top":
-        period = args.get("period", "month")
         if period != "all":
             days = {"day": 1, "week": 7, "month": 30, "year": 365}[period]
             stmt = stmt.where(ForumThread.created_at > utcnow() - timedelta(days=days))
@@ -297,20 +292,21 @@ def list_threads(member: Member, args: Mapping[str, Any]) -> Page[ThreadItem]:
     elif filtered:
         keys = [SortKey(ForumThread.bumped_at), SortKey(ForumThread.id)]
     else:  # pinned threads first: site-wide pins on the front page, any pin in a category
-        pinned = ForumThread.pinned if args.get("category_id") is not None else None
+        pinned = ForumThread.pinned if category_id is not None else None
         keys = [
             SortKey(pinned if pinned is not None else ForumThread.pinned_globally),
             SortKey(ForumThread.bumped_at),
             SortKey(ForumThread.id),
         ]
     shape = "f" if len(keys) == 2 else "c" if pinned is not None else "p"
-    name = f"forum.threads.{sort}.{shape}"
+    # one list, several orders: the order and the key's shape are part of the name, so a
+    # cursor of one order is refused by another (forum.threads.latest.p, forum.threads.top.f…)
     page = keyset_page(
         stmt,
         keys,
-        name=name,
-        limit=args["limit"],
-        cursor=args.get("cursor"),
+        name=f"forum.threads.{sort}.{shape}",
+        limit=limit,
+        cursor=cursor,
         scalars=False,
         key_of=lambda row: [getattr(row[0], k.attribute) for k in keys],
     )

@@ -24,7 +24,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from server.common import privacy
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.time import utcnow
 from server.common.tx import commit, insert_ignore
@@ -94,7 +93,7 @@ def check_reply(member: Member, author_id: int | None) -> None:
         raise Forbidden("reply_not_allowed")
 
 
-def block(member: Member, target_id: int) -> None:
+def block_member(member: Member, target_id: int) -> None:
     """Block a member (again: nothing changes)."""
     if target_id == member.id:
         raise DomainError("cannot_block_self", 422)
@@ -108,7 +107,7 @@ def block(member: Member, target_id: int) -> None:
         commit()
 
 
-def unblock(member: Member, target_id: int) -> None:
+def unblock_member(member: Member, target_id: int) -> None:
     """Lift one's block (none: nothing changes)."""
     db.session.execute(
         sa.delete(MemberBlock).where(
@@ -118,7 +117,7 @@ def unblock(member: Member, target_id: int) -> None:
     commit()
 
 
-def blocks(member: Member, *, limit: int, cursor: str | None) -> Page[MemberBlock]:
+def list_blocks(member: Member, *, limit: int, cursor: str | None) -> Page[MemberBlock]:
     """The members one has blocked, most recently blocked first; one query a page."""
     stmt = (
         sa.select(MemberBlock)
@@ -128,13 +127,14 @@ def blocks(member: Member, *, limit: int, cursor: str | None) -> Page[MemberBloc
     return keyset_page(
         stmt,
         [SortKey(MemberBlock.created_at), SortKey(MemberBlock.blocked_id)],
-        name="me.blocks",
+        name="members.blocks",
         limit=limit,
         cursor=cursor,
     )
 
 
-def _export(member_id: int) -> dict[str, Any]:
+def export_personal_data(member_id: int) -> dict[str, Any]:
+    """Whom the member blocked, for their export (``privacy``)."""
     rows = db.session.execute(
         sa.select(MemberBlock.blocked_id, MemberBlock.created_at)
         .where(MemberBlock.member_id == member_id)
@@ -143,14 +143,10 @@ def _export(member_id: int) -> dict[str, Any]:
     return {"blocked": [{"member_id": m, "blocked_at": t} for m, t in rows]}
 
 
-def _erase(member_id: int) -> None:
+def erase_personal_data(member_id: int) -> None:
     """The member's blocks, and others' blocks of them (nothing left to keep away)."""
     db.session.execute(
         sa.delete(MemberBlock).where(
             sa.or_(MemberBlock.member_id == member_id, MemberBlock.blocked_id == member_id)
         )
     )
-
-
-def register() -> None:
-    privacy.register("blocks", exporter=_export, eraser=_erase, order=800)

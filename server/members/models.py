@@ -11,6 +11,10 @@ from server.common.time import UTCDateTime, utcnow
 from server.extensions import Model
 
 ROLES = ("member", "moderator", "organiser", "admin")
+# Staff see hidden profiles and moderate the forum; organisers (and admins) also start
+# alliances, announce to every member and arrange the forum's categories.
+STAFF_ROLES = frozenset({"moderator", "organiser", "admin"})
+ORGANISER_ROLES = frozenset({"organiser", "admin"})
 VISIBILITIES = ("members", "hidden")
 LOCALES = ("zh-Hans", "zh-Hant", "en")
 # Who may open a direct conversation with the member: anyone, members sharing an alliance, nobody.

@@ -95,7 +95,7 @@ class MyBlocks(MethodView):
     @blp.response(200, page_schema(BlockSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """The members one has blocked, most recently blocked first"""
-        return blocks.blocks(current_member(), limit=args["limit"], cursor=args["cursor"])
+        return blocks.list_blocks(current_member(), **args)
 
 
 @blp.route("/members/<id:member_id>/block")
@@ -107,14 +107,14 @@ class BlockItem(MethodView):
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
     def post(self, member_id: int) -> None:
         """Block a member: no conversations, one-to-one messages, mentions or replies from them"""
-        blocks.block(current_member(), member_id)
+        blocks.block_member(current_member(), member_id)
 
     @blp.doc(operationId="unblockMember")
     @blp.auth()
     @blp.response(204)
     def delete(self, member_id: int) -> None:
         """Unblock a member"""
-        blocks.unblock(current_member(), member_id)
+        blocks.unblock_member(current_member(), member_id)
 
 
 @blp.route("/members")
@@ -125,13 +125,7 @@ class Directory(MethodView):
     @blp.response(200, page_schema(PublicMemberSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """The member directory, newest first; search by name, city and occupation"""
-        return service.directory(
-            q=args.get("q"),
-            city=args.get("city"),
-            tag=args.get("tag"),
-            limit=args["limit"],
-            cursor=args["cursor"],
-        )
+        return service.list_members(current_member(), **args)
 
 
 @blp.route("/members/<id:member_id>")
@@ -158,7 +152,7 @@ class MemberRole(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def put(self, data: dict[str, Any], member_id: int) -> Any:
         """Give a member a global role (admins only)"""
-        return service.set_role(current_member(), member_id, data["role"])
+        return service.set_member_role(current_member(), member_id, data["role"])
 
 
 @blp.route("/members/occupations")

@@ -8,15 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from server.common import privacy
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.search import fold
+from server.common.search import fold, like_contains
 from server.common.text import extract_mentions, render_markdown
 from server.common.time import utcnow
 from server.common.tx import commit
 from server.errors import Conflict, DomainError, Forbidden, NotFound, register_messages
 from server.extensions import db
-from server.members.models import Member, MemberOccupation, PrivacyConsent
+from server.members.models import STAFF_ROLES, Member, MemberOccupation, PrivacyConsent
 
 RESERVED_USERNAMES = frozenset(
     {"admin", "administrator", "all", "everyone", "here", "system", "jiayuan", "moderator",
@@ -126,7 +125,7 @@ def shows_full_profile(member: Member, viewer: Member) -> bool:
     return (
         member.profile_visibility == "members"
         or member.id == viewer.id
-        or viewer.role in {"moderator", "organiser", "admin"}
+        or viewer.role in STAFF_ROLES
     )
 
 
@@ -178,16 +177,22 @@ _DIRECTORY_COLUMNS = (
 )
 
 
-def directory(
-    *, q: str | None, city: str | None, tag: str | None, limit: int, cursor: str | None
+def list_members(
+    member: Member,
+    *,
+    q: str | None = None,
+    city: str | None = None,
+    tag: str | None = None,
+    limit: int,
+    cursor: str | None,
 ) -> Page[Any]:
-    """Members with visible profiles, newest first, filtered by name, city and occupation."""
+    """Members with visible profiles, newest first, filtered by name, city and occupation
+    (the same directory for every ``member``)."""
     stmt = sa.select(*_DIRECTORY_COLUMNS).where(
         Member.deleted_at.is_(None), Member.profile_visibility == "members"
     )
     if q:
-        pattern = fold(q).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Member.name_key.like(f"%{pattern}%", escape="\\"))
+        stmt = stmt.where(like_contains(Member.name_key, fold(q)))
     if city:
         stmt = stmt.where(Member.city_key == fold(city))
     if tag:
@@ -195,11 +200,16 @@ def directory(
             sa.exists().where(MemberOccupation.member_id == Member.id, MemberOccupation.tag == tag)
         )
     return keyset_page(
-        stmt, [SortKey(Member.id)], name="members", limit=limit, cursor=cursor, scalars=False
+        stmt,
+        [SortKey(Member.id)],
+        name="members.directory",
+        limit=limit,
+        cursor=cursor,
+        scalars=False,
     )
 
 
-def set_role(actor: Member, member_id: int, role: str) -> Member:
+def set_member_role(actor: Member, member_id: int, role: str) -> Member:
     """An admin gives a member a global role."""
     if actor.role != "admin":
         raise Forbidden()
@@ -211,7 +221,8 @@ def set_role(actor: Member, member_id: int, role: str) -> Member:
     return member
 
 
-def _export(member_id: int) -> dict[str, Any]:
+def export_personal_data(member_id: int) -> dict[str, Any]:
+    """The member's profile and consents, for their export (``privacy``)."""
     from server.members.schemas import MeSchema
 
     member = db.session.get(Member, member_id)
@@ -226,7 +237,7 @@ def _export(member_id: int) -> dict[str, Any]:
     }
 
 
-def _erase(member_id: int) -> None:
+def erase_personal_data(member_id: int) -> None:
     """Keep the row (authored content points at it) with nothing personal left in it."""
     member = db.session.get(Member, member_id)
     if member is None:
@@ -251,6 +262,3 @@ def _erase(member_id: int) -> None:
     member.privacy_policy_version = None
     member.deleted_at = utcnow()
     member.updated_at = member.deleted_at
-
-
-privacy.register("account", exporter=_export, eraser=_erase, order=1000)

@@ -18,11 +18,12 @@ from server.common.time import utcnow
 from server.common.tx import commit
 from server.extensions import db
 from server.members.models import Member
+from server.notifications.kinds import announcement_subject
 from server.notifications.models import Announcement, Notification
 from server.notifications.service import notify
 
 
-def announce(author: Member, title: str, body: str) -> Announcement:
+def create_announcement(author: Member, title: str, body: str) -> Announcement:
     """Record the announcement and owe its fan-out, in one transaction."""
     announcement = Announcement(author_id=author.id, title=title, body=body, created_at=utcnow())
     db.session.add(announcement)
@@ -38,7 +39,7 @@ def _announce_step(args: Mapping[str, Any], after: int | None) -> Any:
     announcement = db.session.get(Announcement, args["announcement_id"])
     if announcement is None:
         return owed.DONE
-    subject = f"announcement:{announcement.id}"
+    subject = announcement_subject(announcement.id)
     data = {
         "title": announcement.title,
         "body": announcement.body,

@@ -111,8 +111,9 @@ def unregister_device(member: Member, token: str) -> None:
     commit()
 
 
-def of_member(member: Member) -> list[Device]:
-    """The member's devices, oldest registration first."""
+def list_devices(member: Member) -> list[Device]:
+    """The member's devices, oldest registration first: at most ``PUSH_DEVICES_PER_MEMBER``
+    (``register_device`` forgets the least recently registered past it), so never paged."""
     return list(
         db.session.execute(
             sa.select(Device).where(Device.member_id == member.id).order_by(Device.id)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from server.common.pagination import Page, SortKey, keyset_page
-from server.common.search import like_escape
+from server.common.search import like_prefix
 from server.common.time import utcnow
 from server.common.tx import changed, commit
 from server.errors import NotFound, register_messages
@@ -31,7 +31,9 @@ register_messages(
 )
 
 
-def inbox(member: Member, *, unread: bool, limit: int, cursor: str | None) -> Page[Notification]:
+def list_notifications(
+    member: Member, *, unread: bool = False, limit: int, cursor: str | None
+) -> Page[Notification]:
     """The member's notifications, most recently updated first."""
     stmt = (
         sa.select(Notification)
@@ -40,9 +42,8 @@ def inbox(member: Member, *, unread: bool, limit: int, cursor: str | None) -> Pa
     )
     if unread:
         stmt = stmt.where(Notification.read_at.is_(None))
-    name = "inbox-unread" if unread else "inbox"
     keys = [SortKey(Notification.updated_at), SortKey(Notification.id)]
-    return keyset_page(stmt, keys, name=name, limit=limit, cursor=cursor)
+    return keyset_page(stmt, keys, name="notifications.inbox", limit=limit, cursor=cursor)
 
 
 def unread_count(member_id: int) -> int:
@@ -82,7 +83,7 @@ def unread_subjects(member_id: int, subject: str) -> list[tuple[int, str]]:
                 Notification.read_at.is_(None),
                 sa.or_(
                     Notification.subject == subject,
-                    Notification.subject.like(like_escape(subject + ":") + "%", escape="\\"),
+                    like_prefix(Notification.subject, subject + ":"),
                 ),
             )
         )

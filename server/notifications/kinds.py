@@ -99,6 +99,10 @@ def render(
     return _format(pick(kind.title, locale), values), _format(pick(body, locale), values)
 
 
+def announcement_subject(announcement_id: int) -> str:
+    return f"announcement:{announcement_id}"
+
+
 register_kind(
     Kind(
         name="announcement",

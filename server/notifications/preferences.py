@@ -57,7 +57,7 @@ def push_wanted(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], bool]:
     }
 
 
-def preferences(member: Member) -> dict[str, Any]:
+def get_preferences(member: Member) -> dict[str, Any]:
     """The member's choice for every kind (or its default), and their quiet hours."""
     chosen = {
         p.kind: p
@@ -112,5 +112,5 @@ def update_preferences(member: Member, changes: Mapping[str, Any]) -> dict[str, 
                 .execution_options(synchronize_session=False)
             )
     commit()
-    db.session.expire_all()  # what preferences() reads next is what was written
-    return preferences(member)
+    db.session.expire_all()  # what get_preferences() reads next is what was written
+    return get_preferences(member)

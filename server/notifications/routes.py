@@ -10,6 +10,7 @@ from flask.views import MethodView
 from server.api import Blueprint, current_member
 from server.common.pagination import page_schema, whole
 from server.extensions import limiter
+from server.members.models import ORGANISER_ROLES
 from server.notifications import announcements, devices, inbox, preferences
 from server.notifications.schemas import (
     AnnouncementSchema,
@@ -34,9 +35,7 @@ class Inbox(MethodView):
     @blp.response(200, page_schema(NotificationSchema))
     def get(self, args: dict[str, Any]) -> Any:
         """The inbox, most recently updated first (``unread=true`` for unread only)"""
-        return inbox.inbox(
-            current_member(), unread=args["unread"], limit=args["limit"], cursor=args["cursor"]
-        )
+        return inbox.list_notifications(current_member(), **args)
 
 
 @blp.route("/notifications/unread-count")
@@ -77,7 +76,7 @@ class Preferences(MethodView):
     @blp.response(200, PreferencesSchema)
     def get(self) -> Any:
         """In-app and push choices per kind, and quiet hours (member's local time)"""
-        return preferences.preferences(current_member())
+        return preferences.get_preferences(current_member())
 
     @blp.doc(operationId="updateNotificationPreferences")
     @blp.auth()
@@ -94,8 +93,11 @@ class Devices(MethodView):
     @blp.auth()
     @blp.response(200, page_schema(DeviceSchema))
     def get(self) -> Any:
-        """The member's registered devices"""
-        return whole(devices.of_member(current_member()))
+        """The member's registered devices, oldest registration first
+
+        One page, bounded: a member keeps at most `PUSH_DEVICES_PER_MEMBER` devices (10 by
+        default; see registerDevice), so `next_cursor` is always null."""
+        return whole(devices.list_devices(current_member()))
 
     @blp.doc(operationId="registerDevice")
     @blp.auth()
@@ -130,9 +132,9 @@ class Announcements(MethodView):
     decorators = [limiter.limit("10/hour", methods=["POST"])]
 
     @blp.doc(operationId="createAnnouncement")
-    @blp.auth(roles={"organiser", "admin"})
+    @blp.auth(roles=ORGANISER_ROLES)
     @blp.arguments(AnnouncementSchema)
     @blp.response(202, AnnouncementSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Tell every member something (organisers): inbox and push, fanned out in the background"""
-        return announcements.announce(current_member(), data["title"], data["body"])
+        return announcements.create_announcement(current_member(), data["title"], data["body"])

@@ -10,6 +10,7 @@ from flask import g
 
 from server.common.fields import Integer, LocalDateTime, Name, Text
 from server.common.i18n import get_locale, pick
+from server.common.pagination import PageArgs
 from server.members.models import LOCALES
 from server.members.schemas import MemberCardSchema
 from server.notifications.kinds import KINDS, render
@@ -59,10 +60,8 @@ class NotificationSchema(ma.Schema):
         return n.read_at is not None
 
 
-class InboxArgs(ma.Schema):
+class InboxArgs(PageArgs):
     unread = ma.fields.Boolean(load_default=False, metadata={"description": "Only unread"})
-    limit = Integer(load_default=20, validate=ma.validate.Range(1, 100))
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=512))
 
 
 class UnreadCountSchema(ma.Schema):

@@ -6,100 +6,75 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from server.extensions import db
-from tests.alliances.test_routes import Api, _make
+from tests.alliances.helpers import make_alliance
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def api(client, auth_headers):
-    return Api(client, auth_headers)
-
-
-@pytest.fixture
-def team(api, make_member):
-    """An alliance with its owner, two admins and two members."""
-    owner = make_member(role="organiser", display_name="盟主")
-    aid = _make(api, owner, "等级联盟")["id"]
-    admin, admin2, member, member2 = (make_member() for _ in range(4))
-    for m in (admin, admin2, member, member2):
-        api.call(m, "POST", f"/{aid}/join", 200, json={})
-    for m in (admin, admin2):
-        api.call(owner, "PATCH", f"/{aid}/members/{m.id}", 200, json={"role": "admin"})
-    return aid, owner, admin, admin2, member, member2
-
-
-def _chat(client, auth_headers, member, method, path, status, **kwargs):
-    headers = auth_headers(member, **kwargs.pop("headers", {}))
-    r = client.open("/api/v1/chat" + path, method=method, headers=headers, **kwargs)
-    assert r.status_code == status, (r.status_code, r.get_data(as_text=True))
-    return r.get_json() if r.data else None
-
-
-def test_lifting_a_mute_takes_the_rank_of_who_imposed_it(client, auth_headers, make_member, team):
-    aid, owner, admin, admin2, member, _member2 = team
+def test_lifting_a_mute_takes_the_rank_of_who_imposed_it(api, make_member, team):
     staff = make_member(role="admin")  # site staff, not in the alliance: as before, no say here
+    chat = api.at("/api/v1/chat")
 
     def mute(by, target, status=204):
-        return _chat(client, auth_headers, by, "POST", f"/alliances/{aid}/mutes", status,
-                     json={"member_id": target.id, "hours": 2})  # fmt: skip
+        return chat.call(by, "POST", f"/alliances/{team.alliance_id}/mutes", status,
+                         json={"member_id": target.id, "hours": 2})  # fmt: skip
 
     def unmute(by, target, status):
-        return _chat(client, auth_headers, by, "DELETE", f"/alliances/{aid}/mutes/{target.id}",
-                     status, headers={"Accept-Language": "en"})  # fmt: skip
+        return chat.call(by, "DELETE", f"/alliances/{team.alliance_id}/mutes/{target.id}", status,
+                         headers={"Accept-Language": "en"})  # fmt: skip
 
     # the owner's mute of a member: admins cannot lift it, the owner can
-    mute(owner, member)
-    body = unmute(admin, member, 403)
+    mute(team.owner, team.member)
+    body = unmute(team.admin, team.member, 403)
     assert (body["code"], body["status"]) == ("forbidden", 403)
-    unmute(member, member, 403)
-    unmute(staff, member, 403)
-    unmute(owner, member, 204)
+    unmute(team.member, team.member, 403)
+    unmute(staff, team.member, 403)
+    unmute(team.owner, team.member, 204)
     # an admin's mute of a member: any admin lifts it
-    mute(admin, member)
-    unmute(admin2, member, 204)
+    mute(team.admin, team.member)
+    unmute(team.admin2, team.member, 204)
     # the owner mutes an admin: neither that admin nor another lifts it
-    mute(owner, admin)
-    unmute(admin, admin, 403)
-    unmute(admin2, admin, 403)
-    unmute(owner, admin, 204)
-    assert unmute(owner, admin, 409)["code"] == "chat_not_muted"  # nothing left to lift
+    mute(team.owner, team.admin)
+    unmute(team.admin, team.admin, 403)
+    unmute(team.admin2, team.admin, 403)
+    unmute(team.owner, team.admin, 204)
+    assert unmute(team.owner, team.admin, 409)["code"] == "chat_not_muted"  # nothing left to lift
 
 
 def test_lifting_a_ban_takes_the_rank_of_who_imposed_it(api, make_member, team):
-    aid, owner, admin, admin2, _member, member2 = team
     outsider, spammer = make_member(), make_member()
     staff = make_member(role="admin")
-    api.call(owner, "POST", f"/{aid}/bans", 204, json={"member_id": member2.id})
-    body = api.call(admin, "DELETE", f"/{aid}/bans/{member2.id}", 403)
+    api.call(
+        team.owner, "POST", f"/{team.alliance_id}/bans", 204, json={"member_id": team.member2.id}
+    )
+    body = api.call(team.admin, "DELETE", f"/{team.alliance_id}/bans/{team.member2.id}", 403)
     assert body["code"] == "forbidden"
-    api.call(member2, "POST", f"/{aid}/join", 403)  # still banned
-    api.call(owner, "DELETE", f"/{aid}/bans/{member2.id}", 204)
+    api.call(team.member2, "POST", f"/{team.alliance_id}/join", 403)  # still banned
+    api.call(team.owner, "DELETE", f"/{team.alliance_id}/bans/{team.member2.id}", 204)
     # an admin's ban: another admin lifts it
-    api.call(admin, "POST", f"/{aid}/bans", 204, json={"member_id": outsider.id})
-    api.call(admin2, "DELETE", f"/{aid}/bans/{outsider.id}", 204)
+    api.call(team.admin, "POST", f"/{team.alliance_id}/bans", 204, json={"member_id": outsider.id})
+    api.call(team.admin2, "DELETE", f"/{team.alliance_id}/bans/{outsider.id}", 204)
     # site staff's ban outranks the owner's say; staff lift any ban, as before
-    api.call(staff, "POST", f"/{aid}/bans", 204, json={"member_id": spammer.id})
-    api.call(owner, "DELETE", f"/{aid}/bans/{spammer.id}", 403)
-    api.call(staff, "DELETE", f"/{aid}/bans/{spammer.id}", 204)
-    api.call(owner, "POST", f"/{aid}/bans", 204, json={"member_id": spammer.id})
-    api.call(staff, "DELETE", f"/{aid}/bans/{spammer.id}", 204)
-    api.call(staff, "DELETE", f"/{aid}/bans/{spammer.id}", 404)
+    api.call(staff, "POST", f"/{team.alliance_id}/bans", 204, json={"member_id": spammer.id})
+    api.call(team.owner, "DELETE", f"/{team.alliance_id}/bans/{spammer.id}", 403)
+    api.call(staff, "DELETE", f"/{team.alliance_id}/bans/{spammer.id}", 204)
+    api.call(team.owner, "POST", f"/{team.alliance_id}/bans", 204, json={"member_id": spammer.id})
+    api.call(staff, "DELETE", f"/{team.alliance_id}/bans/{spammer.id}", 204)
+    api.call(staff, "DELETE", f"/{team.alliance_id}/bans/{spammer.id}", 404)
     # an admin's ban the owner repeats takes the owner's rank: admins no longer lift it
-    api.call(admin, "POST", f"/{aid}/bans", 204, json={"member_id": outsider.id})
-    api.call(owner, "POST", f"/{aid}/bans", 204, json={"member_id": outsider.id})
-    api.call(admin2, "DELETE", f"/{aid}/bans/{outsider.id}", 403)
-    api.call(owner, "DELETE", f"/{aid}/bans/{outsider.id}", 204)
+    api.call(team.admin, "POST", f"/{team.alliance_id}/bans", 204, json={"member_id": outsider.id})
+    api.call(team.owner, "POST", f"/{team.alliance_id}/bans", 204, json={"member_id": outsider.id})
+    api.call(team.admin2, "DELETE", f"/{team.alliance_id}/bans/{outsider.id}", 403)
+    api.call(team.owner, "DELETE", f"/{team.alliance_id}/bans/{outsider.id}", 204)
 
 
 def test_a_removed_admins_invite_lets_nobody_in(api, make_member):
     """The review's case: a removed admin re-entered a secret alliance with their own link."""
     owner = make_member(role="organiser")
-    secret = _make(api, owner, "秘密联盟", visibility="secret")
+    secret = make_alliance(api, owner, "秘密联盟", visibility="secret")
     sid = secret["id"]
     admin, friend = make_member(), make_member()
     first = api.call(owner, "POST", f"/{sid}/invites", 201, json={})
@@ -118,7 +93,7 @@ def test_a_demoted_admins_invites_stay_dead_after_a_new_promotion(api, make_memb
     from server.alliances.models import AllianceInvite
 
     owner = make_member(role="organiser")
-    sid = _make(api, owner, "秘密联盟", visibility="secret")["id"]
+    sid = make_alliance(api, owner, "秘密联盟", visibility="secret")["id"]
     admin, plain, a, b = (make_member() for _ in range(4))
     link = api.call(owner, "POST", f"/{sid}/invites", 201, json={})
     for m in (admin, plain):

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from server.alliances.models import AllianceInvite
 from server.common.time import utcnow
 from server.extensions import db
-
-
-class Api:
-    def __init__(self, client, auth_headers):
-        self.client, self.auth_headers = client, auth_headers
-
-    def call(self, member, method, path, status, **kwargs):
-        r = self.client.open(
-            "/api/v1/alliances" + path, method=method, headers=self.auth_headers(member), **kwargs
-        )
-        assert r.status_code == status, (r.status_code, r.get_data(as_text=True))
-        return r.get_json() if r.data else None
-
-
-@pytest.fixture
-def api(client, auth_headers):
-    return Api(client, auth_headers)
-
-
-@pytest.fixture
-def organiser(make_member):
-    return make_member(role="organiser", display_name="组织者")
-
-
-def _make(api, owner, name="杭州设计师联盟", **extra):
-    return api.call(owner, "POST", "", 201, json={"name": name, "city": "杭州", **extra})
+from tests.alliances.helpers import make_alliance
 
 
 def test_creating_is_for_organisers_and_the_creator_owns_it(api, organiser, make_member, app):
     member = make_member()
     assert api.call(member, "POST", "", 403, json={"name": "成员想建联盟"})["code"] == "forbidden"
-    made = _make(api, organiser, tags=["设计", "Design"], description="一起接单，一起成长")
+    made = make_alliance(api, organiser, tags=["设计", "Design"], description="一起接单，一起成长")
     assert (made["my_role"], made["member_count"], made["can_manage"]) == ("owner", 1, True)
     assert made["tags"] == ["设计", "design"]
     app.config["ALLIANCE_CREATORS"] = "members"
@@ -52,23 +29,51 @@ def test_creating_is_for_organisers_and_the_creator_owns_it(api, organiser, make
         app.config["ALLIANCE_CREATORS"] = "organisers"
 
 
-def test_public_private_and_secret(api, organiser, make_member, client, auth_headers):
-    a, b = make_member(display_name="甲"), make_member(display_name="乙")
-    public = _make(api, organiser, "公开联盟")
-    private = _make(api, organiser, "私密联盟", visibility="private")
-    secret = _make(api, organiser, "秘密联盟", visibility="secret")
+@dataclass(frozen=True)
+class Visibilities:
+    """The organiser's three alliances, one of each visibility."""
+
+    public: dict[str, Any]
+    private: dict[str, Any]
+    secret: dict[str, Any]
+
+
+@pytest.fixture
+def visibilities(api, organiser):
+    return Visibilities(
+        public=make_alliance(api, organiser, "公开联盟"),
+        private=make_alliance(api, organiser, "私密联盟", visibility="private"),
+        secret=make_alliance(api, organiser, "秘密联盟", visibility="secret"),
+    )
+
+
+def test_a_secret_alliance_is_neither_listed_nor_found(api, make_member, visibilities):
+    a = make_member(display_name="甲")
     listed = [x["name"] for x in api.call(a, "GET", "", 200)["items"]]
     assert listed == ["私密联盟", "公开联盟"]  # never the secret one
-    api.call(a, "GET", f"/{secret['id']}", 404)
-    api.call(a, "POST", f"/{secret['id']}/join", 404, json={})
-    # public: join at once
+    api.call(a, "GET", f"/{visibilities.secret['id']}", 404)
+    api.call(a, "POST", f"/{visibilities.secret['id']}/join", 404, json={})
+
+
+def test_a_public_alliance_is_joined_at_once(api, make_member, visibilities):
+    a = make_member(display_name="甲")
+    public = visibilities.public
     joined = api.call(a, "POST", f"/{public['id']}/join", 200, json={})
     assert (joined["my_role"], joined["member_count"]) == ("member", 2)
     assert (
         api.call(a, "POST", f"/{public['id']}/join", 409, json={})["code"]
         == "alliance_already_member"
     )
-    # private: a request the owner decides; the members list stays closed meanwhile
+
+
+def test_a_private_alliance_takes_a_request_its_owner_decides(
+    api, organiser, make_member, visibilities
+):
+    """The members list stays closed meanwhile; the owner hears of the request, the member of
+    the decision."""
+    a, b = make_member(display_name="甲"), make_member(display_name="乙")
+    private = visibilities.private
+    api.call(a, "POST", f"/{visibilities.public['id']}/join", 200, json={})
     asked = api.call(a, "POST", f"/{private['id']}/join", 200, json={"message": "我是设计师"})
     assert (asked["my_role"], asked["request_status"]) == (None, "pending")
     assert (
@@ -77,34 +82,27 @@ def test_public_private_and_secret(api, organiser, make_member, client, auth_hea
     )
     api.call(a, "GET", f"/{private['id']}/members", 403)
     api.call(a, "GET", f"/{private['id']}/requests", 403)
-    inbox = client.get("/api/v1/notifications", headers=auth_headers(organiser)).get_json()["items"]
+    inbox = api.at("/api/v1").call(organiser, "GET", "/notifications", 200)["items"]
     assert inbox[0]["kind"] == "alliance.join_request" and inbox[0]["title"] == "私密联盟"
     requests = api.call(organiser, "GET", f"/{private['id']}/requests", 200)["items"]
     assert [(r["member"]["id"], r["message"]) for r in requests] == [(a.id, "我是设计师")]
-    api.call(
-        b,
-        "POST",
-        f"/{private['id']}/requests/{requests[0]['id']}",
-        403,
-        json={"decision": "approve"},
-    )
-    api.call(organiser, "POST", f"/{private['id']}/requests/{requests[0]['id']}", 204,
-             json={"decision": "approve"})  # fmt: skip
+    decide = f"/{private['id']}/requests/{requests[0]['id']}"
+    api.call(b, "POST", decide, 403, json={"decision": "approve"})
+    api.call(organiser, "POST", decide, 204, json={"decision": "approve"})
     assert api.call(a, "GET", f"/{private['id']}", 200)["my_role"] == "member"
-    told = client.get("/api/v1/notifications", headers=auth_headers(a)).get_json()["items"]
+    told = api.at("/api/v1").call(a, "GET", "/notifications", 200)["items"]
     assert told[0]["kind"] == "alliance.request_decided" and "通过" in told[0]["body"]
     mine = [x["name"] for x in api.call(a, "GET", "", 200, query_string={"scope": "mine"})["items"]]
     assert mine == ["私密联盟", "公开联盟"]
-    # a rejected member may ask again later
+
+
+def test_a_rejected_member_may_ask_again(api, organiser, make_member, visibilities):
+    b = make_member(display_name="乙")
+    private = visibilities.private
     api.call(b, "POST", f"/{private['id']}/join", 200, json={})
     [req] = api.call(organiser, "GET", f"/{private['id']}/requests", 200)["items"]
-    api.call(
-        organiser,
-        "POST",
-        f"/{private['id']}/requests/{req['id']}",
-        204,
-        json={"decision": "reject"},
-    )
+    api.call(organiser, "POST", f"/{private['id']}/requests/{req['id']}", 204,
+             json={"decision": "reject"})  # fmt: skip
     assert api.call(b, "GET", f"/{private['id']}", 200)["request_status"] == "rejected"
     assert (
         api.call(b, "POST", f"/{private['id']}/join", 200, json={})["request_status"] == "pending"
@@ -112,7 +110,7 @@ def test_public_private_and_secret(api, organiser, make_member, client, auth_hea
 
 
 def test_invite_links_expire_run_out_and_can_be_revoked(api, organiser, make_member, app):
-    secret = _make(api, organiser, "秘密联盟", visibility="secret")
+    secret = make_alliance(api, organiser, "秘密联盟", visibility="secret")
     a, b, c, outsider = (make_member() for _ in range(4))
     api.call(outsider, "POST", f"/{secret['id']}/invites", 404, json={})
     link = api.call(organiser, "POST", f"/{secret['id']}/invites", 201, json={"max_uses": 2})
@@ -139,7 +137,7 @@ def test_invite_links_expire_run_out_and_can_be_revoked(api, organiser, make_mem
 
 
 def test_roles_removal_and_bans(api, organiser, make_member):
-    alliance = _make(api, organiser)
+    alliance = make_alliance(api, organiser)
     aid = alliance["id"]
     admin, member, other = make_member(), make_member(), make_member()
     for m in (admin, member, other):
@@ -168,38 +166,67 @@ def test_roles_removal_and_bans(api, organiser, make_member):
     assert api.call(admin, "GET", f"/{aid}", 200)["member_count"] == 1
 
 
-def test_directory_search_and_constant_queries(
-    api, organiser, make_member, client, auth_headers, count_queries
-):
-    alliance = _make(api, organiser)
-    aid = alliance["id"]
+@dataclass(frozen=True)
+class Directory:
+    alliance_id: int
+    people: list[Any]  # who joined it: 林晓雨, 陳默, 王佳慧, 林默, then 成员0 … 成员19
+
+
+@pytest.fixture
+def directory(api, organiser, make_member):
+    """The organiser's alliance in 杭州, with 24 members besides its owner."""
+    aid = make_alliance(api, organiser)["id"]
     people = [make_member(display_name=name) for name in ("林晓雨", "陳默", "王佳慧", "林默")]
     people += [make_member(display_name=f"成员{i}") for i in range(20)]
     for m in people:
         api.call(m, "POST", f"/{aid}/join", 200, json={})
-    names = [x["member"]["display_name"] for x in api.call(people[0], "GET", f"/{aid}/members", 200,
-             query_string={"q": "林"})["items"]]  # fmt: skip
-    assert names == ["林晓雨", "林默"]
-    assert [x["member"]["display_name"] for x in api.call(people[0], "GET", f"/{aid}/members", 200,
-            query_string={"q": "陈默"})["items"]] == ["陳默"]  # fmt: skip
-    headers = auth_headers(people[0])
-    counts = []
-    for limit in (3, 25):
-        with count_queries() as q:
-            r = client.get(
-                f"/api/v1/alliances/{aid}/members", headers=headers, query_string={"limit": limit}
-            )
-        assert len(r.get_json()["items"]) == limit
-        counts.append(q.count)
-    assert counts[0] == counts[1]
+    return Directory(alliance_id=aid, people=people)
+
+
+def _eight_more_alliances(api, organiser):
+    """联盟0 … 联盟7: the odd ones in 成都, the rest in 杭州; the first three tagged 设计."""
     for i in range(8):
-        _make(
+        make_alliance(
             api,
             organiser,
             f"联盟{i}",
             city="成都" if i % 2 else "杭州",
             tags=["设计"] if i < 3 else [],
         )
+
+
+def test_the_member_directory_finds_names_in_either_script(api, directory):
+    reader, members = directory.people[0], f"/{directory.alliance_id}/members"
+    names = [x["member"]["display_name"] for x in api.call(reader, "GET", members, 200,
+             query_string={"q": "林"})["items"]]  # fmt: skip
+    assert names == ["林晓雨", "林默"]
+    assert [x["member"]["display_name"] for x in api.call(reader, "GET", members, 200,
+            query_string={"q": "陈默"})["items"]] == ["陳默"]  # fmt: skip
+
+
+def test_the_member_directory_runs_the_same_queries_whatever_its_size(
+    client, auth_headers, count_queries, directory
+):
+    headers = auth_headers(directory.people[0])
+    counts = []
+    for limit in (3, 25):
+        with count_queries() as q:
+            r = client.get(
+                f"/api/v1/alliances/{directory.alliance_id}/members",
+                headers=headers,
+                query_string={"limit": limit},
+            )
+        assert len(r.get_json()["items"]) == limit
+        counts.append(q.count)
+    assert counts[0] == counts[1]
+    assert counts[1] == 4  # the session, the alliance, the caller's role, the page
+
+
+def test_the_alliance_list_runs_the_same_queries_whatever_its_size(
+    api, organiser, client, auth_headers, count_queries, directory
+):
+    _eight_more_alliances(api, organiser)
+    headers = auth_headers(directory.people[0])
     counts = []
     for limit in (2, 9):
         with count_queries() as q:
@@ -207,11 +234,15 @@ def test_directory_search_and_constant_queries(
         assert r.status_code == 200 and len(r.get_json()["items"]) == limit  # 9 alliances
         counts.append(q.count)
     assert counts[0] == counts[1]
-    by_city = api.call(people[0], "GET", "", 200, query_string={"city": "成都", "limit": 100})[
-        "items"
-    ]
+    assert counts[1] == 2  # the session, the page
+
+
+def test_alliances_are_found_by_city_and_by_tag(api, organiser, directory):
+    _eight_more_alliances(api, organiser)
+    reader = directory.people[0]
+    by_city = api.call(reader, "GET", "", 200, query_string={"city": "成都", "limit": 100})["items"]
     assert sorted(x["name"] for x in by_city) == ["联盟1", "联盟3", "联盟5", "联盟7"]
-    tagged = api.call(people[0], "GET", "", 200, query_string={"tag": "设计"})["items"]
+    tagged = api.call(reader, "GET", "", 200, query_string={"tag": "设计"})["items"]
     assert sorted(x["name"] for x in tagged) == ["联盟0", "联盟1", "联盟2"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from server.auth.models import AuthSession, PasswordResetToken
@@ -29,25 +30,35 @@ def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_register_login_me_refresh_logout(client, app):
+@pytest.fixture
+def registered(client):
+    """The tokens of a sign-up (林晓雨, lin@example.com, @linxy, zh-Hant)."""
     created = register(client, username="linxy", locale="zh-Hant")
     assert created.status_code == 201
-    tokens = created.get_json()
-    assert set(tokens) == {
+    return created.get_json()
+
+
+def _sign_in(client):
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "LIN@example.com ", "password": PASSWORD}
+    )
+    assert login.status_code == 200
+    return login.get_json()
+
+
+def test_signing_up_answers_a_bearer_token_pair(registered):
+    assert set(registered) == {
         "access_token",
         "refresh_token",
         "token_type",
         "expires_in",
         "refresh_expires_in",
     }
-    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900
+    assert registered["token_type"] == "Bearer" and registered["expires_in"] == 900
 
-    login = client.post(
-        "/api/v1/auth/login", json={"email": "LIN@example.com ", "password": PASSWORD}
-    )
-    assert login.status_code == 200
-    access, refresh = login.get_json()["access_token"], login.get_json()["refresh_token"]
 
+def test_signing_in_folds_the_address_and_me_shows_the_profile(client, registered):
+    access = _sign_in(client)["access_token"]
     me = client.get("/api/v1/me", headers=bearer(access))
     assert me.status_code == 200
     body = me.get_json()
@@ -58,6 +69,13 @@ def test_register_login_me_refresh_logout(client, app):
     assert body["privacy_policy_version"] == POLICY
     assert body["joined_at"].endswith("+08:00")  # shown in the member's zone, Asia/Shanghai
     assert "password" not in body and "password_hash" not in body
+
+
+def test_refresh_rotates_a_reused_token_revokes_its_family_and_logout_ends_a_session(
+    client, app, registered
+):
+    tokens = registered
+    refresh = _sign_in(client)["refresh_token"]
 
     renewed = client.post("/api/v1/auth/refresh", headers=bearer(refresh))
     assert renewed.status_code == 200

@@ -20,7 +20,7 @@ from server.chat.sockets import ChatNamespace
 from server.common.socketbus import ResilientRedisManager
 from server.common.socketwire import INVALID_EVENT
 from server.extensions import socketio
-from tests.chat.test_chat import _token
+from tests.chat.helpers import token_of
 
 CHAT = "/chat"
 SOURCE = Path(server.__file__).resolve().parent
@@ -242,39 +242,40 @@ class Session:
 def test_a_session_s_events_and_acks_are_as_documented(
     app, chat, client, auth_headers, make_member, world, doc
 ):
-    owner, member, _aid, channel = world
     outsider, friend = make_member(), make_member()
-    member_headers = auth_headers(member)  # the session signed out at the end
+    member_headers = auth_headers(world.member)  # the session signed out at the end
     session = Session(app, doc)
     try:
-        mine = session.connect(auth_headers(owner))
+        mine = session.connect(auth_headers(world.owner))
         theirs = session.connect(member_headers)  # the owner hears it online
         stranger = session.connect(auth_headers(outsider))
-        body = {"conversation_id": channel, "body": "周六外拍", "client_id": "c-1"}
+        body = {"conversation_id": world.channel, "body": "周六外拍", "client_id": "c-1"}
         sent = session.emit(mine, "send", body)["message"]
         assert sent["client_id"] == "c-1"
         message = f"/api/v1/chat/messages/{sent['id']}"
-        chat.call(owner, "PATCH", message, 200, json={"body": "周日外拍"})
-        chat.call(member, "PUT", f"{message}/reactions/like", 200)
-        chat.call(member, "DELETE", f"{message}/reactions/like", 200)
-        session.emit(theirs, "typing", {"conversation_id": channel}, ack=False)
-        read = {"conversation_id": channel, "message_id": sent["id"]}
+        chat.call(world.owner, "PATCH", message, 200, json={"body": "周日外拍"})
+        chat.call(world.member, "PUT", f"{message}/reactions/like", 200)
+        chat.call(world.member, "DELETE", f"{message}/reactions/like", 200)
+        session.emit(theirs, "typing", {"conversation_id": world.channel}, ack=False)
+        read = {"conversation_id": world.channel, "message_id": sent["id"]}
         assert session.emit(theirs, "read", read) == {"last_read_id": sent["id"]}
         assert session.emit(theirs, "presence", {"status": "idle"}) == {"status": "away"}
-        assert session.emit(theirs, "join", {"conversation_id": channel}) == {"ok": True}
+        assert session.emit(theirs, "join", {"conversation_id": world.channel}) == {"ok": True}
         # refused: not a member; not a valid send (the schema refuses it too)
-        refused = session.emit(stranger, "send", {"conversation_id": channel, "body": "嗨"})
+        refused = session.emit(stranger, "send", {"conversation_id": world.channel, "body": "嗨"})
         assert refused["error"]["code"] == "chat_conversation_not_found"
-        bad = stranger.emit("send", {"conversation_id": channel}, namespace=CHAT, callback=True)
+        bad = stranger.emit(
+            "send", {"conversation_id": world.channel}, namespace=CHAT, callback=True
+        )
         assert bad["error"]["code"] == "validation_error"
         send_schema = _payload(doc, session.client_ops["send"]["messages"][0])
-        assert _errors(doc, send_schema, {"conversation_id": channel})
+        assert _errors(doc, send_schema, {"conversation_id": world.channel})
         session.acks.append(("send", bad))
         # one's conversations come and go
-        pair = {"member_ids": [member.id]}
+        pair = {"member_ids": [world.member.id]}
         direct = chat.call(friend, "POST", "/api/v1/chat/direct", 200, json=pair)
-        chat.call(member, "POST", f"/api/v1/chat/conversations/{direct['id']}/leave", 204)
-        chat.call(owner, "DELETE", message, 204)
+        chat.call(world.member, "POST", f"/api/v1/chat/conversations/{direct['id']}/leave", 204)
+        chat.call(world.owner, "DELETE", message, 204)
         # the bus came back after an outage: this process's sockets are told to resync
         ResilientRedisManager.resync_local(socketio.server.manager)
         # signed out: that session's socket is told, then closed
@@ -309,7 +310,7 @@ def test_a_connection_is_accepted_or_refused_as_documented(
 
     connect = _operations(doc, "receive")["connect"]
     ok_ref, refused_ref = connect["reply"]["messages"]
-    auth = {"token": _token(auth_headers, make_member())}
+    auth = {"token": token_of(auth_headers, make_member())}
     _check(doc, _payload(doc, connect["messages"][0]), auth, "connect auth")
     sock = socketio.test_client(app, namespace=CHAT, auth=auth)
     sock.disconnect(namespace=CHAT)

@@ -5,9 +5,7 @@ block and for the setting; no read receipts or typing to a stranger before one a
 
 from __future__ import annotations
 
-from tests.chat.test_chat import _events
-from tests.chat.test_consent import _open, _send
-from tests.chat.test_rooms import _socket
+from tests.chat.helpers import events, open_direct, open_socket, send
 
 
 def _typing(sock, conversation_id):
@@ -30,13 +28,13 @@ def _presence(chat, viewer, *members):
 
 def test_a_blocked_pair_edits_reacts_and_types_nothing(app, chat, auth_headers, make_member):
     blocker, pest = make_member(), make_member()
-    cid = _open(chat, pest, [blocker])["id"]
-    theirs = _send(chat, blocker, cid, body="你好")
-    old = _send(chat, pest, cid, body="在吗")
-    mine = _send(chat, blocker, cid, body="有事吗")
+    cid = open_direct(chat, pest, [blocker])["id"]
+    theirs = send(chat, blocker, cid, body="你好")
+    old = send(chat, pest, cid, body="在吗")
+    mine = send(chat, blocker, cid, body="有事吗")
     chat.call(blocker, "POST", f"/api/v1/members/{pest.id}/block", 204)
-    blocker_sock = _socket(app, auth_headers, blocker)
-    pest_sock = _socket(app, auth_headers, pest)
+    blocker_sock = open_socket(app, auth_headers, blocker)
+    pest_sock = open_socket(app, auth_headers, pest)
     blocker_sock.get_received("/chat")  # the pest coming online (theirs to see: not blocked)
     try:
         edited = chat.call(pest, "PATCH", f"/api/v1/chat/messages/{old['id']}", 403,
@@ -52,7 +50,7 @@ def test_a_blocked_pair_edits_reacts_and_types_nothing(app, chat, auth_headers, 
                          json={"body": "改一下"})  # fmt: skip
         assert body["code"] == "chat_member_blocked"
         _typing(blocker_sock, cid)
-        assert _events(pest_sock, "typing") == []
+        assert events(pest_sock, "typing") == []
         # taking a reaction back adds nothing: still allowed
         chat.call(pest, "DELETE", like, 200)
         history = chat.call(blocker, "GET", f"/api/v1/chat/conversations/{cid}/messages", 200)
@@ -62,7 +60,7 @@ def test_a_blocked_pair_edits_reacts_and_types_nothing(app, chat, auth_headers, 
         blocker_sock.get_received("/chat")
         chat.call(pest, "PATCH", f"/api/v1/chat/messages/{old['id']}", 200, json={"body": "在"})
         _typing(pest_sock, cid)
-        assert [t["member_id"] for t in _events(blocker_sock, "typing")] == [pest.id]
+        assert [t["member_id"] for t in events(blocker_sock, "typing")] == [pest.id]
     finally:
         blocker_sock.disconnect(namespace="/chat")
         pest_sock.disconnect(namespace="/chat")
@@ -80,17 +78,18 @@ def test_a_blocked_member_hears_no_presence_of_the_blocker(
                         json={"alliance_id": aid, "name": "大厅"})["id"]  # fmt: skip
     for m in (star, pest, mate):
         chat.call(m, "POST", f"/api/v1/chat/conversations/{channel}/join", 200)
-    pair = _open(chat, star, [pest])["id"]
-    _send(chat, pest, pair, body="你好")  # accepted by both: presence would go there too
+    pair = open_direct(chat, star, [pest])["id"]
+    send(chat, pest, pair, body="你好")  # accepted by both: presence would go there too
     chat.call(star, "POST", f"/api/v1/members/{pest.id}/block", 204)
-    pest_sock = _socket(app, auth_headers, pest)
-    mate_sock = _socket(app, auth_headers, mate)
+    pest_sock = open_socket(app, auth_headers, pest)
+    mate_sock = open_socket(app, auth_headers, mate)
     try:
         pest_sock.get_received("/chat")  # the mate coming online
+        signed_in = auth_headers(star)  # before counting: the counts are the connection's own
         with count_queries() as one_blocked:
-            star_sock = _socket(app, auth_headers, star)
-        assert _events(pest_sock, "presence") == []  # neither in the channel nor in the pair
-        assert {e["member_id"]: e["status"] for e in _events(mate_sock, "presence")} == {
+            star_sock = open_socket(app, lambda _member: signed_in, star)
+        assert events(pest_sock, "presence") == []  # neither in the channel nor in the pair
+        assert {e["member_id"]: e["status"] for e in events(mate_sock, "presence")} == {
             star.id: "online"
         }
         # REST says the same: offline to the pest, online to the mate
@@ -99,15 +98,16 @@ def test_a_blocked_member_hears_no_presence_of_the_blocker(
         # the blocker still sees the pest (REST and socket alike): the block is theirs
         assert _presence(chat, star, pest) == [{"member_id": pest.id, "status": "online"}]
         star_sock.disconnect(namespace="/chat")
-        assert _events(pest_sock, "presence") == []
-        assert _events(mate_sock, "presence") == [{"member_id": star.id, "status": "offline"}]
+        assert events(pest_sock, "presence") == []
+        assert events(mate_sock, "presence") == [{"member_id": star.id, "status": "offline"}]
         # one query for the block list, however long it is
         for _ in range(3):
             chat.call(star, "POST", f"/api/v1/members/{make_member().id}/block", 204)
         with count_queries() as four_blocked:
-            star_sock = _socket(app, auth_headers, star)
+            star_sock = open_socket(app, lambda _member: signed_in, star)
         assert four_blocked.count == one_blocked.count
-        assert _events(pest_sock, "presence") == []
+        assert four_blocked.count == 6  # the block list among them, in one query
+        assert events(pest_sock, "presence") == []
         star_sock.disconnect(namespace="/chat")
     finally:
         pest_sock.disconnect(namespace="/chat")
@@ -118,8 +118,8 @@ def test_hidden_presence_reads_offline_and_a_refusal_does_not_name_a_block(
     app, chat, auth_headers, make_member
 ):
     shy, pest, stranger, friend, nobody = (make_member() for _ in range(5))
-    opened = {m.id: _open(chat, m, [shy])["id"] for m in (pest, stranger, friend)}
-    sock = _socket(app, auth_headers, shy)
+    opened = {m.id: open_direct(chat, m, [shy])["id"] for m in (pest, stranger, friend)}
+    sock = open_socket(app, auth_headers, shy)
     try:
         chat.call(shy, "POST", f"/api/v1/members/{pest.id}/block", 204)
         # blocked, or simply sharing nothing: the same answer, every id answered
@@ -131,29 +131,32 @@ def test_hidden_presence_reads_offline_and_a_refusal_does_not_name_a_block(
     finally:
         sock.disconnect(namespace="/chat")
     # shy answers the friend (accepting that conversation), then lets nobody message them
-    _send(chat, shy, opened[friend.id], body="你好呀")
-    _send(chat, stranger, opened[stranger.id], body="在吗")  # fine while shy lets everyone in
+    send(chat, shy, opened[friend.id], body="你好呀")
+    send(chat, stranger, opened[stranger.id], body="在吗")  # fine while shy lets everyone in
     chat.call(shy, "PATCH", "/api/v1/me", 200, json={"direct_messages_from": "nobody"})
     # in conversations shy never answered the setting holds, as at opening: a refusal is one
     # answer whether shy blocked the writer or only changed the setting
-    blocked = _send(chat, pest, opened[pest.id], 403, body="为什么不回")
-    filtered = _send(chat, stranger, opened[stranger.id], 403, body="还在吗")
+    blocked = send(chat, pest, opened[pest.id], 403, body="为什么不回")
+    filtered = send(chat, stranger, opened[stranger.id], 403, body="还在吗")
     assert blocked == filtered and filtered["code"] == "chat_direct_not_allowed"
-    assert _open(chat, stranger, [shy], 403) == filtered
+    assert open_direct(chat, stranger, [shy], 403) == filtered
     # a conversation shy accepted goes on, whatever the setting
-    _send(chat, friend, opened[friend.id], body="周末见")
+    send(chat, friend, opened[friend.id], body="周末见")
     # and shy answers anyone: shy's own setting never stops shy
-    _send(chat, shy, opened[stranger.id], body="请别再发了")
+    send(chat, shy, opened[stranger.id], body="请别再发了")
 
 
 def test_reading_and_typing_stay_private_until_the_conversation_is_accepted(
     app, chat, auth_headers, make_member
 ):
     star, stranger = make_member(), make_member()
-    cid = _open(chat, stranger, [star])["id"]
-    sent = _send(chat, stranger, cid, body="你好，我是你的粉丝")
-    stranger_sock = _socket(app, auth_headers, stranger)
-    star_phone, star_laptop = _socket(app, auth_headers, star), _socket(app, auth_headers, star)
+    cid = open_direct(chat, stranger, [star])["id"]
+    sent = send(chat, stranger, cid, body="你好，我是你的粉丝")
+    stranger_sock = open_socket(app, auth_headers, stranger)
+    star_phone, star_laptop = (
+        open_socket(app, auth_headers, star),
+        open_socket(app, auth_headers, star),
+    )
     receipts = f"/api/v1/chat/conversations/{cid}/receipts"
     try:
         read = {"conversation_id": cid, "message_id": sent["id"]}
@@ -165,10 +168,10 @@ def test_reading_and_typing_stay_private_until_the_conversation_is_accepted(
         _typing(star_phone, cid)
         assert _heard(stranger_sock, "read", "typing") == []
         mine = {"conversation_id": cid, "member_id": star.id, "last_read_id": sent["id"]}
-        assert _events(star_laptop, "read") == [mine, mine]  # one's own devices keep in step
+        assert events(star_laptop, "read") == [mine, mine]  # one's own devices keep in step
         assert chat.call(stranger, "GET", receipts, 200)["items"] == []
         # answering accepts it: from now on reading and typing are shared
-        answer = _send(chat, star, cid, body="谢谢")
+        answer = send(chat, star, cid, body="谢谢")
         chat.call(star, "POST", f"/api/v1/chat/conversations/{cid}/read", 200,
                   json={"message_id": answer["id"]})  # fmt: skip
         _typing(star_phone, cid)

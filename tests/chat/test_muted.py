@@ -3,15 +3,8 @@ read, but sends, edits and reacts nothing there."""
 
 from __future__ import annotations
 
-import pytest
-
 from server.extensions import socketio
-from tests.chat.test_chat import Chat, _token
-
-
-@pytest.fixture
-def chat(client, auth_headers):
-    return Chat(client, auth_headers)
+from tests.chat.helpers import token_of
 
 
 def test_a_muted_member_reads_but_adds_nothing(app, chat, auth_headers, make_member):
@@ -34,7 +27,7 @@ def test_a_muted_member_reads_but_adds_nothing(app, chat, auth_headers, make_mem
     chat.call(owner, "POST", f"/api/v1/chat/alliances/{aid}/mutes", 204,
               json={"member_id": member.id, "hours": 1})  # fmt: skip
     sock = socketio.test_client(
-        app, namespace="/chat", auth={"token": _token(auth_headers, member)}
+        app, namespace="/chat", auth={"token": token_of(auth_headers, member)}
     )
     try:
         edited = chat.call(member, "PATCH", f"/api/v1/chat/messages/{old['id']}", 403,
@@ -71,7 +64,7 @@ def test_a_muted_member_types_nothing_in_the_alliances_channels(
                     json={"alliance_id": aid, "name": "大厅"})["id"]  # fmt: skip
     chat.call(member, "POST", f"/api/v1/chat/conversations/{cid}/join", 200)
     socks = [
-        socketio.test_client(app, namespace="/chat", auth={"token": _token(auth_headers, m)})
+        socketio.test_client(app, namespace="/chat", auth={"token": token_of(auth_headers, m)})
         for m in (owner, member)
     ]
     owner_sock, member_sock = socks

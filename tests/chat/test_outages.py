@@ -4,26 +4,25 @@ process; what still needs Redis answers 503 with ``Retry-After``, never 500."""
 from __future__ import annotations
 
 from server.extensions import socketio
-from tests.test_outages import _dead_redis_url, limiter_storage_down
+from tests.faults import dead_redis_url, limiter_storage_down
 
 
 def test_chat_goes_on_with_redis_down_and_its_limits_hold(app, chat, auth_headers, world):
-    owner, member, _aid, channel = world
     app.config["CHAT_SEND_LIMIT"] = "3/minute"
     try:
         with limiter_storage_down():
-            path = f"/api/v1/chat/conversations/{channel}/messages"
+            path = f"/api/v1/chat/conversations/{world.channel}/messages"
             for i in range(3):
-                chat.call(member, "POST", path, 201, json={"body": f"第{i}条"})
-            refused = chat.call(member, "POST", path, 429, json={"body": "太多了"})
+                chat.call(world.member, "POST", path, 201, json={"body": f"第{i}条"})
+            refused = chat.call(world.member, "POST", path, 429, json={"body": "太多了"})
             assert refused["code"] == "rate_limited"
             sock = socketio.test_client(
                 app,
                 namespace="/chat",
-                auth={"token": auth_headers(owner)["Authorization"].split()[1]},
+                auth={"token": auth_headers(world.owner)["Authorization"].split()[1]},
             )
             assert sock.is_connected("/chat")
-            ack = sock.emit("send", {"conversation_id": channel, "body": "盟主在"},
+            ack = sock.emit("send", {"conversation_id": world.channel, "body": "盟主在"},
                             namespace="/chat", callback=True)  # fmt: skip
             assert ack["message"]["html"] == "<p>盟主在</p>\n"
             sock.disconnect(namespace="/chat")
@@ -39,30 +38,31 @@ def test_presence_and_the_socket_registry_fall_back_to_this_process(app, chat, a
 
     from server.chat import presence
 
-    owner, member, _aid, _channel = world
     saved = app.config["REDIS_URL"]
-    app.config["REDIS_URL"] = _dead_redis_url()
+    app.config["REDIS_URL"] = dead_redis_url()
     app.extensions.pop("presence_redis", None)
     try:
         started = time.monotonic()
         sock = socketio.test_client(
             app, namespace="/chat",
-            auth={"token": auth_headers(owner)["Authorization"].split()[1]},
+            auth={"token": auth_headers(world.owner)["Authorization"].split()[1]},
         )  # fmt: skip
         assert sock.is_connected("/chat")
         assert time.monotonic() - started < 1.0  # no hanging on the dead Redis
         r = chat.client.get(
             "/api/v1/chat/presence",
-            headers=chat.auth_headers(member),
-            query_string={"member_ids": [owner.id]},
+            headers=chat.auth_headers(world.member),
+            query_string={"member_ids": [world.owner.id]},
         )
         assert r.status_code == 200, r.get_json()
-        assert {p["member_id"]: p["status"] for p in r.get_json()["items"]} == {owner.id: "online"}
+        assert {p["member_id"]: p["status"] for p in r.get_json()["items"]} == {
+            world.owner.id: "online"
+        }
         with app.app_context():
-            assert len(presence.sockets_of(owner.id)) == 1  # the registry rooms follow
+            assert len(presence.sockets_of(world.owner.id)) == 1  # the registry rooms follow
         sock.disconnect(namespace="/chat")
         with app.app_context():
-            assert presence.sockets_of(owner.id) == []
+            assert presence.sockets_of(world.owner.id) == []
     finally:
         app.config["REDIS_URL"] = saved
         app.extensions.pop("presence_redis", None)

@@ -3,61 +3,37 @@ reconnect, read receipts in small conversations, the channels one could join."""
 
 from __future__ import annotations
 
-import pytest
-
 from server.extensions import socketio
-from tests.chat.test_chat import Chat, _events, _token
-
-
-@pytest.fixture
-def chat(client, auth_headers):
-    return Chat(client, auth_headers)
-
-
-@pytest.fixture
-def world(chat, make_member):
-    owner = make_member(role="organiser", display_name="盟主")
-    aid = chat.call(owner, "POST", "/api/v1/alliances", 201, json={"name": "摄影师联盟"})["id"]
-    member = make_member(display_name="阿杰")
-    chat.call(member, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
-    channel = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
-                        json={"alliance_id": aid, "name": "外拍"})["id"]  # fmt: skip
-    chat.call(member, "POST", f"/api/v1/chat/conversations/{channel}/join", 200)
-    return owner, member, aid, channel
-
-
-def _socket(app, auth_headers, member):
-    client = socketio.test_client(
-        app, namespace="/chat", auth={"token": _token(auth_headers, member)}
-    )
-    assert client.is_connected("/chat")
-    client.get_received("/chat")
-    return client
+from tests.chat.helpers import events, open_socket
 
 
 def test_removed_from_the_alliance_hears_nothing_more_of_its_channels(
     app, chat, auth_headers, world
 ):
-    owner, member, aid, channel = world
-    sock = _socket(app, auth_headers, member)
+    sock = open_socket(app, auth_headers, world.member)
     try:
-        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+        chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{world.channel}/messages", 201,
                   json={"body": "周六外拍"})  # fmt: skip
-        assert [m["html"] for m in _events(sock, "message")] == ["<p>周六外拍</p>\n"]
-        chat.call(owner, "DELETE", f"/api/v1/alliances/{aid}/members/{member.id}", 204)
-        assert _events(sock, "conversation_removed") == [{"conversation_id": channel}]
-        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+        assert [m["html"] for m in events(sock, "message")] == ["<p>周六外拍</p>\n"]
+        chat.call(
+            world.owner,
+            "DELETE",
+            f"/api/v1/alliances/{world.alliance_id}/members/{world.member.id}",
+            204,
+        )
+        assert events(sock, "conversation_removed") == [{"conversation_id": world.channel}]
+        chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{world.channel}/messages", 201,
                   json={"body": "只给成员看"})  # fmt: skip
-        assert _events(sock, "message") == []  # the open socket left the room too
+        assert events(sock, "message") == []  # the open socket left the room too
         # and the REST side: no history, no sending, not in the list
-        chat.call(member, "GET", f"/api/v1/chat/conversations/{channel}/messages", 404)
-        chat.call(member, "POST", f"/api/v1/chat/conversations/{channel}/messages", 404,
+        chat.call(world.member, "GET", f"/api/v1/chat/conversations/{world.channel}/messages", 404)
+        chat.call(world.member, "POST", f"/api/v1/chat/conversations/{world.channel}/messages", 404,
                   json={"body": "还在吗"})  # fmt: skip
-        assert chat.call(member, "GET", "/api/v1/chat/conversations", 200)["items"] == []
-        sock.emit("join", {"conversation_id": channel}, namespace="/chat")
-        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+        assert chat.call(world.member, "GET", "/api/v1/chat/conversations", 200)["items"] == []
+        sock.emit("join", {"conversation_id": world.channel}, namespace="/chat")
+        chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{world.channel}/messages", 201,
                   json={"body": "第三条"})  # fmt: skip
-        assert _events(sock, "message") == []
+        assert events(sock, "message") == []
     finally:
         sock.disconnect(namespace="/chat")
 
@@ -65,73 +41,87 @@ def test_removed_from_the_alliance_hears_nothing_more_of_its_channels(
 def test_private_channels_get_members_from_admins_and_lose_them_at_once(
     app, chat, auth_headers, make_member, world
 ):
-    owner, member, aid, _channel = world
-    made = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
-                     json={"alliance_id": aid, "name": "管理组", "private": True})  # fmt: skip
+    made = chat.call(
+        world.owner,
+        "POST",
+        "/api/v1/chat/channels",
+        201,
+        json={"alliance_id": world.alliance_id, "name": "管理组", "private": True},
+    )
     private = made["id"]
     outsider = make_member()
-    chat.call(member, "POST", f"/api/v1/chat/conversations/{private}/join", 404)
+    chat.call(world.member, "POST", f"/api/v1/chat/conversations/{private}/join", 404)
     # only the alliance's owner and admins add, and only members of the alliance
-    chat.call(member, "POST", f"/api/v1/chat/conversations/{private}/members", 404,
-              json={"member_ids": [member.id]})  # fmt: skip
-    bad = chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/members", 422,
-                    json={"member_ids": [member.id, outsider.id]})  # fmt: skip
+    chat.call(world.member, "POST", f"/api/v1/chat/conversations/{private}/members", 404,
+              json={"member_ids": [world.member.id]})  # fmt: skip
+    bad = chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{private}/members", 422,
+                    json={"member_ids": [world.member.id, outsider.id]})  # fmt: skip
     assert bad["code"] == "chat_invalid_members"
-    sock = _socket(app, auth_headers, member)
+    sock = open_socket(app, auth_headers, world.member)
     try:
-        chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/members", 204,
-                  json={"member_ids": [member.id]})  # fmt: skip
+        chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{private}/members", 204,
+                  json={"member_ids": [world.member.id]})  # fmt: skip
         # the event carries the conversation as the member's own GET shows it
-        [added] = _events(sock, "conversation_added")
-        assert added == chat.call(member, "GET", f"/api/v1/chat/conversations/{private}", 200)
+        [added] = events(sock, "conversation_added")
+        assert added == chat.call(world.member, "GET", f"/api/v1/chat/conversations/{private}", 200)
         assert (added["display_name"], added["member_count"]) == ("管理组", 2)
-        sent = chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/messages", 201,
+        sent = chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{private}/messages", 201,
                          json={"body": "下周的安排"})  # fmt: skip
-        assert _events(sock, "message") == [sent]
+        assert events(sock, "message") == [sent]
         # a plain member cannot take anyone out
-        chat.call(member, "DELETE", f"/api/v1/chat/conversations/{private}/members/{owner.id}", 403)
-        chat.call(owner, "DELETE", f"/api/v1/chat/conversations/{private}/members/{member.id}", 204)
-        assert _events(sock, "conversation_removed") == [{"conversation_id": private}]
-        chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/messages", 201,
+        chat.call(
+            world.member,
+            "DELETE",
+            f"/api/v1/chat/conversations/{private}/members/{world.owner.id}",
+            403,
+        )
+        chat.call(
+            world.owner,
+            "DELETE",
+            f"/api/v1/chat/conversations/{private}/members/{world.member.id}",
+            204,
+        )
+        assert events(sock, "conversation_removed") == [{"conversation_id": private}]
+        chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{private}/messages", 201,
                   json={"body": "不再给你看"})  # fmt: skip
-        assert _events(sock, "message") == []
-        chat.call(member, "GET", f"/api/v1/chat/conversations/{private}/messages", 404)
-        gone = f"/api/v1/chat/conversations/{private}/members/{member.id}"
-        assert chat.call(owner, "DELETE", gone, 404)["code"] == "chat_member_not_found"
+        assert events(sock, "message") == []
+        chat.call(world.member, "GET", f"/api/v1/chat/conversations/{private}/messages", 404)
+        gone = f"/api/v1/chat/conversations/{private}/members/{world.member.id}"
+        assert chat.call(world.owner, "DELETE", gone, 404)["code"] == "chat_member_not_found"
     finally:
         sock.disconnect(namespace="/chat")
     # leaving it: the admin too reads it no more (private means its members, as in Zulip)
-    chat.call(owner, "POST", f"/api/v1/chat/conversations/{private}/leave", 204)
-    chat.call(owner, "GET", f"/api/v1/chat/conversations/{private}/messages", 404)
+    chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{private}/leave", 204)
+    chat.call(world.owner, "GET", f"/api/v1/chat/conversations/{private}/messages", 404)
 
 
 def test_a_new_direct_conversation_reaches_an_open_socket(app, chat, auth_headers, make_member):
     a, b = make_member(display_name="甲"), make_member(display_name="乙")
-    sock = _socket(app, auth_headers, b)
+    sock = open_socket(app, auth_headers, b)
     try:
         conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
-        [added] = _events(sock, "conversation_added")
+        [added] = events(sock, "conversation_added")
         assert (added["id"], added["display_name"], added["name"]) == (conv["id"], "甲", None)
         assert {m["id"] for m in added["members"]} == {a.id, b.id}
         sent = chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
                          json={"body": "在吗？"})  # fmt: skip
-        assert _events(sock, "message") == [sent]
+        assert events(sock, "message") == [sent]
         # b leaves; a writes again: b's socket is out of the room
         chat.call(b, "POST", f"/api/v1/chat/conversations/{conv['id']}/leave", 204)
         chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
                   json={"body": "人呢"})  # fmt: skip
-        assert _events(sock, "message") == []
+        assert events(sock, "message") == []
         # opening it again brings b back, in the room, with the history
         again = chat.call(b, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [a.id]})
         assert again["id"] == conv["id"]
-        [added] = _events(sock, "conversation_added")
+        [added] = events(sock, "conversation_added")
         assert (added["id"], added["display_name"], added["name"]) == (conv["id"], "甲", None)
         assert {m["id"] for m in added["members"]} == {a.id, b.id}
         history = chat.call(b, "GET", f"/api/v1/chat/conversations/{conv['id']}/messages", 200)
         assert [m["html"] for m in history["messages"]] == ["<p>在吗？</p>\n", "<p>人呢</p>\n"]
         chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
                   json={"body": "回来了"})  # fmt: skip
-        assert [m["html"] for m in _events(sock, "message")] == ["<p>回来了</p>\n"]
+        assert [m["html"] for m in events(sock, "message")] == ["<p>回来了</p>\n"]
     finally:
         sock.disconnect(namespace="/chat")
 
@@ -150,17 +140,19 @@ def test_read_receipts_in_small_conversations(
                       json={"body": "第一条"})  # fmt: skip
     second = chat.call(a, "POST", f"/api/v1/chat/conversations/{cid}/messages", 201,
                        json={"body": "第二条"})  # fmt: skip
-    sock = _socket(app, auth_headers, a)
+    sock = open_socket(app, auth_headers, a)
     try:
         chat.call(b, "POST", f"/api/v1/chat/conversations/{cid}/read", 200,
                   json={"message_id": first["id"]})  # fmt: skip
-        assert _events(sock, "read") == [
+        assert events(sock, "read") == [
             {"conversation_id": cid, "member_id": b.id, "last_read_id": first["id"]}
         ]
     finally:
         sock.disconnect(namespace="/chat")
+    signed_in = auth_headers(a)  # before counting: the counts are the request's own
+    receipts = f"/api/v1/chat/conversations/{cid}/receipts"
     with count_queries() as two:
-        got = chat.call(a, "GET", f"/api/v1/chat/conversations/{cid}/receipts", 200)["items"]
+        got = chat.call(None, "GET", receipts, 200, headers=signed_in)["items"]
     assert [(r["member"]["id"], r["last_read_id"]) for r in got] == [(b.id, first["id"]), (c.id, 0)]
     assert set(got[0]) == {"member", "last_read_id"}
     assert set(got[0]["member"]) == {"id", "username", "display_name", "avatar_url"}
@@ -178,49 +170,65 @@ def test_read_receipts_in_small_conversations(
     for m in six:
         chat.call(m, "POST", "/api/v1/chat/direct", 200,
                   json={"member_ids": [a.id] + [o.id for o in six if o is not m]})  # fmt: skip
+    receipts = f"/api/v1/chat/conversations/{many['id']}/receipts"
     with count_queries() as seven:
-        got = chat.call(a, "GET", f"/api/v1/chat/conversations/{many['id']}/receipts", 200)["items"]
+        got = chat.call(None, "GET", receipts, 200, headers=signed_in)["items"]
     assert len(got) == 6 and two.count == seven.count
+    assert seven.count == 4  # the session, the conversation, and two reads of its members
 
 
 def test_big_conversations_keep_reading_to_ones_own_devices(
     app, chat, auth_headers, make_member, world
 ):
-    owner, member, aid, channel = world
     app.config["CHAT_RECEIPTS_LIMIT"] = 1
-    sent = chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
-                     json={"body": "大家好"})  # fmt: skip
-    theirs = _socket(app, auth_headers, owner)
-    mine = _socket(app, auth_headers, member)  # the member's other device
+    sent = chat.call(
+        world.owner,
+        "POST",
+        f"/api/v1/chat/conversations/{world.channel}/messages",
+        201,
+        json={"body": "大家好"},
+    )
+    theirs = open_socket(app, auth_headers, world.owner)
+    mine = open_socket(app, auth_headers, world.member)  # the member's other device
     try:
-        chat.call(member, "POST", f"/api/v1/chat/conversations/{channel}/read", 200,
+        chat.call(world.member, "POST", f"/api/v1/chat/conversations/{world.channel}/read", 200,
                   json={"message_id": sent["id"]})  # fmt: skip
-        assert _events(mine, "read") == [
-            {"conversation_id": channel, "member_id": member.id, "last_read_id": sent["id"]}
+        assert events(mine, "read") == [
+            {
+                "conversation_id": world.channel,
+                "member_id": world.member.id,
+                "last_read_id": sent["id"],
+            }
         ]
-        assert _events(theirs, "read") == []
+        assert events(theirs, "read") == []
     finally:
         theirs.disconnect(namespace="/chat")
         mine.disconnect(namespace="/chat")
-    body = chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}/receipts", 409)
+    body = chat.call(
+        world.owner, "GET", f"/api/v1/chat/conversations/{world.channel}/receipts", 409
+    )
     assert body["code"] == "chat_receipts_unavailable"
     # a public channel's reader who has not joined sees no receipts either
     app.config["CHAT_RECEIPTS_LIMIT"] = 100
     lurker = make_member()
-    chat.call(lurker, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
-    chat.call(lurker, "GET", f"/api/v1/chat/conversations/{channel}/messages", 200)
-    body = chat.call(lurker, "GET", f"/api/v1/chat/conversations/{channel}/receipts", 403)
+    chat.call(lurker, "POST", f"/api/v1/alliances/{world.alliance_id}/join", 200, json={})
+    chat.call(lurker, "GET", f"/api/v1/chat/conversations/{world.channel}/messages", 200)
+    body = chat.call(lurker, "GET", f"/api/v1/chat/conversations/{world.channel}/receipts", 403)
     assert body["code"] == "chat_not_joined"
 
 
 def test_channels_one_could_join(chat, make_member, world, count_queries):
-    owner, member, aid, channel = world
     newcomer = make_member()
-    chat.call(newcomer, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
-    second = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
-                       json={"alliance_id": aid, "name": "器材"})["id"]  # fmt: skip
-    made = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
-                     json={"alliance_id": aid, "name": "管理组", "private": True})  # fmt: skip
+    chat.call(newcomer, "POST", f"/api/v1/alliances/{world.alliance_id}/join", 200, json={})
+    second = chat.call(world.owner, "POST", "/api/v1/chat/channels", 201,
+                       json={"alliance_id": world.alliance_id, "name": "器材"})["id"]  # fmt: skip
+    made = chat.call(
+        world.owner,
+        "POST",
+        "/api/v1/chat/channels",
+        201,
+        json={"alliance_id": world.alliance_id, "name": "管理组", "private": True},
+    )
     private = made["id"]
     elsewhere_owner = make_member(role="organiser")
     other = chat.call(elsewhere_owner, "POST", "/api/v1/alliances", 201, json={"name": "别的联盟"})
@@ -230,28 +238,36 @@ def test_channels_one_could_join(chat, make_member, world, count_queries):
     page = chat.call(newcomer, "GET", "/api/v1/chat/channels?joined=false", 200)
     assert [(c["id"], c["joined"], c["member_count"]) for c in page["items"]] == [
         (second, False, 1),
-        (channel, False, 2),
+        (world.channel, False, 2),
     ]
     assert page["next_cursor"] is None
     chat.call(newcomer, "POST", f"/api/v1/chat/conversations/{second}/join", 200)
     page = chat.call(newcomer, "GET", "/api/v1/chat/channels?joined=false", 200)
-    assert [c["id"] for c in page["items"]] == [channel]
-    page = chat.call(newcomer, "GET", f"/api/v1/chat/channels?alliance_id={aid}", 200)
-    assert [(c["id"], c["joined"]) for c in page["items"]] == [(second, True), (channel, False)]
+    assert [c["id"] for c in page["items"]] == [world.channel]
+    page = chat.call(newcomer, "GET", f"/api/v1/chat/channels?alliance_id={world.alliance_id}", 200)
+    assert [(c["id"], c["joined"]) for c in page["items"]] == [
+        (second, True),
+        (world.channel, False),
+    ]
     # the owner sees the private channel they are in, the newcomer never does
-    page = chat.call(owner, "GET", "/api/v1/chat/channels?joined=true&limit=2", 200)
+    page = chat.call(world.owner, "GET", "/api/v1/chat/channels?joined=true&limit=2", 200)
     assert [c["id"] for c in page["items"]] == [private, second] and page["next_cursor"]
     after = f"/api/v1/chat/channels?joined=true&limit=2&cursor={page['next_cursor']}"
+    signed_in = chat.auth_headers(world.owner)  # before counting: the counts are the request's own
     with count_queries() as queries:
-        rest = chat.call(owner, "GET", after, 200)
-    assert [c["id"] for c in rest["items"]] == [channel]
+        rest = chat.call(None, "GET", after, 200, headers=signed_in)
+    assert [c["id"] for c in rest["items"]] == [world.channel]
     with count_queries() as first_page:
-        chat.call(owner, "GET", "/api/v1/chat/channels?joined=true&limit=2", 200)
+        chat.call(None, "GET", "/api/v1/chat/channels?joined=true&limit=2", 200, headers=signed_in)
     assert queries.count == first_page.count
+    assert queries.count == 3  # the session, the member's alliances, the page
     # an outsider of the alliance sees none of it, and asking for it changes nothing
     outsider = make_member()
     assert (
-        chat.call(outsider, "GET", f"/api/v1/chat/channels?alliance_id={aid}", 200)["items"] == []
+        chat.call(outsider, "GET", f"/api/v1/chat/channels?alliance_id={world.alliance_id}", 200)[
+            "items"
+        ]
+        == []
     )
     bad = chat.call(newcomer, "GET", "/api/v1/chat/channels?cursor=nonsense", 400)
     assert bad["code"] == "invalid_cursor"
@@ -263,22 +279,21 @@ def test_a_socket_that_only_looked_in_hears_nothing_after_removal(
     """``join`` over the socket puts it in a public channel's room without following it;
     removal from the alliance takes it out all the same (no conversation_removed: it never
     followed)."""
-    owner, _member, aid, channel = world
     lurker = make_member()
-    chat.call(lurker, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
-    sock = _socket(app, auth_headers, lurker)
+    chat.call(lurker, "POST", f"/api/v1/alliances/{world.alliance_id}/join", 200, json={})
+    sock = open_socket(app, auth_headers, lurker)
     try:
-        assert sock.emit("join", {"conversation_id": channel}, namespace="/chat",
+        assert sock.emit("join", {"conversation_id": world.channel}, namespace="/chat",
                          callback=True) == {"ok": True}  # fmt: skip
-        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+        chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{world.channel}/messages", 201,
                   json={"body": "看得到"})  # fmt: skip
-        assert len(_events(sock, "message")) == 1
-        chat.call(owner, "POST", f"/api/v1/alliances/{aid}/bans", 204,
+        assert len(events(sock, "message")) == 1
+        chat.call(world.owner, "POST", f"/api/v1/alliances/{world.alliance_id}/bans", 204,
                   json={"member_id": lurker.id, "reason": "广告"})  # fmt: skip
-        assert _events(sock, "conversation_removed") == []
-        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+        assert events(sock, "conversation_removed") == []
+        chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{world.channel}/messages", 201,
                   json={"body": "看不到"})  # fmt: skip
-        assert _events(sock, "message") == []
+        assert events(sock, "message") == []
     finally:
         sock.disconnect(namespace="/chat")
 
@@ -291,42 +306,43 @@ def test_a_membership_left_behind_gives_nothing(app, chat, auth_headers, world):
     from server.alliances.models import AllianceMember
     from server.extensions import db
 
-    owner, member, aid, channel = world
     with app.app_context():
         db.session.execute(
             sa.delete(AllianceMember).where(
-                AllianceMember.alliance_id == aid, AllianceMember.member_id == member.id
+                AllianceMember.alliance_id == world.alliance_id,
+                AllianceMember.member_id == world.member.id,
             )
         )
         db.session.commit()
-    assert chat.call(member, "GET", "/api/v1/chat/conversations", 200)["items"] == []
-    sock = _socket(app, auth_headers, member)
+    assert chat.call(world.member, "GET", "/api/v1/chat/conversations", 200)["items"] == []
+    sock = open_socket(app, auth_headers, world.member)
     try:
-        seen = chat.call(owner, "GET", f"/api/v1/chat/presence?member_ids={member.id}", 200)[
-            "items"
-        ]
-        assert seen == [{"member_id": member.id, "status": "offline"}]  # online, not shown
-        chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
+        seen = chat.call(
+            world.owner, "GET", f"/api/v1/chat/presence?member_ids={world.member.id}", 200
+        )["items"]
+        assert seen == [{"member_id": world.member.id, "status": "offline"}]  # online, not shown
+        chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{world.channel}/messages", 201,
                   json={"body": "成员才看得到"})  # fmt: skip
-        assert _events(sock, "message") == []
+        assert events(sock, "message") == []
     finally:
         sock.disconnect(namespace="/chat")
     # offline now, and named: not mentioned (no inbox entry, no push with the text), and not
     # among the receipts
-    chat.call(owner, "POST", f"/api/v1/chat/conversations/{channel}/messages", 201,
-              json={"body": f"@{member.username} 你还在吗"})  # fmt: skip
-    assert chat.call(member, "GET", "/api/v1/notifications", 200)["items"] == []
+    chat.call(world.owner, "POST", f"/api/v1/chat/conversations/{world.channel}/messages", 201,
+              json={"body": f"@{world.member.username} 你还在吗"})  # fmt: skip
+    assert chat.call(world.member, "GET", "/api/v1/notifications", 200)["items"] == []
     assert (
-        chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}/receipts", 200)["items"]
+        chat.call(world.owner, "GET", f"/api/v1/chat/conversations/{world.channel}/receipts", 200)[
+            "items"
+        ]
         == []
     )
 
 
 def test_an_erased_account_is_disconnected(app, chat, auth_headers, client, world):
-    owner, member, _aid, channel = world
-    sock = _socket(app, auth_headers, member)
+    sock = open_socket(app, auth_headers, world.member)
     try:
-        r = client.delete("/api/v1/me", headers=auth_headers(member),
+        r = client.delete("/api/v1/me", headers=auth_headers(world.member),
                           json={"password": "correct horse battery"})  # fmt: skip
         assert r.status_code == 204, r.get_json()
         assert not sock.is_connected("/chat")
@@ -341,38 +357,51 @@ def test_reopening_a_conversation_does_not_pull_the_other_back(
     a, b = make_member(), make_member()
     conv = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
     chat.call(b, "POST", f"/api/v1/chat/conversations/{conv['id']}/leave", 204)
-    sock = _socket(app, auth_headers, b)
+    sock = open_socket(app, auth_headers, b)
     try:
         again = chat.call(a, "POST", "/api/v1/chat/direct", 200, json={"member_ids": [b.id]})
         assert again["id"] == conv["id"]
         chat.call(a, "POST", f"/api/v1/chat/conversations/{conv['id']}/messages", 201,
                   json={"body": "还在吗"})  # fmt: skip
-        assert _events(sock, "message") == [] and _events(sock, "conversation_added") == []
+        assert events(sock, "message") == [] and events(sock, "conversation_added") == []
         chat.call(b, "GET", f"/api/v1/chat/conversations/{conv['id']}/messages", 404)
     finally:
         sock.disconnect(namespace="/chat")
 
 
 def test_channel_membership_by_rank(chat, make_member, world):
-    owner, member, aid, _channel = world
     admin, other_admin = make_member(), make_member()
     for m in (admin, other_admin):
-        chat.call(m, "POST", f"/api/v1/alliances/{aid}/join", 200, json={})
-        chat.call(owner, "PATCH", f"/api/v1/alliances/{aid}/members/{m.id}", 200,
-                  json={"role": "admin"})  # fmt: skip
-    made = chat.call(owner, "POST", "/api/v1/chat/channels", 201,
-                     json={"alliance_id": aid, "name": "盟主小组", "private": True})  # fmt: skip
+        chat.call(m, "POST", f"/api/v1/alliances/{world.alliance_id}/join", 200, json={})
+        chat.call(
+            world.owner,
+            "PATCH",
+            f"/api/v1/alliances/{world.alliance_id}/members/{m.id}",
+            200,
+            json={"role": "admin"},
+        )
+    made = chat.call(
+        world.owner,
+        "POST",
+        "/api/v1/chat/channels",
+        201,
+        json={"alliance_id": world.alliance_id, "name": "盟主小组", "private": True},
+    )
     private = made["id"]
     # an admin manages a private channel without being in it (and still cannot read it)
     chat.call(admin, "POST", f"/api/v1/chat/conversations/{private}/members", 204,
-              json={"member_ids": [member.id, other_admin.id]})  # fmt: skip
+              json={"member_ids": [world.member.id, other_admin.id]})  # fmt: skip
     chat.call(admin, "GET", f"/api/v1/chat/conversations/{private}/messages", 404)
-    chat.call(admin, "DELETE", f"/api/v1/chat/conversations/{private}/members/{member.id}", 204)
+    chat.call(
+        admin, "DELETE", f"/api/v1/chat/conversations/{private}/members/{world.member.id}", 204
+    )
     # but takes out neither the owner nor another admin; the owner takes out anyone
-    chat.call(admin, "DELETE", f"/api/v1/chat/conversations/{private}/members/{owner.id}", 403)
+    chat.call(
+        admin, "DELETE", f"/api/v1/chat/conversations/{private}/members/{world.owner.id}", 403
+    )
     path = f"/api/v1/chat/conversations/{private}/members/{other_admin.id}"
     chat.call(admin, "DELETE", path, 403)
-    chat.call(owner, "DELETE", path, 204)
+    chat.call(world.owner, "DELETE", path, 204)
 
 
 def test_signing_out_closes_the_sockets_and_only_live_tokens_get_back(
@@ -406,21 +435,22 @@ def test_a_socket_whose_session_was_revoked_cannot_act(app, chat, auth_headers, 
     from server.common.time import utcnow
     from server.extensions import db
 
-    owner, member, _aid, channel = world
-    sock = _socket(app, auth_headers, member)
+    sock = open_socket(app, auth_headers, world.member)
     try:
         with app.app_context():
             db.session.execute(
                 sa.update(AuthSession)
-                .where(AuthSession.member_id == member.id)
+                .where(AuthSession.member_id == world.member.id)
                 .values(revoked_at=utcnow(), revoked_reason="logout")
             )
             db.session.commit()
-        ack = sock.emit("send", {"conversation_id": channel, "body": "还能发吗"},
+        ack = sock.emit("send", {"conversation_id": world.channel, "body": "还能发吗"},
                         namespace="/chat", callback=True)  # fmt: skip
         assert ack["error"]["code"] == "token_revoked"
         assert not sock.is_connected("/chat")
-        history = chat.call(owner, "GET", f"/api/v1/chat/conversations/{channel}/messages", 200)
+        history = chat.call(
+            world.owner, "GET", f"/api/v1/chat/conversations/{world.channel}/messages", 200
+        )
         assert history["messages"] == []
     finally:
         if sock.is_connected("/chat"):

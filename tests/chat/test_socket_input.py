@@ -14,7 +14,7 @@ import pytest
 
 from server.chat.sockets import ChatNamespace
 from server.extensions import socketio
-from tests.chat.test_rooms import _socket
+from tests.chat.helpers import open_socket
 
 EVENTS = sorted(
     name[3:]
@@ -47,9 +47,8 @@ def test_the_event_list_is_complete():
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_payloads_get_an_error_ack_on_every_event(app, auth_headers, world, name):
-    owner, member, _aid, channel = world
-    sock = _socket(app, auth_headers, member)
-    listener = _socket(app, auth_headers, owner)
+    sock = open_socket(app, auth_headers, world.member)
+    listener = open_socket(app, auth_headers, world.owner)
     try:
         for event in EVENTS:
             ack = _raw(sock, f'["{event}",{HOSTILE[name]}]')
@@ -67,7 +66,7 @@ def test_hostile_payloads_get_an_error_ack_on_every_event(app, auth_headers, wor
             ], (event, name)
         assert listener.get_received("/chat") == []  # nothing reached the other member
         # the socket still works
-        ack = sock.emit("send", {"conversation_id": channel, "body": "还在"},
+        ack = sock.emit("send", {"conversation_id": world.channel, "body": "还在"},
                         namespace="/chat", callback=True)  # fmt: skip
         assert ack["message"]["html"] == "<p>还在</p>\n"
     finally:
@@ -88,8 +87,7 @@ def test_hostile_payloads_get_an_error_ack_on_every_event(app, auth_headers, wor
     ],
 )
 def test_malformed_event_packets_get_an_error_ack(app, auth_headers, world, text):
-    _owner, member, _aid, _channel = world
-    sock = _socket(app, auth_headers, member)
+    sock = open_socket(app, auth_headers, world.member)
     try:
         ack = _raw(sock, text)
         assert ack[0]["error"]["code"] == "invalid_json", text
@@ -99,8 +97,7 @@ def test_malformed_event_packets_get_an_error_ack(app, auth_headers, world, text
 
 
 def test_an_event_without_a_payload_is_a_validation_error(app, auth_headers, world):
-    _owner, member, _aid, _channel = world
-    sock = _socket(app, auth_headers, member)
+    sock = open_socket(app, auth_headers, world.member)
     try:
         assert _raw(sock, '["send"]')[0]["error"]["code"] == "validation_error"
         assert _raw(sock, '["read"]')[0]["error"]["code"] == "validation_error"
@@ -119,8 +116,8 @@ def test_only_served_namespaces_accept_connections(app, auth_headers, make_membe
 def test_a_socket_of_a_revoked_session_is_told_why(app, client, auth_headers, make_member):
     member = make_member()
     phone, laptop = auth_headers(member), auth_headers(member)
-    on_phone = _socket(app, lambda m: phone, member)
-    on_laptop = _socket(app, lambda m: laptop, member)
+    on_phone = open_socket(app, lambda m: phone, member)
+    on_laptop = open_socket(app, lambda m: laptop, member)
     try:
         assert client.post("/api/v1/auth/logout", headers=phone).status_code == 204
         assert not on_phone.is_connected("/chat")
@@ -142,16 +139,15 @@ def test_a_socket_finding_its_session_revoked_is_told_why(app, auth_headers, wor
     from server.common.time import utcnow
     from server.extensions import db
 
-    _owner, member, _aid, channel = world
-    sock = _socket(app, auth_headers, member)
+    sock = open_socket(app, auth_headers, world.member)
     with app.app_context():
         db.session.execute(
             sa.update(AuthSession)
-            .where(AuthSession.member_id == member.id)
+            .where(AuthSession.member_id == world.member.id)
             .values(revoked_at=utcnow(), revoked_reason="logout")
         )
         db.session.commit()
-    ack = sock.emit("read", {"conversation_id": channel, "message_id": 1},
+    ack = sock.emit("read", {"conversation_id": world.channel, "message_id": 1},
                     namespace="/chat", callback=True)  # fmt: skip
     assert ack["error"]["code"] == "token_revoked"
     assert not sock.is_connected("/chat")
@@ -221,11 +217,10 @@ def test_a_connect_packet_with_hostile_auth_is_refused_with_a_reason(app, name):
 
 
 def test_a_socket_validation_error_names_its_fields_as_rest_does(app, auth_headers, world):
-    _owner, member, _aid, channel = world
-    sock = _socket(app, auth_headers, member)
+    sock = open_socket(app, auth_headers, world.member)
     try:
         ack = sock.emit(
-            "send", {"conversation_id": channel, "body": ""}, namespace="/chat", callback=True
+            "send", {"conversation_id": world.channel, "body": ""}, namespace="/chat", callback=True
         )
         assert ack["error"]["code"] == "validation_error"
         assert list(ack["error"]["errors"]) == ["body"]

@@ -30,7 +30,9 @@ def main() -> None:
             from server.notifications import announcements as service
 
             organiser = db.session.scalar(sa.select(Member).order_by(Member.id).limit(1))
-            announcement = service.announce(organiser, "停电通知", f"第{sys.argv[2]}次检修")
+            announcement = service.create_announcement(
+                organiser, "停电通知", f"第{sys.argv[2]}次检修"
+            )
             print(announcement.id, flush=True)
 
 

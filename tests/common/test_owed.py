@@ -165,7 +165,7 @@ def test_an_announcement_reaches_every_member_once_in_chunks(app, make_member):
         with app.app_context():
             from server.notifications import announcements as service
 
-            announcement = service.announce(
+            announcement = service.create_announcement(
                 db.session.get(Member, organiser.id), "年会通知", "十二月见"
             )
             work = db.session.execute(

@@ -1,18 +1,9 @@
+"""The forum tests' fixtures (``forum`` and ``organiser`` are the whole suite's, in
+``tests/conftest.py``)."""
+
 from __future__ import annotations
 
 import pytest
-
-from tests.forum.helpers import Forum
-
-
-@pytest.fixture
-def forum(client, auth_headers):
-    return Forum(client, auth_headers)
-
-
-@pytest.fixture
-def organiser(make_member):
-    return make_member(role="organiser", display_name="组织者", username="organiser1")
 
 
 @pytest.fixture

@@ -1,23 +1,20 @@
-"""Small HTTP helpers for forum tests: each call asserts its status and returns the body."""
+"""The forum tests' conveniences on top of the one HTTP helper (``tests/caller.py``): each call
+asserts its status and returns the body."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tests.caller import Caller
+
 BODY = "这是一条足够长的测试内容。"
 
 
-class Forum:
-    def __init__(self, client: Any, auth_headers: Any) -> None:
-        self.client = client
-        self.auth_headers = auth_headers
+class Forum(Caller):
+    """A ``Caller`` under ``/api/v1/forum`` that also makes categories, threads and replies."""
 
-    def call(self, member: Any, method: str, path: str, status: int, **kwargs: Any) -> Any:
-        r = self.client.open(
-            "/api/v1/forum" + path, method=method, headers=self.auth_headers(member), **kwargs
-        )
-        assert r.status_code == status, (r.status_code, r.get_data(as_text=True))
-        return r.get_json() if r.data else None
+    def __init__(self, client: Any, auth_headers: Any) -> None:
+        super().__init__(client, auth_headers, "/api/v1/forum")
 
     def category(self, organiser: Any, name: str = "接单与定价", **extra: Any) -> dict[str, Any]:
         return self.call(organiser, "POST", "/categories", 201, json={"name": name, **extra})
@@ -42,6 +39,10 @@ class Forum:
         return self.call(
             author, "POST", f"/threads/{thread_id}/posts", 201, json={"body": body, **extra}
         )
+
+    def inbox(self, member: Any) -> list[dict[str, Any]]:
+        """``member``'s notifications, newest first (their first page)."""
+        return self.at("").call(member, "GET", "/api/v1/notifications", 200)["items"]
 
     def posts(self, member: Any, thread_id: int, **query: Any) -> list[dict[str, Any]]:
         return self.call(member, "GET", f"/threads/{thread_id}/posts", 200, query_string=query)[

@@ -4,17 +4,12 @@ reply to the blocker's posts."""
 from __future__ import annotations
 
 
-def _inbox(client, auth_headers, member):
-    return client.get("/api/v1/notifications", headers=auth_headers(member)).get_json()["items"]
-
-
-def _block(client, auth_headers, blocker, blocked):
-    r = client.post(f"/api/v1/members/{blocked.id}/block", headers=auth_headers(blocker))
-    assert r.status_code == 204, r.get_json()
+def _block(caller, blocker, blocked):
+    caller.call(blocker, "POST", f"/api/v1/members/{blocked.id}/block", 204)
 
 
 def test_blocked_members_neither_mention_nor_reply_to_the_blocker(
-    client, forum, make_member, auth_headers, category
+    caller, client, forum, make_member, auth_headers, category
 ):
     blocker = make_member(username="blocker_b")
     blocked = make_member(username="pest_p")
@@ -22,8 +17,8 @@ def test_blocked_members_neither_mention_nor_reply_to_the_blocker(
     thread = forum.thread(blocker, category["id"], "屏蔽之后还能回复吗")
     first = forum.posts(blocker, thread["id"])[0]
     theirs = forum.reply(friend, thread["id"], "朋友的回复内容在这里")
-    _block(client, auth_headers, blocker, blocked)
-    before = _inbox(client, auth_headers, blocker)  # the friend's reply, in a watched thread
+    _block(caller, blocker, blocked)
+    before = forum.inbox(blocker)  # the friend's reply, in a watched thread
     body = forum.call(
         blocked,
         "POST",
@@ -39,13 +34,13 @@ def test_blocked_members_neither_mention_nor_reply_to_the_blocker(
         blocked, thread["id"], "@blocker_b @friend_f 一起看看", reply_to_id=theirs["id"]
     )
     assert reply["reply_to"]["id"] == theirs["id"]
-    assert _inbox(client, auth_headers, blocker) == before  # no mention, nor watching entry
-    assert {n["kind"] for n in _inbox(client, auth_headers, friend)} == {"forum.mention"}
+    assert forum.inbox(blocker) == before  # no mention, nor watching entry
+    assert {n["kind"] for n in forum.inbox(friend)} == {"forum.mention"}
     # nor through an edit that adds the mention later
     forum.call(blocked, "PATCH", f"/posts/{reply['id']}", 200,
                json={"body": "改一下再提到 @blocker_b 试试"})  # fmt: skip
-    assert _inbox(client, auth_headers, blocker) == before
+    assert forum.inbox(blocker) == before
     # once unblocked, replies and mentions work again
     client.delete(f"/api/v1/members/{blocked.id}/block", headers=auth_headers(blocker))
     forum.reply(blocked, thread["id"], "@blocker_b 解除了吗", reply_to_id=first["id"])
-    assert _inbox(client, auth_headers, blocker)[0]["kind"] == "forum.mention"
+    assert forum.inbox(blocker)[0]["kind"] == "forum.mention"

@@ -3,15 +3,33 @@ moderate there (and nowhere else)."""
 
 from __future__ import annotations
 
-BODY = "这是一条足够长的测试内容。"
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.forum.helpers import BODY
 
 
-def test_an_alliance_category_is_its_members_own(
-    client, auth_headers, forum, organiser, make_member
-):
+@dataclass(frozen=True)
+class Group:
+    """A private alliance (made by the organiser) with two forum categories of its own, a
+    members-only one and an open one, beside a public category; a thread in each."""
+
+    alliance_id: int
+    owner: Any  # an admin of the alliance (not its owner: the organiser is)
+    member: Any
+    outsider: Any
+    group: dict[str, Any]  # the members-only category
+    inside: dict[str, Any]  # the member's thread there
+    shown: dict[str, Any]  # the member's thread in the open category
+    elsewhere: dict[str, Any]  # the outsider's thread in the public category
+
+
+@pytest.fixture
+def group(client, auth_headers, forum, organiser, make_member):
     owner = make_member(display_name="盟主")
     member, outsider = make_member(), make_member()
-    api = lambda m, method, path, status, **kw: forum.call(m, method, path, status, **kw)  # noqa: E731
     r = client.post("/api/v1/alliances", headers=auth_headers(organiser),
                     json={"name": "设计师联盟", "visibility": "private"})  # fmt: skip
     aid = r.get_json()["id"]
@@ -28,53 +46,78 @@ def test_an_alliance_category_is_its_members_own(
         )
     client.patch(f"/api/v1/alliances/{aid}/members/{owner.id}", headers=auth_headers(organiser),
                  json={"role": "admin"})  # fmt: skip
-    nowhere = {"name": "不存在的小组", "post_policy": "group", "group_id": 999999}
-    unknown = api(organiser, "POST", "/categories", 422, json=nowhere)
-    assert unknown["code"] == "forum_group_not_found"
     group = forum.category(organiser, "联盟内部", post_policy="group", group_id=aid)
     open_group = forum.category(
         organiser, "联盟公开区", post_policy="group", group_id=aid, members_only=False
     )
     public = forum.category(organiser, "大厅")
+    return Group(
+        alliance_id=aid,
+        owner=owner,
+        member=member,
+        outsider=outsider,
+        group=group,
+        inside=forum.thread(member, group["id"], "联盟内部讨论", body="内部讨论的报价问题。"),
+        shown=forum.thread(member, open_group["id"], "联盟公开讨论", body="公开讨论的报价问题。"),
+        elsewhere=forum.thread(outsider, public["id"], "大厅里的主题", body="大厅里的报价问题。"),
+    )
 
-    inside = forum.thread(member, group["id"], "联盟内部讨论", body="内部讨论的报价问题。")
-    shown = forum.thread(member, open_group["id"], "联盟公开讨论", body="公开讨论的报价问题。")
-    elsewhere = forum.thread(outsider, public["id"], "大厅里的主题", body="大厅里的报价问题。")
 
-    names = {c["name"]: c["can_post"] for c in api(outsider, "GET", "/categories", 200)["items"]}
+def test_a_group_category_needs_an_alliance_that_exists(forum, organiser):
+    nowhere = {"name": "不存在的小组", "post_policy": "group", "group_id": 999999}
+    unknown = forum.call(organiser, "POST", "/categories", 422, json=nowhere)
+    assert unknown["code"] == "forum_group_not_found"
+
+
+def test_outsiders_see_an_alliances_open_category_but_post_nowhere_in_it(forum, group):
+    categories = forum.call(group.outsider, "GET", "/categories", 200)["items"]
+    names = {c["name"]: c["can_post"] for c in categories}
     assert names == {"联盟公开区": False, "大厅": True}
-    assert {c["name"] for c in api(member, "GET", "/categories", 200)["items"]} == {
+    assert {c["name"] for c in forum.call(group.member, "GET", "/categories", 200)["items"]} == {
         "联盟内部",
         "联盟公开区",
         "大厅",
     }
-    listed = [t["id"] for t in api(outsider, "GET", "/threads", 200)["items"]]
-    assert inside["id"] not in listed and shown["id"] in listed
-    api(outsider, "GET", f"/threads/{inside['id']}", 404)
-    api(outsider, "GET", f"/categories/{group['id']}", 404)
-    api(outsider, "GET", "/threads", 404, query_string={"category_id": group["id"]})
-    api(
+    listed = [t["id"] for t in forum.call(group.outsider, "GET", "/threads", 200)["items"]]
+    assert group.inside["id"] not in listed and group.shown["id"] in listed
+    forum.call(group.outsider, "POST", f"/threads/{group.shown['id']}/posts", 403,
+               json={"body": BODY})  # fmt: skip
+
+
+def test_a_members_only_category_does_not_exist_for_outsiders(forum, group):
+    outsider, members_only = group.outsider, group.group["id"]
+    forum.call(outsider, "GET", f"/threads/{group.inside['id']}", 404)
+    forum.call(outsider, "GET", f"/categories/{members_only}", 404)
+    forum.call(outsider, "GET", "/threads", 404, query_string={"category_id": members_only})
+    forum.call(
         outsider,
         "POST",
         "/threads",
         404,
-        json={"category_id": group["id"], "title": "外人发帖", "body": BODY},
+        json={"category_id": members_only, "title": "外人发帖", "body": BODY},
     )
-    api(outsider, "POST", f"/threads/{shown['id']}/posts", 403, json={"body": BODY})
-    hits = api(outsider, "GET", "/search", 200, query_string={"q": "报价"})["items"]
-    assert {h["thread_id"] for h in hits} == {shown["id"], elsewhere["id"]}
-    assert len(api(member, "GET", "/search", 200, query_string={"q": "报价"})["items"]) == 3
-    # a mention of an outsider inside the members' category tells them nothing
-    outsider_handle = client.get("/api/v1/me", headers=auth_headers(outsider)).get_json()[
-        "username"
-    ]
-    forum.reply(member, inside["id"], f"@{outsider_handle} 你看不到这里。")
-    inbox = client.get("/api/v1/notifications", headers=auth_headers(outsider)).get_json()["items"]
-    assert inbox == []
-    # the alliance's admin moderates its categories, not the others
-    api(owner, "POST", f"/threads/{inside['id']}/moderation", 200, json={"action": "lock"})
-    api(owner, "POST", f"/threads/{elsewhere['id']}/moderation", 403, json={"action": "lock"})
-    assert api(owner, "GET", f"/threads/{inside['id']}", 200)["permissions"]["moderate"] is True
+
+
+def test_search_finds_the_members_only_threads_for_members_alone(forum, group):
+    hits = forum.call(group.outsider, "GET", "/search", 200, query_string={"q": "报价"})["items"]
+    assert {h["thread_id"] for h in hits} == {group.shown["id"], group.elsewhere["id"]}
+    found = forum.call(group.member, "GET", "/search", 200, query_string={"q": "报价"})["items"]
+    assert len(found) == 3
+
+
+def test_a_mention_of_an_outsider_inside_the_members_category_tells_them_nothing(forum, group):
+    outsider_handle = forum.at("/api/v1").call(group.outsider, "GET", "/me", 200)["username"]
+    forum.reply(group.member, group.inside["id"], f"@{outsider_handle} 你看不到这里。")
+    assert forum.inbox(group.outsider) == []
+
+
+def test_the_alliances_admin_moderates_its_categories_and_no_others(forum, group):
+    forum.call(group.owner, "POST", f"/threads/{group.inside['id']}/moderation", 200,
+               json={"action": "lock"})  # fmt: skip
+    forum.call(group.owner, "POST", f"/threads/{group.elsewhere['id']}/moderation", 403,
+               json={"action": "lock"})  # fmt: skip
+    thread = forum.call(group.owner, "GET", f"/threads/{group.inside['id']}", 200)
+    assert thread["permissions"]["moderate"] is True
 
 
 def test_alliance_admins_pin_in_their_category_and_only_staff_for_the_site(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
+
+import orjson
 
 from server.common.time import utcnow
 from server.extensions import db
@@ -210,3 +213,16 @@ def test_a_cursor_from_another_list_is_refused(forum, make_member, app, category
     assert body["code"] == "invalid_cursor"
     body = forum.call(member, "GET", "/threads", 400, query_string={"cursor": "bm90LWpzb24"})
     assert body["code"] == "invalid_cursor"
+
+
+def _cursor(name, values):
+    raw = orjson.dumps({"k": name, "v": values})
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_a_cursor_with_an_impossible_time_is_a_400(forum, make_member):
+    member = make_member()
+    for stamp in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        cursor = _cursor("forum.threads.latest.p", [False, {"t": stamp}, 5])
+        body = forum.call(member, "GET", "/threads", 400, query_string={"cursor": cursor})
+        assert body["code"] == "invalid_cursor"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
-def _inbox(client, auth_headers, member):
-    return client.get("/api/v1/notifications", headers=auth_headers(member)).get_json()["items"]
+from tests.forum.helpers import BODY
 
 
 def test_markdown_is_rendered_and_sanitised(forum, make_member, category):
@@ -94,9 +92,7 @@ def test_reply_to_must_be_a_visible_post_of_the_same_thread(forum, make_member, 
     assert body["code"] == "forum_reply_to_invalid"
 
 
-def test_edits_keep_revisions_for_author_and_moderators(
-    client, forum, make_member, auth_headers, moderator, category
-):
+def test_edits_keep_revisions_for_author_and_moderators(forum, make_member, moderator, category):
     author, reader, named = make_member(), make_member(), make_member(username="named_later")
     thread = forum.thread(author, category["id"], "原来的标题写法")
     first = forum.posts(author, thread["id"])[0]
@@ -124,12 +120,10 @@ def test_edits_keep_revisions_for_author_and_moderators(
         200,
         json={"body": "再改一次，还是提到 @named_later 一下。"},
     )
-    assert [n["kind"] for n in _inbox(client, auth_headers, named)] == ["forum.mention"]
+    assert [n["kind"] for n in forum.inbox(named)] == ["forum.mention"]
 
 
-def test_mentions_unknown_or_muted_do_nothing_and_at_most_ten(
-    client, forum, make_member, auth_headers, category
-):
+def test_mentions_unknown_or_muted_do_nothing_and_at_most_ten(forum, make_member, category):
     author = make_member()
     muted = make_member(username="mutedone")
     many = [make_member(username=f"reader{i:02d}") for i in range(12)]
@@ -139,8 +133,8 @@ def test_mentions_unknown_or_muted_do_nothing_and_at_most_ten(
     )
     handles = " ".join(f"@reader{i:02d}" for i in range(12))
     forum.reply(author, thread["id"], f"@mutedone @ghost_member 还有 {handles}")
-    assert _inbox(client, auth_headers, muted) == []
-    told = [bool(_inbox(client, auth_headers, m)) for m in many]
+    assert forum.inbox(muted) == []
+    told = [bool(forum.inbox(m)) for m in many]
     assert told == [True] * 9 + [False] * 3  # ten members named: the muted one and nine
     # being mentioned makes a member watch the thread
     state = forum.call(many[0], "GET", f"/threads/{thread['id']}", 200)
@@ -198,3 +192,30 @@ def test_mentions_are_links_and_a_list_on_posts(forum, make_member, category):
     forum.call(author, "DELETE", f"/posts/{reply['id']}", 204)
     gone = forum.posts(author, thread["id"])[-1]
     assert gone["deleted"] is True and gone["html"] is None and gone["mentions"] == []
+
+
+def test_tags_that_grow_when_lower_cased_are_a_422(forum, make_member, category):
+    author = make_member()
+    body = forum.call(author, "POST", "/threads", 422, json={
+        "category_id": category["id"], "title": "标签长度测试", "body": BODY, "tags": ["İ" * 30],
+    })  # fmt: skip
+    assert body["code"] == "validation_error" and "tags" in body["errors"]
+
+
+def test_edits_cannot_page_more_than_ten_members(
+    client, auth_headers, forum, make_member, category
+):
+    author = make_member()
+    readers = [make_member(username=f"paged{i:02d}") for i in range(25)]
+    thread = forum.thread(author, category["id"], body="一开始提到 @paged00 和 @paged01。")
+    first = forum.posts(author, thread["id"])[0]
+    for start in (2, 12):
+        handles = " ".join(f"@paged{i:02d}" for i in range(start, start + 10))
+        forum.call(
+            author, "PATCH", f"/posts/{first['id']}", 200, json={"body": f"再编辑：{handles}"}
+        )
+    told = [
+        bool(client.get("/api/v1/notifications", headers=auth_headers(r)).get_json()["items"])
+        for r in readers
+    ]
+    assert sum(told) == 10 and told[:10] == [True] * 10

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import PASSWORD
-from tests.members.test_routes import _all_text_in_database
+from tests.erasure import all_text_in_database
 
 
 def test_export_holds_what_the_member_wrote_and_did(
@@ -68,12 +68,12 @@ def test_erasure_removes_what_they_wrote_and_keeps_others_conversations(
         201,
         json={"reason": "other", "note": "私人举报备注己"},
     )
-    assert "私人回复标记丁丁丁" in _all_text_in_database(app)
+    assert "私人回复标记丁丁丁" in all_text_in_database(app)
 
     r = client.delete("/api/v1/me", headers=auth_headers(member), json={"password": PASSWORD})
     assert r.status_code == 204
 
-    everything = _all_text_in_database(app)
+    everything = all_text_in_database(app)
     for marker in (
         "无人回复标记甲",
         "私人正文标记乙",

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -14,18 +16,22 @@ from tests.forum.helpers import seed_threads
 SECRET = "私密报价单：三万元整"
 
 
-def _inbox(client, auth_headers, member):
-    return client.get("/api/v1/notifications", headers=auth_headers(member)).get_json()["items"]
-
-
 def _withdrawals(fake_fcm, token):
     return [
         r.message for r in fake_fcm.received if r.token == token and "notification" not in r.message
     ]
 
 
+@dataclass(frozen=True)
+class Mention:
+    author: Any
+    reader: Any  # mentioned, with a phone
+    thread: dict[str, Any]
+    reply: dict[str, Any]  # the author's, mentioning the reader and quoting the secret
+
+
 @pytest.fixture
-def mentioned(app, forum, make_member, category, fake_fcm, client, auth_headers):
+def mentioned(app, forum, make_member, category, fake_fcm):
     """张三豐 mentions the reader in a reply that quotes a secret; the reader's phone shows it."""
     from server.extensions import db
     from server.notifications.models import Device
@@ -40,8 +46,8 @@ def mentioned(app, forum, make_member, category, fake_fcm, client, auth_headers)
     [shown] = [r.message for r in fake_fcm.received if r.token == "reader-phone"]
     assert shown["notification"]["title"] == "張三豐 在貼文中提及了你"
     assert SECRET in shown["notification"]["body"]
-    assert SECRET in str(_inbox(client, auth_headers, reader))
-    return author, reader, thread, reply
+    assert SECRET in str(forum.inbox(reader))
+    return Mention(author=author, reader=reader, thread=thread, reply=reply)
 
 
 def _hide_by_flags(app, forum, make_member, moderator, author, reply):
@@ -68,12 +74,11 @@ def _author_deletes(app, forum, make_member, moderator, author, reply):
     "gone", [_hide_by_flags, _moderator_hides, _moderator_deletes, _author_deletes]
 )
 def test_a_post_that_is_gone_is_no_longer_quoted(
-    app, client, auth_headers, forum, make_member, moderator, fake_fcm, mentioned, gone
+    app, forum, make_member, moderator, fake_fcm, mentioned, gone
 ):
-    author, reader, _thread, reply = mentioned
     fake_fcm.reset()
-    gone(app, forum, make_member, moderator, author, reply)
-    [entry] = _inbox(client, auth_headers, reader)
+    gone(app, forum, make_member, moderator, mentioned.author, mentioned.reply)
+    [entry] = forum.inbox(mentioned.reader)
     assert SECRET not in str(entry)
     assert entry["kind"] == "forum.mention" and entry["title"] == "張三豐 在貼文中提及了你"
     assert entry["body"] == "「报价经验分享」" + GONE["zh-Hant"]  # still says where
@@ -81,29 +86,28 @@ def test_a_post_that_is_gone_is_no_longer_quoted(
     assert withdraw["data"]["action"] == "withdraw"
 
 
-def test_a_deleted_thread_is_no_longer_quoted(
-    client, auth_headers, forum, make_member, moderator, category, fake_fcm
-):
+def test_a_deleted_thread_is_no_longer_quoted(forum, make_member, moderator, category, fake_fcm):
     reader = make_member()
     thread = forum.thread(make_member(), category["id"], "不该出现的标题")
     forum.call(reader, "PUT", f"/threads/{thread['id']}/notification-level", 200,
                json={"level": "watching"})  # fmt: skip
     forum.reply(make_member(), thread["id"], "一条普通的回复。")
-    assert "不该出现的标题" in str(_inbox(client, auth_headers, reader))
+    assert "不该出现的标题" in str(forum.inbox(reader))
     forum.call(moderator, "POST", f"/threads/{thread['id']}/moderation", 200,
                json={"action": "delete"})  # fmt: skip
-    [entry] = _inbox(client, auth_headers, reader)
+    [entry] = forum.inbox(reader)
     assert "不该出现的标题" not in str(entry) and "一条普通的回复" not in str(entry)
 
 
 def test_erasing_the_author_withdraws_the_mention_from_the_readers_phone(
-    client, auth_headers, fake_fcm, mentioned
+    forum, client, auth_headers, fake_fcm, mentioned
 ):
-    author, reader, _thread, _reply = mentioned
     fake_fcm.reset()
-    r = client.delete("/api/v1/me", headers=auth_headers(author), json={"password": PASSWORD})
+    r = client.delete(
+        "/api/v1/me", headers=auth_headers(mentioned.author), json={"password": PASSWORD}
+    )
     assert r.status_code == 204
-    assert _inbox(client, auth_headers, reader) == []
+    assert forum.inbox(mentioned.reader) == []
     [withdraw] = _withdrawals(fake_fcm, "reader-phone")
     assert withdraw["data"]["action"] == "withdraw" and withdraw["data"]["kind"] == "forum.mention"
 
@@ -116,10 +120,10 @@ def test_erasing_a_threads_author_takes_its_title_out_of_others_entries(
     forum.call(watcher, "PUT", f"/threads/{thread['id']}/notification-level", 200,
                json={"level": "watching"})  # fmt: skip
     forum.reply(replier, thread["id"], "别人的回复留下。")
-    assert "作者自己的标题庚辛" in str(_inbox(client, auth_headers, watcher))
+    assert "作者自己的标题庚辛" in str(forum.inbox(watcher))
     r = client.delete("/api/v1/me", headers=auth_headers(author), json={"password": PASSWORD})
     assert r.status_code == 204
-    [entry] = _inbox(client, auth_headers, watcher)  # the reply's entry stays …
+    [entry] = forum.inbox(watcher)  # the reply's entry stays …
     assert "作者自己的标题庚辛" not in str(entry)  # … without the erased author's title
     assert "别人的回复留下" in entry["body"]
 
@@ -129,7 +133,7 @@ def _notification_statements(counter):
 
 
 def test_erasing_an_author_forgets_all_their_threads_in_one_go(
-    app, client, auth_headers, count_queries, make_member, category
+    forum, app, client, auth_headers, count_queries, make_member, category
 ):
     """The eraser forgets its threads' titles in one statement, not one per thread (issue #10
     review, L4): as many statements on notifications for 3 threads as for 1."""
@@ -139,22 +143,22 @@ def test_erasing_an_author_forgets_all_their_threads_in_one_go(
         ids = seed_threads(app, author, category["id"], threads, replies=2,
                            repliers=[first, second])  # fmt: skip
         # the first replier watches each thread now: the second's reply quotes its title
-        assert len(_inbox(client, auth_headers, first)) == threads
+        assert len(forum.inbox(first)) == threads
         with count_queries() as erasing:
             r = client.delete(
                 "/api/v1/me", headers=auth_headers(author), json={"password": PASSWORD}
             )
             assert r.status_code == 204
         counts.append(len(_notification_statements(erasing)))
-        entries = _inbox(client, auth_headers, first)
+        entries = forum.inbox(first)
         assert len(entries) == threads and all("测试主题" not in str(e) for e in entries)
         assert {e["data"]["thread_id"] for e in entries} == set(ids)
         assert all(e["data"]["title"] == "" and e["data"]["gone"] == ["title"] for e in entries)
-    assert counts[0] == counts[1], counts
+    assert counts[0] == counts[1] == 6, counts
 
 
 def test_deleting_a_thread_forgets_it_once_not_once_per_post(
-    app, client, auth_headers, count_queries, forum, make_member, category
+    app, count_queries, forum, make_member, category
 ):
     """The thread's forget covers its posts' entries: none per post (issue #10 review, L4)."""
     from server.extensions import db
@@ -173,7 +177,7 @@ def test_deleting_a_thread_forgets_it_once_not_once_per_post(
         with count_queries() as deleting:
             forum.call(author, "DELETE", f"/threads/{thread['id']}", 204)
         counts.append(len(_notification_statements(deleting)))
-        entries = _inbox(client, auth_headers, reader)
+        entries = forum.inbox(reader)
         assert len(entries) == own_replies
         assert all("作者要删掉的主题" not in str(e) and "补充说明" not in str(e) for e in entries)
-    assert counts[0] == counts[1], counts
+    assert counts[0] == counts[1] == 2, counts

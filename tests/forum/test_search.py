@@ -106,3 +106,15 @@ def test_bad_search_input_is_a_4xx(forum, make_member):
         == "validation_error"
     )
     assert _search(forum, member, q='"" ... ***') == []
+
+
+def test_search_for_a_phrase_of_punctuation_and_posts_with_huge_words(forum, make_member, category):
+    author = make_member()
+    forum.thread(
+        author, category["id"], "超长链接", body="看这个 https://example.com/?t=" + "A1b2" * 600
+    )
+    for query in ('"%"', '"!"', '"😀"'):
+        assert forum.call(author, "GET", "/search", 200, query_string={"q": query})["items"] == []
+    assert (
+        len(forum.call(author, "GET", "/search", 200, query_string={"q": "超长链接"})["items"]) == 1
+    )

@@ -9,26 +9,27 @@ from server.extensions import db
 from tests.conftest import PASSWORD
 
 
-def _block(client, headers, member_id, status=204):
-    r = client.post(f"/api/v1/members/{member_id}/block", headers=headers)
-    assert r.status_code == status, r.get_json()
-    return r.get_json() if r.data else None
+def _block(caller, headers, member_id, status=204):
+    """Who ``headers`` sign in as blocks ``member_id``."""
+    return caller.call(None, "POST", f"/api/v1/members/{member_id}/block", status, headers=headers)
 
 
-def test_blocking_is_idempotent_and_refuses_oneself_and_nobody(client, make_member, auth_headers):
+def test_blocking_is_idempotent_and_refuses_oneself_and_nobody(
+    caller, client, make_member, auth_headers
+):
     me, other = make_member(), make_member()
     gone = make_member()
     headers = {**auth_headers(me), "Accept-Language": "zh-TW"}
-    _block(client, headers, other.id)
-    _block(client, headers, other.id)  # again: nothing changes
-    body = _block(client, headers, me.id, 422)
+    _block(caller, headers, other.id)
+    _block(caller, headers, other.id)  # again: nothing changes
+    body = _block(caller, headers, me.id, 422)
     assert (body["code"], body["message"]) == ("cannot_block_self", "不能封鎖自己。")
-    body = _block(client, headers, 2**31 - 1, 404)
+    body = _block(caller, headers, 2**31 - 1, 404)
     assert (body["code"], body["status"]) == ("member_not_found", 404)
     assert body["message"] == "找不到該成員。"
     r = client.delete("/api/v1/me", headers=auth_headers(gone), json={"password": PASSWORD})
     assert r.status_code == 204
-    assert _block(client, headers, gone.id, 404)["code"] == "member_not_found"
+    assert _block(caller, headers, gone.id, 404)["code"] == "member_not_found"
     assert client.post(f"/api/v1/members/{other.id}/block").status_code == 401
     items = client.get("/api/v1/me/blocks", headers=headers).get_json()["items"]
     assert [b["member"]["id"] for b in items] == [other.id]
@@ -41,13 +42,13 @@ def test_blocking_is_idempotent_and_refuses_oneself_and_nobody(client, make_memb
 
 
 def test_the_block_list_pages_newest_first_in_one_query_a_page(
-    client, make_member, auth_headers, count_queries
+    caller, client, make_member, auth_headers, count_queries
 ):
     me = make_member()
     others = [make_member(display_name=f"被屏蔽{i}") for i in range(7)]
     headers = auth_headers(me)
     for other in others:
-        _block(client, headers, other.id)
+        _block(caller, headers, other.id)
     seen, cursor, counts = [], None, []
     while True:
         query = {"limit": 3, **({"cursor": cursor} if cursor else {})}
@@ -64,6 +65,7 @@ def test_the_block_list_pages_newest_first_in_one_query_a_page(
         everything = client.get("/api/v1/me/blocks", headers=headers, query_string={"limit": 100})
     assert everything.status_code == 200 and len(everything.get_json()["items"]) == 7
     assert len(set(counts)) == 1 and q.count == counts[0]
+    assert q.count == 2  # the session, the page
     bad = client.get("/api/v1/me/blocks", headers=headers, query_string={"cursor": "nonsense"})
     assert bad.status_code == 400 and bad.get_json()["code"] == "invalid_cursor"
 
@@ -83,12 +85,14 @@ def test_who_may_message_me_is_a_setting_of_ones_own(client, make_member, auth_h
     assert "direct_messages_from" not in profile.get_json()
 
 
-def test_blocks_are_exported_and_erased_with_the_account(app, client, make_member, auth_headers):
+def test_blocks_are_exported_and_erased_with_the_account(
+    caller, app, client, make_member, auth_headers
+):
     from server.members.models import MemberBlock
 
     me, pest, other = make_member(), make_member(), make_member()
-    _block(client, auth_headers(me), pest.id)
-    _block(client, auth_headers(other), me.id)
+    _block(caller, auth_headers(me), pest.id)
+    _block(caller, auth_headers(other), me.id)
     section = client.get("/api/v1/me/export", headers=auth_headers(me)).get_json()["sections"]
     assert [b["member_id"] for b in section["blocks"]["blocked"]] == [pest.id]
     assert section["account"]["profile"]["direct_messages_from"] == "everyone"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from server.extensions import db
 from tests.conftest import PASSWORD
+from tests.erasure import all_text_in_database
 
 
 def test_patch_me_changes_only_what_is_sent(client, make_member, auth_headers):
@@ -231,16 +229,6 @@ def test_export_shows_times_as_the_api_does(client, make_member, auth_headers):
     assert session["created_at"][-6:] == offset
 
 
-def _all_text_in_database(app) -> str:
-    """Every value of every row of every table, as one string."""
-    with app.app_context():
-        chunks = []
-        for table in db.metadata.sorted_tables:
-            for row in db.session.execute(sa.select(table)).all():
-                chunks.extend(str(v) for v in row)
-        return "\n".join(chunks)
-
-
 def test_delete_me_leaves_no_personal_data(client, app, make_member, auth_headers):
     other = make_member(display_name="旁观者")
     member = make_member(
@@ -254,14 +242,14 @@ def test_delete_me_leaves_no_personal_data(client, app, make_member, auth_header
     )
     headers = auth_headers(member)
     client.post("/api/v1/auth/password-reset", json={"email": member.email})
-    assert "zhao.min@example.com" in _all_text_in_database(app)
+    assert "zhao.min@example.com" in all_text_in_database(app)
 
     wrong = client.delete("/api/v1/me", headers=headers, json={"password": "not my password"})
     assert wrong.status_code == 403
     gone = client.delete("/api/v1/me", headers=headers, json={"password": PASSWORD})
     assert gone.status_code == 204
 
-    everything = _all_text_in_database(app)
+    everything = all_text_in_database(app)
     for personal in (
         "zhao.min@example.com",
         "赵敏独有的名字",

@@ -11,7 +11,7 @@ from server.common.time import utcnow
 from server.extensions import db
 from server.notifications import delivery, service
 from server.notifications.models import PushDelivery
-from tests.notifications.test_delivery import DATA, _device, _notify
+from tests.notifications.helpers import DATA, add_device, notify_reply
 
 
 def _alerting(message):
@@ -22,10 +22,10 @@ def test_a_burst_alerts_once_then_updates_silently(
     app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member(locale="en")
-    _device(app, member, "burst-android")
-    _device(app, member, "burst-iphone", platform="ios")
+    add_device(app, member, "burst-android")
+    add_device(app, member, "burst-iphone", platform="ios")
     for _ in range(5):
-        _notify(app, [member], actor=make_member(display_name="阿明"))
+        notify_reply(app, [member], actor=make_member(display_name="阿明"))
     assert fake_fcm.invalid_bodies == []
     messages = [r.message for r in fake_fcm.received]
     assert len(messages) == 10  # every event still updates both phones …
@@ -61,29 +61,29 @@ def test_after_the_burst_window_or_a_read_it_alerts_again(
     app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member()
-    _device(app, member, "burst-window")
+    add_device(app, member, "burst-window")
     window = timedelta(seconds=app.config["PUSH_BURST_SECONDS"])
-    _notify(app, [member])
+    notify_reply(app, [member])
     with app.app_context():  # an event long after the last alert: the phone rings again
         service.notify([member.id], "test.reply", "thread:42", DATA)
         db.session.commit()
         delivery.deliver_due(now=utcnow() + window + timedelta(seconds=1))
-    _notify(app, [member])  # within the window of that alert: silent
+    notify_reply(app, [member])  # within the window of that alert: silent
     assert [_alerting(r.message) for r in fake_fcm.received] == [True, True, False]
 
     # read: the next event is a new entry, and alerts
     nid = client.get("/api/v1/notifications", headers=auth_headers(member)).get_json()["items"][0]
     client.post(f"/api/v1/notifications/{nid['id']}/read", headers=auth_headers(member))
     fake_fcm.received.clear()
-    _notify(app, [member])
+    notify_reply(app, [member])
     shown = [r.message for r in fake_fcm.received if "notification" in r.message]
     assert [_alerting(m) for m in shown] == [True]
 
 
 def test_other_subjects_alert_on_their_own(app, fake_fcm, make_member):
     member = make_member()
-    _device(app, member, "burst-subjects")
-    _notify(app, [member], subject="thread:1")
-    _notify(app, [member], subject="thread:2")
-    _notify(app, [member], subject="thread:1")
+    add_device(app, member, "burst-subjects")
+    notify_reply(app, [member], subject="thread:1")
+    notify_reply(app, [member], subject="thread:2")
+    notify_reply(app, [member], subject="thread:1")
     assert [_alerting(r.message) for r in fake_fcm.received] == [True, True, False]

@@ -12,50 +12,9 @@ from server.common.time import utcnow
 from server.common.tx import commit
 from server.extensions import db
 from server.notifications import delivery, service
-from server.notifications.kinds import Kind, register_kind
 from server.notifications.models import Device, Notification, PushDelivery, QuietHours
 from tests.factories import insert_devices, insert_members
-
-register_kind(
-    Kind(
-        name="test.reply",
-        label={"zh-Hans": "回复", "zh-Hant": "回覆", "en": "Replies"},
-        title={"zh-Hans": "新回复", "zh-Hant": "新回覆", "en": "New reply"},
-        body={
-            "zh-Hans": "{actor} 回复了「{title}」",
-            "zh-Hant": "{actor} 回覆了「{title}」",
-            "en": "{actor} replied in “{title}”",
-        },
-        many={
-            "zh-Hans": "「{title}」有 {count} 条新回复",
-            "zh-Hant": "「{title}」有 {count} 則新回覆",
-            "en": "{count} new replies in “{title}”",
-        },
-        link_keys=("thread_id",),
-        data={"title": "string", "thread_id": "integer"},
-    )
-)
-
-DATA = {"title": "自由职业怎么报价", "thread_id": 42}
-
-
-def _device(app, member, token, platform="android", locale=None):
-    with app.app_context():
-        db.session.add(Device(member_id=member.id, token=token, platform=platform, locale=locale))
-        db.session.commit()
-
-
-def _notify(app, recipients, subject="thread:42", data=DATA, actor=None):
-    with app.app_context():
-        ids = service.notify(
-            [r.id for r in recipients],
-            "test.reply",
-            subject,
-            data,
-            actor_id=actor.id if actor else None,
-        )
-        commit()
-        return ids
+from tests.notifications.helpers import DATA, add_device, notify_reply
 
 
 def _statuses(app):
@@ -69,12 +28,12 @@ def test_one_well_formed_message_per_device_in_the_recipients_language(app, fake
     actor = make_member(display_name="林晓雨")
     hans = make_member(display_name="陈默", locale="zh-Hans")
     hant = make_member(display_name="黃詩婷", locale="zh-Hant")
-    _device(app, hans, "phone-hans-1")
-    _device(app, hans, "tablet-hans-2", platform="ios")
-    _device(app, hant, "phone-hant-1", platform="ios")
-    _device(app, hant, "laptop-en", platform="web", locale="en")  # the device's own language
+    add_device(app, hans, "phone-hans-1")
+    add_device(app, hans, "tablet-hans-2", platform="ios")
+    add_device(app, hant, "phone-hant-1", platform="ios")
+    add_device(app, hant, "laptop-en", platform="web", locale="en")  # the device's own language
 
-    _notify(app, [hans, hant, actor], actor=actor)
+    notify_reply(app, [hans, hant, actor], actor=actor)
 
     assert fake_fcm.invalid_bodies == []
     by_token = {r.token: r.message for r in fake_fcm.received}
@@ -93,7 +52,7 @@ def test_one_well_formed_message_per_device_in_the_recipients_language(app, fake
 
 def test_a_rolled_back_action_notifies_nobody(app, fake_fcm, make_member):
     member = make_member()
-    _device(app, member, "phone-rollback")
+    add_device(app, member, "phone-rollback")
     with app.app_context():
         service.notify([member.id], "test.reply", "thread:1", DATA)
         db.session.rollback()
@@ -104,10 +63,10 @@ def test_a_rolled_back_action_notifies_nobody(app, fake_fcm, make_member):
 
 def test_repeated_events_collapse_into_one_entry(app, client, fake_fcm, make_member, auth_headers):
     member = make_member(locale="en")
-    _device(app, member, "phone-collapse")
+    add_device(app, member, "phone-collapse")
     for _ in range(3):
-        _notify(app, [member], actor=make_member(display_name="someone"))
-    _notify(app, [member], subject="thread:99")
+        notify_reply(app, [member], actor=make_member(display_name="someone"))
+    notify_reply(app, [member], subject="thread:99")
     headers = {**auth_headers(member), "Accept-Language": "en"}
     items = client.get("/api/v1/notifications", headers=headers).get_json()["items"]
     assert [i["count"] for i in items] == [1, 3]  # most recently updated first
@@ -137,9 +96,9 @@ def test_1200_devices_go_out_in_batches_each_once(app, fake_fcm, count_queries):
 def test_dead_tokens_are_pruned_and_transient_failures_retried(app, fake_fcm, make_member):
     member = make_member()
     for token in ("unregistered-x", "invalid-y", "quota-z", "unavailable-w", "fine-v"):
-        _device(app, member, token)
+        add_device(app, member, token)
     before = utcnow()
-    _notify(app, [member])
+    notify_reply(app, [member])
     with app.app_context():
         left = set(db.session.execute(sa.select(Device.token)).scalars())
         waiting = (
@@ -169,14 +128,14 @@ def test_quiet_hours_hold_the_push_but_not_the_inbox(
     app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member(time_zone="Asia/Shanghai")
-    _device(app, member, "phone-quiet")
+    add_device(app, member, "phone-quiet")
     local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
     start = (local - timedelta(hours=1)).strftime("%H:%M")
     end = (local + timedelta(hours=2)).strftime("%H:%M")
     with app.app_context():
         db.session.add(QuietHours(member_id=member.id, start=start, end=end))
         db.session.commit()
-    _notify(app, [member])
+    notify_reply(app, [member])
     assert fake_fcm.received == []
     unread = client.get("/api/v1/notifications/unread-count", headers=auth_headers(member))
     assert unread.get_json() == {"unread": 1}
@@ -192,14 +151,14 @@ def test_reading_on_one_device_stops_pushes_to_the_others(
     app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member()
-    _device(app, member, "phone-a")
-    _device(app, member, "phone-b")
+    add_device(app, member, "phone-a")
+    add_device(app, member, "phone-b")
     headers = auth_headers(member)
     # Read before the push went out (it waits in quiet hours): it is never sent.
     with app.app_context():
         db.session.add(QuietHours(member_id=member.id, start="00:00", end="23:59"))
         db.session.commit()
-    [first] = _notify(app, [member], subject="thread:1")
+    [first] = notify_reply(app, [member], subject="thread:1")
     assert client.post(f"/api/v1/notifications/{first}/read", headers=headers).status_code == 204
     with app.app_context():
         delivery.deliver_due(now=utcnow() + timedelta(days=1))
@@ -210,7 +169,7 @@ def test_reading_on_one_device_stops_pushes_to_the_others(
     with app.app_context():
         db.session.execute(sa.delete(QuietHours))
         db.session.commit()
-    [second] = _notify(app, [member], subject="thread:2")
+    [second] = notify_reply(app, [member], subject="thread:2")
     assert fake_fcm.tokens() == {"phone-a": 1, "phone-b": 1}
     assert client.post(f"/api/v1/notifications/{second}/read", headers=headers).status_code == 204
     withdrawals = [r.message for r in fake_fcm.received if r.message["data"].get("action")]
@@ -227,7 +186,7 @@ def test_muted_kinds_reach_the_inbox_without_a_push(
     app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member()
-    _device(app, member, "phone-muted")
+    add_device(app, member, "phone-muted")
     headers = auth_headers(member)
     changed = client.patch(
         "/api/v1/notifications/preferences",
@@ -235,7 +194,7 @@ def test_muted_kinds_reach_the_inbox_without_a_push(
         json={"kinds": [{"kind": "test.reply", "push": False}]},
     )
     assert changed.status_code == 200
-    _notify(app, [member])
+    notify_reply(app, [member])
     assert fake_fcm.received == []
     assert client.get("/api/v1/notifications/unread-count", headers=headers).get_json() == {
         "unread": 1
@@ -245,17 +204,17 @@ def test_muted_kinds_reach_the_inbox_without_a_push(
 @pytest.mark.parametrize("platform", ["android", "ios"])
 def test_badge_is_the_unread_count(app, fake_fcm, make_member, platform):
     member = make_member()
-    _device(app, member, f"badge-{platform}", platform=platform)
-    _notify(app, [member], subject="thread:1")
-    _notify(app, [member], subject="thread:2")
+    add_device(app, member, f"badge-{platform}", platform=platform)
+    notify_reply(app, [member], subject="thread:1")
+    notify_reply(app, [member], subject="thread:2")
     badges = [r.message["apns"]["payload"]["aps"]["badge"] for r in fake_fcm.received]
     assert badges == [1, 2]
 
 
 def test_permanent_errors_are_recorded_and_the_token_kept(app, fake_fcm, make_member):
     member = make_member()
-    _device(app, member, "apnsauth-cert-expired", platform="ios")
-    _notify(app, [member])
+    add_device(app, member, "apnsauth-cert-expired", platform="ios")
+    notify_reply(app, [member])
     with app.app_context():
         status, error = db.session.execute(
             sa.select(PushDelivery.status, PushDelivery.last_error)
@@ -269,13 +228,13 @@ def test_in_app_off_still_pushes_but_keeps_the_inbox_clean(
     app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member()
-    _device(app, member, "phone-no-inbox")
+    add_device(app, member, "phone-no-inbox")
     headers = auth_headers(member)
     client.patch(
         "/api/v1/notifications/preferences",
         headers=headers,
         json={"kinds": [{"kind": "test.reply", "in_app": False}]},
     )
-    _notify(app, [member])
+    notify_reply(app, [member])
     assert fake_fcm.tokens() == {"phone-no-inbox": 1}
     assert client.get("/api/v1/notifications", headers=headers).get_json()["items"] == []

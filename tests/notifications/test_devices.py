@@ -16,37 +16,37 @@ from server.extensions import db
 from server.notifications.models import Device, PushDelivery
 from tests.conftest import ROOT, _database_url
 from tests.notifications.device_race import REGISTRATIONS
-from tests.notifications.test_delivery import _notify
+from tests.notifications.helpers import notify_reply
 
 
-def _register(client, headers, token, platform="android"):
-    r = client.post("/api/v1/devices", headers=headers, json={"token": token, "platform": platform})
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()
+def _register(caller, headers, token, platform="android"):
+    """The device ``token`` registered by who ``headers`` sign in as."""
+    body = {"token": token, "platform": platform}
+    return caller.call(None, "POST", "/api/v1/devices", 200, headers=headers, json=body)
 
 
 def test_150_tokens_leave_the_10_most_recently_seen(
-    app, client, fake_fcm, make_member, auth_headers
+    caller, app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member()
     headers = auth_headers(member)
     for n in range(150):
-        _register(client, headers, f"made-up-token-{n:03d}")
-    _register(client, headers, "made-up-token-000")  # an app started again: seen just now
+        _register(caller, headers, f"made-up-token-{n:03d}")
+    _register(caller, headers, "made-up-token-000")  # an app started again: seen just now
     kept = [d["token"] for d in client.get("/api/v1/devices", headers=headers).get_json()["items"]]
     assert sorted(kept) == ["made-up-token-000"] + [f"made-up-token-{n}" for n in range(141, 150)]
 
-    _notify(app, [member])
+    notify_reply(app, [member])
     assert sorted(fake_fcm.tokens()) == sorted(kept)  # one message, 10 pushes
 
 
-def test_the_cap_is_a_setting(app, client, make_member, auth_headers):
+def test_the_cap_is_a_setting(caller, app, client, make_member, auth_headers):
     app.config["PUSH_DEVICES_PER_MEMBER"] = 2
     try:
         member = make_member()
         headers = auth_headers(member)
         for token in ("phone-old", "tablet-mid", "phone-new"):
-            _register(client, headers, token)
+            _register(caller, headers, token)
         devices = client.get("/api/v1/devices", headers=headers).get_json()["items"]
         assert sorted(d["token"] for d in devices) == ["phone-new", "tablet-mid"]
     finally:
@@ -69,7 +69,7 @@ def test_devices_not_seen_for_the_live_window_get_no_push(app, fake_fcm, make_me
             ]
         )
         db.session.commit()
-    _notify(app, [member])
+    notify_reply(app, [member])
     assert fake_fcm.tokens() == {"phone-in-use": 1}
     with app.app_context():  # nothing was even queued for the stale one
         assert db.session.execute(sa.select(sa.func.count(PushDelivery.id))).scalar_one() == 1

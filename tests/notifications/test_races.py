@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +17,7 @@ from server.extensions import db
 from server.notifications import announcements, delivery, service
 from server.notifications.models import Device, Notification, PushDelivery
 from tests.conftest import ROOT, _database_url
-from tests.notifications.test_delivery import DATA, _device
+from tests.notifications.helpers import DATA, add_device, claim_batch, finish_batch
 
 
 def _quiet_notify(app, member, subject="thread:1", actor=None):
@@ -31,23 +30,13 @@ def _quiet_notify(app, member, subject="thread:1", actor=None):
         return nid
 
 
-def _claim(app):
-    with app.app_context():
-        return delivery._claim(utcnow(), 100)
-
-
-def _finish_batch(app, lease):
-    with app.app_context():
-        delivery._deliver_batch(lease, utcnow(), Counter())
-
-
 def test_read_while_the_push_is_in_flight_is_withdrawn_once_the_send_is_recorded(
     app, client, fake_fcm, make_member, auth_headers
 ):
     member = make_member()
-    _device(app, member, "phone-inflight")
+    add_device(app, member, "phone-inflight")
     nid = _quiet_notify(app, member)
-    lease = _claim(app)  # a worker has checked the push and is sending it …
+    lease = claim_batch(app)  # a worker has checked the push and is sending it …
     read = client.post(f"/api/v1/notifications/{nid}/read", headers=auth_headers(member))
     assert read.status_code == 204
     assert fake_fcm.received == []  # the withdraw waits: it must not overtake the send
@@ -65,9 +54,9 @@ def test_read_while_the_push_is_in_flight_is_withdrawn_once_the_send_is_recorded
 
 def test_a_repeat_during_the_send_is_pushed_with_the_new_text(app, fake_fcm, make_member):
     member = make_member(locale="en")
-    _device(app, member, "phone-repeat")
+    add_device(app, member, "phone-repeat")
     _quiet_notify(app, member, actor=make_member(display_name="A"))
-    lease = _claim(app)  # "A replied …" is on its way
+    lease = claim_batch(app)  # "A replied …" is on its way
     _quiet_notify(app, member, actor=make_member(display_name="B"))
     with app.app_context():
         in_flight = (
@@ -86,11 +75,13 @@ def test_a_retried_announcement_tells_nobody_twice(app, fake_fcm, make_member):
     organiser = make_member(role="organiser")
     members = [make_member() for _ in range(3)]
     for m in members:
-        _device(app, m, f"phone-ann-{m.id}")
+        add_device(app, m, f"phone-ann-{m.id}")
     with app.app_context():
         from server.members.models import Member
 
-        announcement = announcements.announce(db.session.get(Member, organiser.id), "通知", "内容")
+        announcement = announcements.create_announcement(
+            db.session.get(Member, organiser.id), "通知", "内容"
+        )
         # the fan-out done again from the start, as if its record of progress were lost
         work = db.session.execute(
             sa.select(OwedWork).where(OwedWork.args["announcement_id"].as_integer()
@@ -131,13 +122,13 @@ def test_turning_the_inbox_back_on_shows_new_events(app, client, make_member, au
 
 def test_results_are_recorded_only_under_the_lease_that_sent(app, fake_fcm, make_member):
     member = make_member()
-    _device(app, member, "phone-lease")
+    add_device(app, member, "phone-lease")
     _quiet_notify(app, member)
-    stale = _claim(app)
+    stale = claim_batch(app)
     with app.app_context():  # the lease ran out and another worker took the row over
         db.session.execute(sa.update(PushDelivery).values(lease="another-worker"))
         db.session.commit()
-    _finish_batch(app, stale)
+    finish_batch(app, stale)
     with app.app_context():
         status, lease = db.session.execute(sa.select(PushDelivery.status, PushDelivery.lease)).one()
         assert db.session.execute(sa.select(sa.func.count(Device.id))).scalar_one() == 1

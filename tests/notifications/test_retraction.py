@@ -11,34 +11,17 @@ from server.common.time import utcnow
 from server.common.tx import commit
 from server.extensions import db
 from server.notifications import delivery, retraction, service
-from server.notifications.kinds import Kind, register_kind
 from server.notifications.models import Notification, PushDelivery, QuietHours
-from tests.notifications.test_delivery import _device
-from tests.notifications.test_races import _claim, _finish_batch
+from tests.notifications.helpers import (
+    add_device,
+    claim_batch,
+    finish_batch,
+    register_reply_kind,
+)
 
-register_kind(
-    Kind(
-        name="test.quote",
-        label={"zh-Hans": "回复", "zh-Hant": "回覆", "en": "Replies"},
-        title={"zh-Hans": "新回复", "zh-Hant": "新回覆", "en": "New reply"},
-        body={
-            "zh-Hans": "{actor} 回复了「{title}」",
-            "zh-Hant": "{actor} 回覆了「{title}」",
-            "en": "{actor} replied in “{title}”",
-        },
-        many={
-            "zh-Hans": "「{title}」有 {count} 条新回复",
-            "zh-Hant": "「{title}」有 {count} 則新回覆",
-            "en": "{count} new replies in “{title}”",
-        },
-        link_keys=("thread_id",),
-        data={
-            "title": "string",
-            "thread_id": "integer",
-            "post_id": "integer",
-            "excerpt": "string",
-        },
-    )
+register_reply_kind(
+    "test.quote",
+    {"title": "string", "thread_id": "integer", "post_id": "integer", "excerpt": "string"},
 )
 
 QUOTE = {
@@ -77,7 +60,7 @@ def test_entries_stop_quoting_and_pushes_are_withdrawn_in_constant_queries(
     few = [make_member() for _ in range(2)]
     many = [make_member() for _ in range(12)]
     for m in few + many:
-        _device(app, m, f"phone-{m.id}")
+        add_device(app, m, f"phone-{m.id}")
     _notify_all(app, few, subject="thread:41", data={**QUOTE, "post_id": 6})
     _notify_all(app, many)
     fake_fcm.reset()
@@ -110,7 +93,7 @@ def test_entries_stop_quoting_and_pushes_are_withdrawn_in_constant_queries(
 
 def test_a_push_not_yet_sent_is_never_sent(app, fake_fcm, make_member):
     member = make_member()
-    _device(app, member, "phone-quiet-hours")
+    add_device(app, member, "phone-quiet-hours")
     with app.app_context():
         db.session.add(QuietHours(member_id=member.id, start="00:00", end="23:59"))
         db.session.commit()
@@ -138,7 +121,7 @@ def test_other_content_in_the_same_subject_is_left_alone(app, client, make_membe
 def test_deleted_entries_are_still_withdrawn_from_phones(app, fake_fcm, make_member):
     """An erased account's entries in others' inboxes go; the phones showing them are told."""
     erased, reader = make_member(), make_member()
-    _device(app, reader, "phone-reader", platform="ios")
+    add_device(app, reader, "phone-reader", platform="ios")
     _notify_all(app, [reader], actor=erased)
     [shown] = [r.message for r in fake_fcm.received]
     fake_fcm.reset()
@@ -197,12 +180,12 @@ def test_a_push_sent_while_its_content_goes_is_withdrawn_once_the_send_is_record
 ):
     """Not when the send's lease (PUSH_LEASE_SECONDS) would have run out."""
     member = make_member(locale="en")
-    _device(app, member, "phone-in-flight", locale="zh-Hant")
+    add_device(app, member, "phone-in-flight", locale="zh-Hant")
     _quiet_notify(app, member, data=QUOTE)
-    lease = _claim(app)  # a worker is sending it …
+    lease = claim_batch(app)  # a worker is sending it …
     assert _forget(app, subjects=["thread:42"], keys=("title", "excerpt")) == 1
     assert fake_fcm.received == []  # the withdraw must not overtake the send
-    _finish_batch(app, lease)  # … it read the entry after the forget: nothing of it is shown
+    finish_batch(app, lease)  # … it read the entry after the forget: nothing of it is shown
     [shown] = [r.message for r in fake_fcm.received]
     assert shown["notification"]["body"] == f" 回覆了「{retraction.GONE['zh-Hant']}」"
     with app.app_context():
@@ -216,11 +199,11 @@ def test_a_deleted_entrys_withdraw_waits_for_the_send_in_flight_until_its_lease_
     """The entry and its show are deleted (an erased account): nothing records when that send
     is over, so its withdraw keeps waiting for the lease."""
     erased, reader = make_member(), make_member()
-    _device(app, reader, "phone-erased-in-flight")
+    add_device(app, reader, "phone-erased-in-flight")
     _quiet_notify(app, reader, data=QUOTE, actor=erased)
-    lease = _claim(app)
+    lease = claim_batch(app)
     assert _forget(app, actor_id=erased.id, delete=True) == 1
-    _finish_batch(app, lease)
+    finish_batch(app, lease)
     with app.app_context():
         delivery.deliver_due()
         assert fake_fcm.received == []

@@ -8,7 +8,7 @@ from server.common.tx import commit
 from server.extensions import db
 from server.notifications import service
 from server.notifications.models import Device
-from tests.notifications.test_delivery import DATA  # registers the test.reply kind
+from tests.notifications.helpers import DATA  # registers the test.reply kind
 
 
 def _notify(app, member, subject="thread:1"):
