@@ -2,6 +2,15 @@
 
 Other features never read tokens: they use ``@blp.auth()`` (``server.api``) and
 ``server.api.current_member()``, which is the signed-in ``Member``.
+
+Modules, lowest first (each imports only modules above it):
+- ``models``: sign-in sessions (refresh-token families) and password-reset tokens
+- ``passwords``: Argon2id hashing
+- ``tokens``: what a JWT carries and how a request's token is checked
+- ``schemas``: request and response bodies (OAuth 2.0 names)
+- ``service``: sign-up, sign-in, refresh with rotation, sign-out, passwords
+- ``limits``: rate-limit keys of sign-in and sign-up
+- ``routes``: ``/api/v1/auth``
 """
 
 from __future__ import annotations

@@ -1,4 +1,14 @@
-"""Members: profiles, the directory, global roles, privacy consent, export and erasure."""
+"""Members: profiles, the directory, global roles, privacy consent, export and erasure.
+
+Modules, lowest first (each imports only modules above it):
+- ``models``: the account and profile, privacy consents; ``ROLES``, ``STAFF_ROLES``
+- ``occupations``: the profile's occupation tags and their labels
+- ``schemas``: a member as each audience sees them (card, public profile, self)
+- ``service``: profiles, the directory, roles, consent, mentions; the account's export/erasure
+- ``blocks``: a member keeps another away from them
+- ``bootstrap``: accounts made by operators (``create-admin``) and the demo members
+- ``routes``: ``/api/v1/me`` and ``/api/v1/members``
+"""
 
 from __future__ import annotations
 
