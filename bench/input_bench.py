@@ -70,7 +70,7 @@ def bench_json(rounds: int) -> None:
 
 
 def bench_highlight(rounds: int) -> None:
-    from server.common import search
+    from server.common import folding, search
 
     ligatures = ("ﬁ㍿ 碳中和咨詢服務 " * 500)[:5000]
     plain = ("碳中和咨詢服務 hello " * 400)[:5000]
@@ -87,8 +87,8 @@ def bench_highlight(rounds: int) -> None:
     n = max(20, rounds // 20)
     print(f"\n2. folding 5,000 characters for highlighting, {n} runs each")
     for name, fn in (
-        ("ligatures (now)", lambda: search._fold_with_map(ligatures)),
-        ("plain text (ceiling)", lambda: search._fold_with_map(plain)),
+        ("ligatures (now)", lambda: folding.fold_with_map(ligatures)),
+        ("plain text (ceiling)", lambda: folding.fold_with_map(plain)),
         ("ligatures (before)", lambda: old_fold_with_map(ligatures)),
         ("whole highlight (now)", lambda: search.highlight(ligatures, "咨询 file")),
     ):

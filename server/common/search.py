@@ -1,8 +1,10 @@
 """Chinese-aware full-text search, one interface over SQLite FTS5 and PostgreSQL.
 
-Text is folded before it is indexed and before it is searched: NFKC (full-width Ｌａｔｉｎ →
-Latin), OpenCC ``tw2sp`` (Traditional → Simplified, with Taiwan phrases: 網絡/網路 → 网络,
-軟體 → 软件; plain ``t2s`` converts characters only and leaves 網路 as 网路), then lower case.
+Text is folded before it is indexed and before it is searched (``folding.fold``): NFKC
+(full-width Ｌａｔｉｎ → Latin), lower case, Traditional → Simplified characters, and Taiwan
+phrases in their mainland spelling (網絡/網路 → 网络, 軟體 → 软件, 程式設計師 → 程序员) without
+turning a mainland word into another (程序 stays 程序, 很多工作 stays whole). Folding twice is
+folding once.
 Folded text is cut into words by rjieba: the index keeps jieba's search-mode cut (a long word
 and the words inside it: 网络安全 → 网络, 安全, 网络安全), a query uses the precise cut, and every
 query word must match. A phrase in double quotes must also appear verbatim in the folded text.
@@ -25,22 +27,19 @@ by the migration.
 
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import opencc
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
 
+from server.common.folding import fold, fold_with_map
 from server.common.time import UTCDateTime, utcnow
 from server.extensions import Model, db
 
-_converter = opencc.OpenCC("tw2sp")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HAN_SPLIT = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
 _PHRASE = re.compile(r'"([^"]+)"')
@@ -61,11 +60,6 @@ class SearchDocument(Model):
     content: Mapped[str] = mapped_column(sa.Text)  # folded title + body, for phrases
     tokens: Mapped[str] = mapped_column(sa.Text)  # space-separated search-mode words
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-def fold(text: str) -> str:
-    """Normalise width, script and case so that variants compare equal."""
-    return str(_converter.convert(unicodedata.normalize("NFKC", text))).lower()
 
 
 MAX_WORD_CHARS = 64  # longer "words" are URLs, hashes, pastes: PostgreSQL refuses > 2 KB
@@ -93,10 +87,20 @@ def _pairs(text: str) -> list[str]:
     return [run[i : i + 2] for run in _HAN.findall(text) for i in range(len(run) - 1)]
 
 
+def folded_tokens(folded: str) -> list[str]:
+    """Words to index of folded text: jieba's search-mode cut, and its Han pairs."""
+    return _words(_jieba().cut_for_search(folded)) + _pairs(folded)
+
+
 def index_tokens(text: str) -> list[str]:
     """Words to index: jieba's search-mode cut of the folded text, and its Han pairs."""
-    folded = fold(text)
-    return _words(_jieba().cut_for_search(folded)) + _pairs(folded)
+    return folded_tokens(fold(text))
+
+
+def document_fields(title: str, body: str) -> tuple[str, str]:
+    """``(content, tokens)`` of a document: its folded text (for phrases) and its words."""
+    folded = fold(f"{title}\n{body}" if title else body)
+    return " ".join(folded.split()), " ".join(folded_tokens(folded))
 
 
 def query_tokens(text: str) -> list[str]:
@@ -158,9 +162,7 @@ def parse_query(query: str) -> ParsedQuery:
 
 def index_document(kind: str, ref_id: int, title: str, body: str) -> None:
     """Add or replace the document ``(kind, ref_id)``; call inside the feature's transaction."""
-    text = f"{title}\n{body}" if title else body
-    content = " ".join(fold(text).split())
-    tokens = " ".join(index_tokens(text))
+    content, tokens = document_fields(title, body)
     doc = db.session.execute(
         sa.select(SearchDocument).where(
             SearchDocument.kind == kind, SearchDocument.ref_id == ref_id
@@ -305,68 +307,23 @@ def include_in_autogenerate(obj: object, name: str | None, type_: str, *_args: o
     return (type_, name) not in _HAND_MADE
 
 
-def _normalise_with_map(text: str) -> tuple[str, list[int]]:
-    """NFKC and lower case, and for each resulting character the index of its original."""
-    whole = unicodedata.normalize("NFKC", text).lower()
-    if len(whole) == len(text):
-        return whole, list(range(len(text)))
-    out: list[str] = []
-    origin: list[int] = []
-    for i, char in enumerate(text):
-        f = char if char.isascii() else unicodedata.normalize("NFKC", char)
-        f = f.lower()
-        out.append(f)
-        origin.extend([i] * len(f))
-    return "".join(out), origin
-
-
-@functools.lru_cache(maxsize=20_000)
-def _convert_char(char: str) -> str:
-    return str(_converter.convert(char))
-
-
-def _fold_with_map(text: str) -> tuple[str, list[int]]:
-    """The folded text, and for each folded character the index of the original it came from.
-
-    Linear whatever the text: width and case are folded per character only when they change
-    the length (ligatures such as ﬁ or ㍿); the script is converted by one OpenCC call, and when
-    a phrase conversion changes a length (記憶體 → 内存), by one call over the Han runs, the
-    runs whose length changed being converted character by character (cached): such a phrase
-    is found by search but not marked, as before.
-    """
-    pre, origin = _normalise_with_map(text)
-    whole = _converter.convert(pre)
-    if len(whole) == len(pre):
-        return whole, origin
-    parts = _HAN_SPLIT.split(pre)  # non-Han, Han, non-Han, …
-    converted = _converter.convert("\n".join(parts[1::2])).split("\n")
-    if len(converted) != len(parts[1::2]):  # a conversion swallowed the separator
-        converted = ["".join(_convert_char(c) for c in run) for run in parts[1::2]]
-    folded: list[str] = []
-    for k, part in enumerate(parts):
-        out = part if k % 2 == 0 else converted[k // 2]
-        if len(out) != len(part):
-            out = "".join(_convert_char(c) for c in part)
-        folded.append(out)
-    return "".join(folded), origin
-
-
 def highlight(text: str, query: str | ParsedQuery, *, width: int = 120) -> str:
     """An HTML snippet of ``text`` around the first match of ``query``, matches in ``<mark>``.
 
     Everything but the marks is escaped, so the snippet is safe to put in a page. Matching is
-    on folded text, so a Simplified query marks the Traditional words it found.
+    on folded text, so a Simplified query marks the Traditional words it found, and a mainland
+    word the whole Taiwan phrase it was found as (程序员 marks 程式設計師).
     """
     from markupsafe import escape
 
     parsed = parse_query(query) if isinstance(query, str) else query
     text = text[:5000]
-    folded, origin = _fold_with_map(text)
+    folded, starts, ends = fold_with_map(text)
     spans: list[tuple[int, int]] = []
     for needle in sorted({*parsed.terms, *parsed.phrases}, key=len, reverse=True):
         start = 0
         while needle and (i := folded.find(needle, start)) != -1:
-            spans.append((origin[i], origin[i + len(needle) - 1] + 1))
+            spans.append((starts[i], ends[i + len(needle) - 1]))
             start = i + len(needle)
     merged: list[tuple[int, int]] = []
     for s, e in sorted(spans):

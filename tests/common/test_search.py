@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from server.common import search
+from server.common import folding, search
 from server.common.tx import commit
 from server.extensions import db
+from tests.common.fold_words import (
+    APART,
+    MAINLAND_SENTENCES,
+    MAINLAND_WORDS,
+    PAIRS,
+    SENTENCE_PAIRS,
+)
 
 
 def test_fold_turns_traditional_and_taiwan_phrases_into_simplified():
@@ -15,6 +26,60 @@ def test_fold_turns_traditional_and_taiwan_phrases_into_simplified():
     assert search.fold("網路") == "网络"  # a Taiwan phrase, not only a character
     assert search.fold("軟體設計") == "软件设计"
     assert search.fold("ＡＰＰ開發") == "app开发"  # full width folded, lower-cased
+    assert search.fold("他看著我") == "他看着我"  # a Taiwan variant of a character
+
+
+@pytest.mark.parametrize(("mainland", "taiwan"), PAIRS)
+def test_a_mainland_word_and_its_taiwan_or_hong_kong_spelling_fold_to_the_mainland_one(
+    mainland, taiwan
+):
+    assert search.fold(taiwan) == search.fold(mainland) == mainland.lower()
+
+
+@pytest.mark.parametrize(("taiwan", "mainland"), SENTENCE_PAIRS)
+def test_a_taiwan_sentence_folds_as_the_mainland_sentence_that_says_the_same(taiwan, mainland):
+    assert search.fold(taiwan) == search.fold(mainland)
+
+
+def test_the_words_of_issue_15_keep_their_meaning():
+    """tw2sp read them as Taiwan phrases: 程序 → 进程, 程序员 → 进程员, 小程序 → 小进程,
+    应用程序 → 应用进程, 文件 → 文档, 文件夹 → 文档夹."""
+    for word in ["程序", "程序员", "小程序", "应用程序", "文件", "文件夹"]:
+        assert search.fold(word) == word
+    assert search.fold("进程") == "进程" != search.fold("程序")
+    assert search.fold("文档") == "文档" != search.fold("文件")
+
+
+@pytest.mark.parametrize("text", MAINLAND_WORDS + MAINLAND_SENTENCES)
+def test_mainland_words_and_sentences_fold_to_themselves(text):
+    """Nor is a Taiwan phrase found across two words: 很多|工作 holds no 多工 (multitasking),
+    很快|取得 no 快取 (cache)."""
+    assert search.fold(text) == unicodedata.normalize("NFKC", text).lower()
+
+
+_EVERY = [w for pair in PAIRS + APART for w in pair] + MAINLAND_WORDS
+_PIECES = _EVERY + list(folding.PHRASES) + list(folding.PHRASES.values()) + list("的了很多工作，")
+
+
+@pytest.mark.parametrize(
+    "text", _EVERY + MAINLAND_SENTENCES + [s for p in SENTENCE_PAIRS for s in p]
+)
+def test_folding_twice_is_folding_once(text):
+    assert search.fold(search.fold(text)) == search.fold(text)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8).map("".join))
+def test_folding_twice_is_folding_once_whatever_the_words_around(text):
+    """A phrase jieba did not cut out among its Taiwan neighbours may be a word among their
+    mainland spellings: passes repeat until nothing changes. Highlighting folds alike, each
+    folded character pointing into the text, in order."""
+    folded = search.fold(text)
+    assert search.fold(folded) == folded
+    mapped, starts, ends = folding.fold_with_map(text)
+    assert mapped == folded and len(starts) == len(ends) == len(folded)
+    assert all(0 <= s < e <= len(text) for s, e in zip(starts, ends, strict=True))
+    assert starts == sorted(starts)
 
 
 def test_index_keeps_the_words_inside_long_words():
@@ -67,6 +132,23 @@ DOCS = {
 def test_search_folds_scripts_and_segments_words(app, query, expected):
     _index(app, DOCS)
     assert set(_search(app, query)) == expected
+
+
+def test_each_spelling_of_a_pair_finds_the_other(app):
+    """Issue #15: a mainland query meets the Taiwan post that means the same, and the reverse."""
+    _index(app, {i: ("", word) for i, word in enumerate(w for pair in PAIRS for w in pair)})
+    for k, (mainland, taiwan) in enumerate(PAIRS):
+        for query in (mainland, taiwan):
+            assert {2 * k, 2 * k + 1} <= set(_search(app, query)), (mainland, taiwan, query)
+
+
+def test_a_mainland_word_no_longer_finds_the_word_tw2sp_made_of_it(app):
+    _index(app, {1: ("", "小程序的报价"), 2: ("", "进程管理"), 3: ("", "文件"), 4: ("", "文档")})
+    assert _search(app, "程序") == [1]  # it found 进程 (程序 was folded to 进程)
+    assert _search(app, "进程") == [2]
+    assert _search(app, "文件") == [3]
+    assert _search(app, "文档") == [4]
+    assert _search(app, "程式") == [1]  # the Taiwan spelling finds the mainland post
 
 
 def test_phrase_search_needs_the_words_together(app):
@@ -150,9 +232,9 @@ def test_phrases_without_words_and_huge_tokens_are_harmless(app):
 
 
 def test_highlighting_stays_linear_when_folding_changes_length(monkeypatch):
-    """Ligatures (ﬁ, ㍿) and phrase conversions change the folded length; the marks stay on the
-    right characters, and OpenCC is asked a bounded number of times whatever the length
-    (it was asked once per character: 12-26 ms a result instead of 0.7 ms)."""
+    """Ligatures (ﬁ, ㍿) and Taiwan phrases (程式設計 → 编程) change the folded length; the marks
+    stay on the right characters, and OpenCC is asked once a pass whatever the length (it was
+    asked once per character: 12-26 ms a result instead of 0.7 ms)."""
     assert search.highlight("Find the ﬁle on ㍿ 軟體公司 today", "file 软件") == (
         "Find the <mark>ﬁle</mark> on ㍿ <mark>軟體</mark>公司 today"
     )
@@ -168,11 +250,23 @@ def test_highlighting_stays_linear_when_folding_changes_length(monkeypatch):
             self.calls += 1
             return self.converter.convert(text)
 
-    counting = Counting(search._converter)
-    monkeypatch.setattr(search, "_converter", counting)
-    search._convert_char.cache_clear()
+    counting = Counting(folding._chars)
+    monkeypatch.setattr(folding, "_chars", counting)
     for text in ["ﬁ㍿ 碳中和咨詢服務 " * 500, "我的部落格寫程式設計心得，" * 400]:
         counting.calls = 0
         snippet = search.highlight(text, "咨询 心得")
         assert "<mark>" in snippet
-        assert counting.calls <= 2 + 40, counting.calls  # two passes, and distinct characters
+        assert counting.calls <= folding.MAX_PASSES, counting.calls
+    assert search.highlight("我的部落格寫程式設計心得，" * 400, "博客 编程", width=12) == (
+        "我的<mark>部落格</mark>寫<mark>程式設計</mark>心得…"
+    )
+
+
+def test_a_mainland_word_marks_the_taiwan_phrase_it_was_found_as():
+    assert search.highlight("他是程式設計師，在台北寫程式。", "程序员") == (
+        "他是<mark>程式設計師</mark>，在台北寫程式。"
+    )
+    assert search.highlight("他是程式設計師，在台北寫程式。", "程序") == (
+        "他是<mark>程式設計師</mark>，在台北寫<mark>程式</mark>。"  # as 程序 in 程序员
+    )
+    assert search.highlight("我有很多工作要做", "多任务") == "我有很多工作要做"

@@ -29,6 +29,34 @@ def test_traditional_found_by_simplified_and_the_reverse(forum, make_member, cat
     assert "<mark>软件</mark>" in hits[0]["snippet"]
 
 
+def test_a_mainland_query_finds_the_taiwan_post_that_means_the_same_and_the_reverse(
+    forum, make_member, category
+):
+    """Issue #15: a mainland 程序员 was folded to 进程员 and a Taiwan 程式設計師 to 程序员, so that
+    neither found the other, and a 程序 query found posts about 进程."""
+    author, reader = make_member(), make_member()
+    taiwan = forum.thread(
+        author, category["id"], "徵程式設計師", body="接案做小程式，檔案放在雲端資料夾。"
+    )
+    mainland = forum.thread(
+        author, category["id"], "招程序员", body="做小程序外包，文件放在共享文件夹。"
+    )
+    process = forum.thread(author, category["id"], "进程管理", body="讲操作系统的进程调度。")
+    for query in ("程序员", "程式設計師"):
+        hits = _search(forum, reader, q=query)
+        assert {h["thread_id"] for h in hits} == {taiwan["id"], mainland["id"]}, query
+    [hit] = [h for h in _search(forum, reader, q="程序员") if h["thread_id"] == taiwan["id"]]
+    assert hit["title_html"] == "徵<mark>程式設計師</mark>"
+    for query in ("小程序 文件夹", "小程式 資料夾"):
+        hits = _search(forum, reader, q=query)
+        assert {h["thread_id"] for h in hits} == {taiwan["id"], mainland["id"]}, query
+    assert "<mark>資料夾</mark>" in next(
+        h["snippet"] for h in _search(forum, reader, q="文件夹") if h["thread_id"] == taiwan["id"]
+    )
+    assert process["id"] not in {h["thread_id"] for h in _search(forum, reader, q="程序")}
+    assert [h["thread_id"] for h in _search(forum, reader, q="进程")] == [process["id"]]
+
+
 def test_replies_are_found_and_snippets_are_escaped(forum, make_member, category):
     author, replier = make_member(), make_member()
     thread = forum.thread(author, category["id"], "合同怎么写")
@@ -118,3 +146,75 @@ def test_search_for_a_phrase_of_punctuation_and_posts_with_huge_words(forum, mak
     assert (
         len(forum.call(author, "GET", "/search", 200, query_string={"q": "超长链接"})["items"]) == 1
     )
+
+
+def _run_0018(app, step: str) -> None:
+    """Migration 0018's ``upgrade`` or ``downgrade``, on this test's connection."""
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    from server.extensions import db
+
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0018_search_fold.py"
+    spec = importlib.util.spec_from_file_location("migration_0018", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with app.app_context():
+        with Operations.context(MigrationContext.configure(db.session.connection())):
+            getattr(module, step)()
+        db.session.commit()
+
+
+def test_0018_folds_what_tw2sp_folded_again(app, forum, make_member, category):
+    """Documents and name keys written by tw2sp (downgrade writes them so) are written again as
+    the application writes them now, and the searches of issue #15 find them."""
+    import sqlalchemy as sa
+
+    from server.common import search
+    from server.extensions import db
+    from server.forum.models import ForumPost
+    from server.members.models import Member
+
+    author, reader = make_member(display_name="程序猿小王"), make_member()
+    taiwan = forum.thread(author, category["id"], "徵程式設計師", body="接案做**小程式**。")
+    mainland = forum.thread(author, category["id"], "招程序员", body="很多工作要做。")
+    reply = forum.reply(reader, mainland["id"], "文件夹发我")
+
+    def stored() -> dict[int, tuple[str, str]]:
+        with app.app_context():
+            rows = db.session.execute(
+                sa.select(
+                    search.SearchDocument.ref_id,
+                    search.SearchDocument.content,
+                    search.SearchDocument.tokens,
+                ).where(search.SearchDocument.kind == "forum_post")
+            )
+            return {ref_id: (content, tokens) for ref_id, content, tokens in rows}
+
+    def name_key() -> str:
+        with app.app_context():
+            return db.session.get(Member, author.id).name_key
+
+    now = stored()
+    with app.app_context():
+        assert now[reply["id"]] == search.document_fields("", "文件夹发我")
+        first = db.session.scalar(
+            sa.select(ForumPost.id).where(
+                ForumPost.thread_id == mainland["id"], ForumPost.number == 1
+            )
+        )
+    assert now[first][0] == "招程序员 很多工作要做。"
+    _run_0018(app, "downgrade")
+    before = stored()
+    assert before[reply["id"]][0] == "文档夹发我"
+    assert before[first][0] == "招进程员 很多任务作要做。"
+    assert name_key() == f"进程猿小王 {author.username}"
+    assert [h["thread_id"] for h in _search(forum, reader, q="程序员")] == [taiwan["id"]]
+    _run_0018(app, "upgrade")
+    assert stored() == now
+    assert name_key() == f"程序猿小王 {author.username}"
+    hits = _search(forum, reader, q="程序员")
+    assert {h["thread_id"] for h in hits} == {taiwan["id"], mainland["id"]}
