@@ -8,7 +8,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from server.common.text import MAX_TAG_CHARS, MAX_TAGS
+from server.common.text import MAX_TAG_CHARS, MAX_TAGS, mentions_in
 from server.common.time import LocalDateTime
 
 __all__ = [
@@ -198,7 +198,5 @@ class Mentions(ma.fields.List):
     def get_value(
         self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing
     ) -> Any:
-        from server.common.text import mentions_in
-
         html = ma.utils.get_value(obj, self._html)
         return mentions_in(html if isinstance(html, str) else None)
