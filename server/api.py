@@ -18,7 +18,8 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from apispec import BasePlugin
-from flask_jwt_extended import current_user, get_current_user, verify_jwt_in_request
+from flask import current_app
+from flask_jwt_extended import get_current_user
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import IntegerConverter
@@ -29,6 +30,15 @@ from server.common.fields import MAX_ID, Integer
 from server.errors import DomainError, Forbidden, register_error_handlers
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+AUTHENTICATE = "jiayuan.authenticate"  # in ``app.extensions``: how ``@blp.auth()`` checks a token
+
+
+def use_authentication(app: Any, check: Callable[..., Any]) -> None:
+    """Set how ``@blp.auth()`` checks a request's token: ``check(refresh=…)`` raises when the
+    token or its session is not good (``server.auth`` registers its own; this module sits below
+    it and never imports it)."""
+    app.extensions[AUTHENTICATE] = check
 
 
 def current_member() -> Any:
@@ -234,7 +244,8 @@ class Blueprint(flask_smorest.Blueprint):
     def auth(
         self, *, refresh: bool = False, roles: Collection[str] | None = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Require a valid token (a refresh token when ``refresh``), and one of ``roles``.
+        """Require a valid token (a refresh token when ``refresh``) of a live session
+        (the check ``use_authentication`` set), and one of ``roles``.
 
         Put it above ``@blp.arguments`` so that an anonymous caller gets 401, not 422.
         """
@@ -242,8 +253,8 @@ class Blueprint(flask_smorest.Blueprint):
         def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                verify_jwt_in_request(refresh=refresh)
-                if roles is not None and current_user.role not in roles:
+                current_app.extensions[AUTHENTICATE](refresh=refresh)
+                if roles is not None and current_member().role not in roles:
                     raise Forbidden()
                 return func(*args, **kwargs)
 

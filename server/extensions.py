@@ -6,11 +6,10 @@ so that nothing depends on the app object at import time.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -19,8 +18,9 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from server.api import Api
-from server.common import ratelimit  # noqa: F401 - registers the fallback+redis storage
+from server.auth.claims import verified
 from server.common.jobs import JobQueue
+from server.common.ratelimit import Limiter  # also registers the fallback+redis storage
 
 # Stable constraint names, so that migrations name the same thing on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -46,8 +46,22 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+class JWT(JWTManager):
+    """flask-jwt-extended, verifying a token once per process (``server.auth.claims``) wherever
+    it decodes one: ``verify_jwt_in_request``, ``decode_token``."""
+
+    def _decode_jwt_from_config(
+        self, encoded_token: str, csrf_value: Any = None, allow_expired: bool = False
+    ) -> dict[str, Any]:
+        if csrf_value is None and not allow_expired:
+            return verified(encoded_token)[1]
+        return dict(super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired))
+
+
 migrate = Migrate()
-jwt = JWTManager()
+jwt = JWT()
 api = Api()
 limiter = Limiter(key_func=get_remote_address)
 socketio = SocketIO()

@@ -6,7 +6,9 @@ Other features never read tokens: they use ``@blp.auth()`` (``server.api``) and
 Modules, lowest first (each imports only modules above it):
 - ``models``: sign-in sessions (refresh-token families) and password-reset tokens
 - ``passwords``: Argon2id hashing
-- ``tokens``: what a JWT carries and how a request's token is checked
+- ``claims``: a token's signature and claims, verified once per token and process
+- ``tokens``: what a JWT carries and how a request's token is checked (its live session, read
+  with the member on every request)
 - ``schemas``: request and response bodies (OAuth 2.0 names)
 - ``service``: sign-up, sign-in, refresh with rotation, sign-out, passwords
 - ``limits``: rate-limit keys of sign-in and sign-up
@@ -24,12 +26,14 @@ if TYPE_CHECKING:
 
 
 def register(app: Flask, api: Api) -> None:
+    from server.api import use_authentication
     from server.auth import service, tokens
     from server.auth.routes import blp
     from server.common import privacy
     from server.extensions import jwt
 
     tokens.configure(jwt)
+    use_authentication(app, tokens.authenticate)
     api.register_blueprint(blp)
     privacy.register(
         "sign_in",

@@ -10,10 +10,10 @@ import hashlib
 from typing import Any
 
 from flask import Response, request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter.util import get_remote_address
 
 from server.auth.service import normalise_email
+from server.auth.tokens import authenticate
 from server.common import jsonio
 from server.extensions import limiter
 
@@ -54,8 +54,8 @@ def _wrong_password(response: Response) -> bool:
 
 def member_key() -> str:
     """Rate-limit key for the signed-in member (verifies the token; anonymous: the address)."""
-    verify_jwt_in_request(optional=True)
-    identity = get_jwt_identity()
+    claims = authenticate(optional=True)
+    identity = claims.get("sub") if claims else None
     return f"member:{identity}" if identity else "ip:" + get_remote_address()
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import g, request, session
+from flask import request, session
 from flask_socketio import (
     ConnectionRefusedError,
     Namespace,
@@ -133,12 +133,11 @@ class ChatNamespace(Namespace):
 
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            member = member_for_token(token)
+            member, auth_session_id = member_for_token(token)
         except DomainError as exc:
             # the client's connect_error: message = the text, data = the error shape
             error = _error(exc)
             raise ConnectionRefusedError(error["message"], error) from None
-        auth_session_id = g.auth_session.id
         session["member_id"] = member.id
         session["auth_session"] = auth_session_id
         join_room(rooms.member_room(member.id))

@@ -10,17 +10,33 @@ IMMEDIATE`` for transactions that will write). So transactions that are expected
 begin ``IMMEDIATE`` (``writes_expected``: every request but GET, HEAD and OPTIONS, every
 Socket.IO event, jobs and commands), and a read-only request that must write after all (a GET
 that counts a view) calls ``write_ahead()`` first. PostgreSQL needs none of this.
+
+PostgreSQL and read-only requests: psycopg sends ``BEGIN`` before a transaction's first
+statement and the session sends ``ROLLBACK`` when the request gives its connection back: two
+of the four round trips of a signed-in ``GET /me`` (with the pool's ping and the query). A
+transaction that is not expected to write (the same
+``writes_expected``) runs its statements in autocommit instead, none of them in a transaction:
+at READ COMMITTED, PostgreSQL's default and this app's, each statement sees a fresh snapshot
+either way, so reads see what they saw before. The first statement that is not a plain
+``SELECT`` (an INSERT, UPDATE or DELETE, a ``SELECT … FOR UPDATE``, a SAVEPOINT, anything
+else) switches the connection back first, so psycopg begins a real transaction there and what
+the request writes from then on commits or rolls back as one, as before. Its ``COMMIT`` or
+``ROLLBACK`` at the end costs nothing when no transaction was begun (psycopg sends none).
+SQLAlchemy's own isolation settings (migrations' ``autocommit_block``) are left alone.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import g, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
@@ -122,3 +138,55 @@ def retrying(fn: Callable[[], T], *, attempts: int = 5, first_wait: float = 0.1)
 @event.listens_for(Session, "after_rollback")
 def _forget_on_rollback(session: Session) -> None:
     session.info.pop(_KEY, None)
+
+
+# --- PostgreSQL: read-only transactions in autocommit (see the module) ------------------------
+
+_READING = "jiayuan_reading"  # in a connection's ``info``: statements run in autocommit, for now
+_OURS = "jiayuan_autocommit"  # autocommit is on because this module turned it on
+
+_WRITES_FROM_A_SELECT = re.compile(
+    r"\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b"  # row locks
+    r"|\b(nextval|setval|set_config|pg_advisory\w*|pg_notify|txid_current|pg_current_xact_id)"
+    r"\s*\(",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=2048)
+def only_reads(statement: str) -> bool:
+    """A plain ``SELECT`` that neither locks rows nor calls a function with a lasting effect
+    (sequences, settings, advisory locks, notifications, transaction ids)."""
+    return statement.lstrip()[:6].upper() == "SELECT" and not _WRITES_FROM_A_SELECT.search(
+        statement
+    )
+
+
+@event.listens_for(Engine, "begin")
+def _reads_in_autocommit(connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    info = connection.info
+    if "isolation_level" in connection.get_execution_options():
+        info[_OURS] = info[_READING] = False  # SQLAlchemy's own setting (migrations) rules
+        return
+    reading = not writes_expected()
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    if reading != bool(info.get(_OURS)):
+        if reading and dbapi_connection.autocommit:
+            info[_READING] = False  # someone else's autocommit: left alone
+            return
+        dbapi_connection.autocommit = reading  # no transaction is open yet: no round trip
+        info[_OURS] = reading
+    info[_READING] = reading
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _begin_before_writing(
+    connection: Connection, _cursor: Any, statement: str, *_args: Any
+) -> None:
+    info = connection.info
+    if info.get(_READING) and not only_reads(statement):
+        info[_READING] = info[_OURS] = False
+        # psycopg begins a transaction before this statement, as it does by default
+        connection.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
