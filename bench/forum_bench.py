@@ -23,8 +23,12 @@ ceiling's posts page (page 1 with page 1 of the typical thread, the long thread'
 the same page in the ceiling); thread detail and search have no ceiling.
 
 Searches are limited per member in production (``FORUM_SEARCH_LIMIT``, 60/minute); the bench
-raises the limit, keeping the limiter's work in every request. Results are printed as a
-Markdown table and written as JSON to ``bench/results/`` (ignored by git).
+raises the limit, keeping the limiter's work in every request. Each search target is also timed
+one request at a time (``wrk -t1 -c1`` with a Lua ``done`` hook that prints percentiles): the
+p50/p95/p99 a member waits for a page of results, without the queueing of 8 connections on 2
+workers. Before measuring, the script checks that the search pages it measures continue one
+another (page 3 is what follows page 2: no repeat, no gap). Results are printed as Markdown
+tables and written as JSON to ``bench/results/`` (ignored by git).
 """
 
 from __future__ import annotations
@@ -61,6 +65,22 @@ from api_bench import (
 )
 
 PAGE = 20
+SEARCHES = {  # target name → query: how many posts each matches is in bench/README.md
+    "search common word": "报价",
+    "search rare word": "碳中和咨询",
+    "search 2 words": "仲裁 尾款",  # found together: as common as either
+    "search traditional": "網路安全",  # a Taiwan phrase: folds to 网络安全
+    "search medium word": "复盘",  # in one title of twelve: first posts only
+    "search 2 unrelated words": "社保 插画",  # each common, rarely together
+}
+# wrk prints p50/p75/p90/p99 only; this hook prints p50, p95, p99 and the maximum, in ms.
+PERCENTILES_LUA = """
+done = function(summary, latency, requests)
+  io.write(string.format("PERCENTILES %.3f %.3f %.3f %.3f %d\\n",
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, summary.requests))
+end
+"""
 
 
 def generate(env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
@@ -97,6 +117,55 @@ def _check_same(app: Server, ceiling: Server, token: str, pairs: list[tuple[str,
             raise RuntimeError(
                 f"the ceiling's {ceiling_path} serves {same}, the app's {app_path} {ids}"
             )
+
+
+def search_page_cursor(base: str, token: str, query: str, page: int) -> str:
+    """The cursor a client holds after ``page - 1`` pages of a search, checking that walking
+    the pages gives what one page of ``page * PAGE`` results gives: no repeat, no gap."""
+    path = f"/api/v1/forum/search?q={urllib.parse.quote(query)}&limit="
+    whole = [hit["post_id"] for hit in get_json(f"{base}{path}{page * PAGE}", token)["items"]]
+    walked: list[int] = []
+    cursor = ""
+    for number in range(1, page + 1):
+        answer = get_json(f"{base}{path}{PAGE}" + (f"&cursor={cursor}" if cursor else ""), token)
+        walked += [hit["post_id"] for hit in answer["items"]]
+        if number < page:
+            cursor = urllib.parse.quote(answer["next_cursor"] or "")
+    if walked != whole or len(whole) != page * PAGE:
+        raise RuntimeError(f"search {query!r}: pages {walked} but one page {whole}")
+    return cursor
+
+
+def measure_latency(url: str, token: str, *, duration: int, lua: Path) -> dict[str, float]:
+    """One request at a time for ``duration`` seconds: p50, p95, p99 and max in ms."""
+    cmd = ["wrk", "-t1", "-c1", f"-d{duration}s", "--timeout", "10s", "-s", str(lua),
+           "-H", f"Authorization: Bearer {token}", url]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("PERCENTILES ")), None)
+    if done.returncode != 0 or line is None or "Non-2xx" in done.stdout:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    p50, p95, p99, top, requests = line.split()[1:]
+    return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99),
+            "max_ms": float(top), "requests": int(requests)}  # fmt: skip
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each percentile's median over the rounds; requests added up."""
+    middle = {k: sorted(r[k] for r in runs)[len(runs) // 2] for k in runs[0]}
+    return {**middle, "requests": sum(r["requests"] for r in runs), "rounds": len(runs)}
+
+
+def format_latency(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| database | target | query | p50 ms | p95 ms | p99 ms | max ms | requests |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['database']} | {r['target']} | {r['query']} | {r['p50_ms']:.1f} | "
+        f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['requests']:,} |"
+        for r in rows
+    ]
+    return "\n".join(lines)
 
 
 def compare_with_ceilings(rows: list[Row]) -> None:
@@ -161,10 +230,11 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
             ("long thread deep", False, long_deep, cpd),
             (cp1, True, c_posts.format(data["typical_thread"]), None),
             (cpd, True, c_posts.format(long_thread) + f"?from_number={deep_from}", None),
-            ("search rare word", False, f"/api/v1/forum/search?q={q(data['rare_term'])}", None),
-            ("search 2 words", False, f"/api/v1/forum/search?q={q('仲裁 尾款')}", None),
-            ("search common word", False, f"/api/v1/forum/search?q={q('报价')}", None),
         ]  # fmt: skip
+        targets_spec += [
+            (name, False, f"/api/v1/forum/search?q={q(query)}&limit={PAGE}", None)
+            for name, query in SEARCHES.items()
+        ]
         path_of = {name: path for name, _c, path, _ in targets_spec}
         with (
             Server("wsgi:app", env, tmp / "app.log") as app,
@@ -176,6 +246,11 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
             hits = get_json(app.base + path_of["search rare word"], token)["items"]
             if not hits or "<mark>" not in hits[0]["snippet"]:
                 raise RuntimeError(f"search for the rare word found {hits!r}")
+            page3 = search_page_cursor(app.base, token, SEARCHES["search common word"], 3)
+            p3_path = f"{path_of['search common word']}&cursor={page3}"
+            targets_spec.append(("search common word p3", False, p3_path, None))
+            path_of["search common word p3"] = p3_path
+            queries = {**SEARCHES, "search common word p3": SEARCHES["search common word"]}
             _check_same(app, ceiling, token, [
                 (path_of["threads latest p1"], path_of[c1]),
                 (path_of["threads latest deep"], path_of[cd]),
@@ -184,7 +259,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
             ])  # fmt: skip
             print(
                 f"  app on :{app.port}, ceiling on :{ceiling.port}; deep cursors checked; search "
-                "finds the rare word; the ceiling serves the same threads and posts as the app"
+                "finds the rare word and its pages continue; the ceiling serves the same "
+                "threads and posts as the app"
             )
             chosen = {
                 name
@@ -210,8 +286,24 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
                         samples[target.name].append(measure_once(target, token, args))
             finally:
                 args.threads = saved
+            lua = tmp / "percentiles.lua"
+            lua.write_text(PERCENTILES_LUA)
+            timed = [t for t in targets if t.name.startswith("search")]
+            runs: dict[str, list[dict[str, float]]] = {t.name: [] for t in timed}
+            for round_no in range(1, args.rounds + 1):
+                print(f"  one at a time, round {round_no}/{args.rounds}")
+                for target in timed:
+                    time.sleep(1)
+                    run = measure_latency(target.url, token, duration=args.duration, lua=lua)
+                    runs[target.name].append(run)
+                    print(f"    {target.name:<24} p50 {run['p50_ms']:6.1f} ms  p95 "
+                          f"{run['p95_ms']:6.1f} ms  p99 {run['p99_ms']:6.1f} ms")  # fmt: skip
     rows = [summarise(kind, t, samples[t.name]) for t in targets]
     compare_with_ceilings(rows)
+    info["latency"] = [
+        {"database": kind, "target": name, "query": queries[name], **median_run(found)}
+        for name, found in runs.items()
+    ]
     return rows, info
 
 
@@ -241,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += kind_rows
         infos.append(info)
     print("\n" + format_table(rows))
+    print("\nsearch, one request at a time (median round):\n")
+    print(format_latency([row for info in infos for row in info["latency"]]))
     print(
         "\nvs ceiling: thread lists against `ceiling threads p1` / `deep` (the front page's "
         "order), posts against `ceiling posts p1` / `deep`; thread detail and search have none"

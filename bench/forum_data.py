@@ -13,13 +13,15 @@ What it makes, reproducibly (``--seed``):
 - 2,000 members (``tests/factories.insert_members``), one of them signed in;
 - 4 top-level categories with 2 subcategories each;
 - threads spread over two years, replies per thread heavy-tailed (Pareto: most threads have
-  a few replies, some hundreds) plus one thread of 5,000 posts; the post count is exact;
+  a few replies, some hundreds) plus one thread of 5,000 posts; the post count is exact; post
+  ids (and search document ids) grow with the time a post was written, as in a live forum;
 - bodies of 2–5 sentences from a corpus about freelance work and new media, 15 % of them in
   Traditional characters (OpenCC ``s2twp``); a rare phrase (碳中和咨询) in 50 posts;
 - 100,000 👍 reactions, and the bench member's reading state on 5,000 threads;
 - the search index, built exactly as ``server.common.search.index_document`` would (folded
-  content, jieba search-mode tokens), but per sentence and in bulk: a body is sentences joined
-  at punctuation, where jieba's cut never spans, so the tokens are the same.
+  content, jieba search-mode tokens, the title's length, the recency of the post's time), but
+  per sentence and in bulk: a body is sentences joined at punctuation, where jieba's cut never
+  spans, so the tokens are the same.
 
 Rows go in with SQLAlchemy Core in batches of 10,000; counters on threads are computed here,
 as ``service.refresh_thread`` would. Then ``ANALYZE``.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -136,6 +139,7 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
 
     from server import create_app
     from server.auth.service import sign_in
+    from server.common import search
     from server.common.pagination import _encode
     from server.common.search import SearchDocument
     from server.extensions import db
@@ -150,6 +154,9 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
     from server.members.models import Member
     from tests.factories import insert_members
 
+    # a bulk load, like a migration: building the GIN index over a million documents takes
+    # longer than the statement timeout the application sets on its connections
+    os.environ["DATABASE_STATEMENT_TIMEOUT_MS"] = "0"
     started = time.perf_counter()
     rng = random.Random(seed)
     s2t = opencc.OpenCC("s2twp").convert
@@ -181,78 +188,98 @@ def generate(threads: int, posts: int, seed: int, long_thread: int) -> dict[str,
         now = datetime.now(UTC).replace(microsecond=0)
         start = now - timedelta(days=730)
         span = (now - start).total_seconds()
+        # Threads first, with each post's time, writer and sentences; then the posts in the
+        # order they were written, so that post (and search document) ids grow with time as
+        # they do in a live forum: the newest ids are the newest posts.
+        plan: list[tuple[float, int, int, int, tuple[int, ...], bool]] = []
+        thread_titles: dict[int, tuple[Sentence, bool]] = {}
         thread_rows: list[dict[str, Any]] = []
         tag_rows: list[dict[str, Any]] = []
-        post_rows: list[dict[str, Any]] = []
-        doc_rows: list[dict[str, Any]] = []
-        post_id = 0
-        liked: list[tuple[int, int, int]] = []  # (post id, thread index, author)
 
-        def flush(final: bool = False) -> None:
-            for model, rows in ((ForumThread, thread_rows), (ForumThreadTag, tag_rows),
-                                (ForumPost, post_rows), (SearchDocument, doc_rows)):  # fmt: skip
-                if rows and (final or len(rows) >= BATCH or model is ForumThread):
-                    db.session.execute(sa.insert(model), rows)
-                    rows.clear()
-            db.session.commit()
+        def body_of(chosen: tuple[int, ...], trad: bool) -> str:
+            return "".join(every[i].text[trad] for i in chosen)
 
+        every = [*sentences, rare]
         for t in range(threads):
             thread_id = t + 1
-            created = start + timedelta(seconds=span * t / threads)
+            created = span * t / threads  # seconds after start
             n = counts[t]
             author = rng.choice(member_ids)
             traditional = rng.random() < 0.15
             title = rng.choice(titles)
-            title_text = title.text[traditional] + f"（{thread_id}）"
-            gap = min((now - created).total_seconds() / max(n, 1), 86400.0)
-            last_author = author
-            excerpt = ""
+            thread_titles[thread_id] = (title, traditional)
+            gap = min((span - created) / max(n, 1), 86400.0)
+            writer, excerpt = author, ""
             for number in range(1, n + 1):
-                post_id += 1
-                posted = created + timedelta(seconds=gap * (number - 1))
                 writer = author if number == 1 else rng.choice(member_ids)
                 trad = traditional if number == 1 else rng.random() < 0.15
-                chosen = rng.sample(sentences, rng.randint(2, 5))
-                if post_id - 1 in rare_posts:
-                    chosen.append(rare)
-                body = "".join(s.text[trad] for s in chosen)
-                folded = "".join(s.folded[trad] for s in chosen)
-                tokens = [tok for s in chosen for tok in s.tokens[trad]]
+                chosen = tuple(rng.sample(range(len(sentences)), rng.randint(2, 5)))
+                if len(plan) in rare_posts:
+                    chosen += (len(sentences),)
+                plan.append((created + gap * (number - 1), thread_id, number, writer, chosen, trad))
                 if number == 1:
-                    excerpt = body[:200]
-                    folded = " ".join(
-                        f"{title.folded[traditional]}（{thread_id}）\n{folded}".split()
-                    )
-                    tokens = title.tokens[traditional] + [str(thread_id)] + tokens
-                post_rows.append({
-                    "id": post_id, "thread_id": thread_id, "number": number,
-                    "author_id": writer, "body": body, "html": f"<p>{body}</p>\n",
-                    "version": 1, "reaction_count": 0, "created_at": posted,
-                })  # fmt: skip
-                doc_rows.append({
-                    "kind": "forum_post", "ref_id": post_id, "content": folded,
-                    "tokens": " ".join(tokens), "updated_at": posted,
-                })  # fmt: skip
-                if rng.random() < 0.1:
-                    liked.append((post_id, t, writer))
-                last_author = writer
+                    excerpt = body_of(chosen, trad)[:200]
             tags = rng.sample(TAGS, rng.randint(0, 3))
             thread_rows.append({
                 "id": thread_id, "category_id": rng.choice(category_ids), "author_id": author,
-                "title": title_text, "tags": tags, "excerpt": excerpt, "created_at": created,
+                "title": title.text[traditional] + f"（{thread_id}）", "tags": tags,
+                "excerpt": excerpt, "created_at": start + timedelta(seconds=created),
                 "reply_count": n - 1, "reaction_count": 0, "view_count": rng.randint(n, 20 * n),
                 "score": n - 1, "highest_number": n,
-                "bumped_at": created + timedelta(seconds=gap * (n - 1)),
-                "last_poster_id": last_author, "pinned": thread_id % 20_000 == 7,
+                "bumped_at": start + timedelta(seconds=created + gap * (n - 1)),
+                "last_poster_id": writer, "pinned": thread_id % 20_000 == 7,
                 "pinned_globally": thread_id % 20_000 == 7,
                 "locked": False, "hidden": False,
             })  # fmt: skip
             tag_rows += [{"thread_id": thread_id, "tag": tag} for tag in tags]
-            if len(post_rows) >= BATCH:
-                flush()
-                print(f"  {thread_id:>7} threads, {post_id:>8} posts  "
-                      f"{time.perf_counter() - started:6.1f} s", file=sys.stderr)  # fmt: skip
-        flush(final=True)
+        for model, rows in ((ForumThread, thread_rows), (ForumThreadTag, tag_rows)):
+            for i in range(0, len(rows), BATCH):
+                db.session.execute(sa.insert(model), rows[i : i + BATCH])
+        db.session.commit()
+        print(f"  {threads} threads planned  {time.perf_counter() - started:6.1f} s",
+              file=sys.stderr)  # fmt: skip
+
+        # the columns of issue #15's ranking, when the code measured has them (a "before" run
+        # of the same data on older code has not)
+        ranked = "recency" in SearchDocument.__table__.c
+        plan.sort()  # by time (then thread and number): ids in the order posts were written
+        post_rows: list[dict[str, Any]] = []
+        doc_rows: list[dict[str, Any]] = []
+        liked: list[tuple[int, int, int]] = []  # (post id, thread index, author)
+        for post_id, (offset, thread_id, number, writer, chosen, trad) in enumerate(plan, 1):
+            posted = start + timedelta(seconds=offset)
+            body = body_of(chosen, trad)
+            folded = "".join(every[i].folded[trad] for i in chosen)
+            tokens = [tok for i in chosen for tok in every[i].tokens[trad]]
+            title_chars = 0
+            if number == 1:
+                title, traditional = thread_titles[thread_id]
+                folded_title = f"{title.folded[traditional]}（{thread_id}）"
+                title_chars = len(folded_title)
+                folded = " ".join(f"{folded_title}\n{folded}".split())
+                tokens = title.tokens[traditional] + [str(thread_id)] + tokens
+            post_rows.append({
+                "id": post_id, "thread_id": thread_id, "number": number,
+                "author_id": writer, "body": body, "html": f"<p>{body}</p>\n",
+                "version": 1, "reaction_count": 0, "created_at": posted,
+            })  # fmt: skip
+            doc_rows.append({
+                "kind": "forum_post", "ref_id": post_id, "content": folded,
+                "tokens": " ".join(tokens), "updated_at": posted,
+                **({"recency": search.recency(posted), "title_chars": title_chars}
+                   if ranked else {}),
+            })  # fmt: skip
+            if rng.random() < 0.1:
+                liked.append((post_id, thread_id - 1, writer))
+            if len(post_rows) >= BATCH or post_id == len(plan):
+                db.session.execute(sa.insert(ForumPost), post_rows)
+                db.session.execute(sa.insert(SearchDocument), doc_rows)
+                db.session.commit()
+                post_rows.clear()
+                doc_rows.clear()
+                print(f"  {post_id:>8} posts  {time.perf_counter() - started:6.1f} s",
+                      file=sys.stderr)  # fmt: skip
+        del plan
 
         # 👍 reactions (a member never on their own post), counters as refresh_thread keeps them
         reactions: list[dict[str, Any]] = []

@@ -17,12 +17,13 @@ all of its pairs; a single Han character matches a word or the start of a pair.
 
 Features register documents with ``index_document(kind, ref_id, title, body)`` inside their own
 transaction, and search with ``search_hits(kind, query)``: a subquery of ``(ref_id, rank)`` they
-join with their own tables, so that visibility rules and filters stay in the feature.
+join with their own tables, so that visibility rules and filters stay in the feature. Hits rank
+by relevance (BM25's shape, title words weigh more) × recency (halved every HALF_LIFE_DAYS).
 
-Storage: ``search_documents`` holds the folded text and the tokens. On SQLite an external-content
-FTS5 table follows it by triggers; on PostgreSQL a generated ``tsvector`` column built with
-``array_to_tsvector`` (no parser, no locale dependence) carries a GIN index. Both are created
-by the migration.
+Storage: ``search_documents`` holds the folded text, the tokens, the title's length and the
+recency. On SQLite an external-content FTS5 table follows it by triggers; on PostgreSQL a
+generated ``tsvector`` column built with ``array_to_tsvector`` (no parser, no locale
+dependence) carries a GIN index. Both are created by the migrations.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +50,23 @@ MAX_QUERY_TERMS = 32
 MAX_PREFIXES = 4  # lone Han characters per query: each expands to every pair it starts
 CANDIDATES = 1000  # matching documents ranked per query, newest first (see search_hits)
 
+# Ranking (see search_hits): relevance × recency, the same formula on both databases.
+HALF_LIFE_DAYS = 30.0  # a document this much older needs twice the relevance to rank alike
+RECENCY_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)  # recency 1.0; 2.0 ** 1023 is far away
+K1, B = 1.2, 0.75  # BM25's term-frequency saturation and length normalisation
+REFERENCE_CHARS = 100  # the length at which a document is neither short nor long
+TITLE_WEIGHT = 1.0  # added per query word found in the title
+RANKED_CLAUSES = 8  # query words whose frequency is counted (all of them must match)
+
+
+def recency(when: datetime) -> float:
+    """``2 ** (days since RECENCY_EPOCH / HALF_LIFE_DAYS)``: stored per document, so that a
+    rank is a product of columns (no ``exp()`` in SQL: SQLite may be built without math
+    functions) and does not depend on the time of the search — a cursor's rank stays valid,
+    and an exponential decay orders two documents alike whenever it is asked."""
+    days = (when - RECENCY_EPOCH).total_seconds() / 86400
+    return float(2.0 ** (days / HALF_LIFE_DAYS))
+
 
 class SearchDocument(Model):
     __tablename__ = "search_documents"
@@ -60,6 +78,10 @@ class SearchDocument(Model):
     content: Mapped[str] = mapped_column(sa.Text)  # folded title + body, for phrases
     tokens: Mapped[str] = mapped_column(sa.Text)  # space-separated search-mode words
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # recency() of when the document was first written (an edit keeps it)
+    recency: Mapped[float] = mapped_column(sa.Float, server_default="1.0")
+    # the folded title's length: content[:title_chars] is the title
+    title_chars: Mapped[int] = mapped_column(sa.Integer, server_default="0")
 
 
 MAX_WORD_CHARS = 64  # longer "words" are URLs, hashes, pastes: PostgreSQL refuses > 2 KB
@@ -101,6 +123,12 @@ def document_fields(title: str, body: str) -> tuple[str, str]:
     """``(content, tokens)`` of a document: its folded text (for phrases) and its words."""
     folded = fold(f"{title}\n{body}" if title else body)
     return " ".join(folded.split()), " ".join(folded_tokens(folded))
+
+
+def title_chars(title: str, content: str) -> int:
+    """How much of ``content`` is the folded title (0 if folding joined it to the body)."""
+    folded = " ".join(fold(title).split())
+    return len(folded) if folded and content.startswith(folded) else 0
 
 
 def query_tokens(text: str) -> list[str]:
@@ -160,18 +188,36 @@ def parse_query(query: str) -> ParsedQuery:
     return ParsedQuery(list(terms)[:MAX_QUERY_TERMS], phrases, clauses[:MAX_QUERY_TERMS])
 
 
-def index_document(kind: str, ref_id: int, title: str, body: str) -> None:
-    """Add or replace the document ``(kind, ref_id)``; call inside the feature's transaction."""
+def index_document(
+    kind: str, ref_id: int, title: str, body: str, *, dated: datetime | None = None
+) -> None:
+    """Add or replace the document ``(kind, ref_id)``; call inside the feature's transaction.
+
+    ``dated`` is when the thing was written, for recency; by default a new document is dated
+    now and a replaced one keeps its date (an edit does not make a post new)."""
     content, tokens = document_fields(title, body)
+    in_title = title_chars(title, content) if title else 0
     doc = db.session.execute(
         sa.select(SearchDocument).where(
             SearchDocument.kind == kind, SearchDocument.ref_id == ref_id
         )
     ).scalar_one_or_none()
     if doc is None:
-        db.session.add(SearchDocument(kind=kind, ref_id=ref_id, content=content, tokens=tokens))
+        db.session.add(
+            SearchDocument(
+                kind=kind,
+                ref_id=ref_id,
+                content=content,
+                tokens=tokens,
+                recency=recency(dated or utcnow()),
+                title_chars=in_title,
+            )
+        )
     else:
         doc.content, doc.tokens, doc.updated_at = content, tokens, utcnow()
+        doc.title_chars = in_title
+        if dated is not None:
+            doc.recency = recency(dated)
 
 
 def remove_document(kind: str, ref_id: int) -> None:
@@ -233,6 +279,35 @@ def _expression(clauses: list[Clause], syntax: _Syntax) -> str:
 Scope = Callable[[sa.ColumnElement[int]], sa.ColumnElement[bool]]
 
 
+def _needle(clause: Clause) -> str | None:
+    """The text a clause stands for, counted in the folded content for term frequency."""
+    return clause.prefix or "".join(clause.words) or None
+
+
+def _relevance(content: Any, title_chars: Any, parsed: ParsedQuery, postgres: bool) -> Any:
+    """BM25's shape in plain SQL, alike on both databases: for each query word, its
+    occurrences ``tf`` in the folded text (at least 1: every word matched, perhaps as
+    character pairs), saturated as ``tf·(k1+1) / (tf + k1·(1 − b + b·chars/REFERENCE_CHARS))``,
+    plus ``TITLE_WEIGHT`` if the title holds it. No idf: every hit holds every query word."""
+    greatest = sa.func.greatest if postgres else sa.func.max  # SQLite's max() of two values
+    position = sa.func.strpos if postgres else sa.func.instr
+    chars = sa.func.length(content, type_=sa.Integer)
+    saturation = K1 * (1 - B) + chars * (K1 * B / REFERENCE_CHARS)
+    total: Any = sa.literal(0.0, sa.Float)
+    for clause in parsed.clauses[:RANKED_CLAUSES]:
+        needle = _needle(clause)
+        if needle is None:
+            total = total + (K1 + 1) / (1.0 + saturation)
+            continue
+        removed = chars - sa.func.length(sa.func.replace(content, needle, ""), type_=sa.Integer)
+        tf = greatest(removed * (1.0 / len(needle)), 1.0, type_=sa.Float)
+        title = sa.case(
+            (position(content, needle).between(1, title_chars), TITLE_WEIGHT), else_=0.0
+        )
+        total = total + tf * (K1 + 1) / (tf + saturation) + title
+    return total
+
+
 def search_hits(
     kind: str,
     query: str | ParsedQuery,
@@ -240,55 +315,126 @@ def search_hits(
     candidates: int = CANDIDATES,
     scope: Scope | None = None,
 ) -> sa.Subquery:
-    """A subquery of ``(ref_id, rank)`` for documents of ``kind`` matching ``query``.
+    """A subquery of ``(ref_id, rank)`` for documents of ``kind`` matching ``query``, in the
+    order of ``(rank, ref_id)``: join it and order by the same.
 
-    Lower ``rank`` is a better match on both databases. An empty query matches nothing.
-    Only the newest ``candidates`` matching documents are ranked: a word found in a third of
-    a million posts costs what a word found in a thousand does, and a query that matches more
-    is answered from the most recent (more words or a phrase reach older ones). ``scope``
-    turns the ``ref_id`` column into a condition (visibility, filters) applied *before* the
-    candidates are counted, so that hidden documents never take a candidate's place; make it
-    an ``EXISTS`` on the feature's primary key, checked once per match.
+    Lower ``rank`` is a better match, ``−relevance × recency`` (``_relevance``, ``recency``):
+    the same formula and order on both databases, and a rank that never changes while the
+    document does not, so a cursor holding it continues exactly. An empty query matches
+    nothing. The newest ``candidates`` matching documents are ranked: all the matches of a
+    query that has no more (at a million posts, a word in one post of a thousand), the newest
+    of a common word's. Ranking all of a common word's matches costs what touching each does
+    (300,000 of them: 1.4 s on SQLite, 0.6 s on PostgreSQL to count them); what the bound
+    misses — better matches a few days older than the candidates — is measured in
+    bench/README.md. ``scope`` turns the ``ref_id`` column into a condition (visibility,
+    filters) applied *before* the candidates are counted, so that hidden documents never take
+    a candidate's place; make it an ``EXISTS`` on the feature's primary key.
     """
     parsed = parse_query(query) if isinstance(query, str) else query
     d = SearchDocument.__table__.alias("d")
-    conditions: list[sa.ColumnElement[bool]] = [d.c.kind == kind]
-    conditions += [like_contains(d.c.content, p) for p in parsed.phrases]
-    if scope is not None:
-        conditions.append(scope(d.c.ref_id))
-    dialect = db.session.get_bind().dialect.name
     if parsed.empty:
         empty = sa.select(d.c.ref_id, sa.literal(0.0, sa.Float).label("rank")).where(sa.false())
         return empty.subquery("search_hits")
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY, TSVECTOR
 
-        tsq = sa.cast(sa.literal(_expression(parsed.clauses, _POSTGRES)), TSQUERY)
-        tsv = sa.literal_column("d.tsv", TSVECTOR)
+    def matching(c: Any) -> list[sa.ColumnElement[bool]]:  # but for the words themselves
+        return [c.kind == kind] + [like_contains(c.content, p) for p in parsed.phrases]
+
+    def conditions(c: Any) -> list[sa.ColumnElement[bool]]:
+        return matching(c) + ([scope(c.ref_id)] if scope is not None else [])
+
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+
+    def rank(c: Any) -> Any:
+        return -(_relevance(c.content, c.title_chars, parsed, postgres) * c.recency)
+
+    if postgres:
+        newest = _postgres_newest(parsed, matching, scope, rank, candidates)
+    else:
+        # FTS5 walks its matches newest first (rowid DESC) and stops at the limit.
+        fts = sa.table("search_documents_fts", sa.column("rowid", sa.Integer))
+        table: sa.ColumnClause[Any] = sa.literal_column("search_documents_fts")
         newest = (
-            sa.select(d.c.ref_id, tsv.label("tsv"))
-            .where(tsv.op("@@")(tsq), *conditions)
-            .order_by(d.c.id.desc())
+            sa.select(d.c.ref_id, sa.cast(rank(d.c), sa.Float).label("rank"))
+            .select_from(fts.join(d, d.c.id == fts.c.rowid))
+            .where(table.op("MATCH")(_expression(parsed.clauses, _FTS5)), *conditions(d.c))
+            .order_by(fts.c.rowid.desc())
             .limit(candidates)
             .subquery("newest")
         )
+    # ranked, and limited so that no database flattens it into the caller's join: then
+    # PostgreSQL reads it in order and joins a page only (SQLite joins the candidates, sorts)
+    ranked = (
+        sa.select(newest.c.ref_id, newest.c.rank)
+        .order_by(newest.c.rank, newest.c.ref_id)
+        .limit(candidates)
+    )
+    return ranked.subquery("search_hits")
+
+
+# PostgreSQL: the newest documents read in order, in two stretches, before the GIN index is
+# used: a word in more than 1 in 16 documents fills 1,000 candidates in the first, one in
+# more than 1 in 64 in the second (bench/README.md: the cost of each way, per density)
+WALKED = (16_384, 65_536)
+SCREENED = 4  # PostgreSQL: older matches screened by ``scope``, per candidate wanted
+
+
+def _postgres_newest(
+    parsed: ParsedQuery,
+    matching: Callable[[Any], list[sa.ColumnElement[bool]]],
+    scope: Scope | None,
+    rank: Callable[[Any], Any],
+    candidates: int,
+) -> sa.Subquery:
+    """The newest ``candidates`` matches on PostgreSQL, planned so that no estimate makes them
+    cost the whole match set. First the newest documents (``WALKED``), read in id order and
+    tested one by one: a common word fills its candidates there, and nothing older is read.
+    Only if they were too few, the older matches through the GIN index, newest first, of
+    which ``SCREENED × candidates`` at most meet ``scope`` (a rare word: all of them). Left to
+    itself, the planner estimates two words found together (仲裁 尾款: 10 % of posts each,
+    and together) as rare, and fetches and screens all 100,000 of their matches.
+    """
+    from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, TSQUERY, TSVECTOR
+
+    tsq = sa.cast(sa.literal(_expression(parsed.clauses, _POSTGRES)), TSQUERY)
+    table = SearchDocument.__table__
+    newest_id = sa.select(sa.func.max(table.c.id)).scalar_subquery()
+    columns = ("kind", "ref_id", "content", "title_chars", "recency")
+
+    def walk(alias: str, start: int, stop: int) -> sa.Subquery:
+        """Documents newest_id − stop < id ≤ newest_id − start, in id order; the LIMIT makes
+        the estimate what it is, an index scan of that many rows."""
+        t = table.alias(alias)
+        tsv = sa.literal_column(f"{alias}.tsv", TSVECTOR).label("tsv")
+        stmt = sa.select(t.c.id, *(t.c[name] for name in columns), tsv)
+        stmt = stmt.where(t.c.id > newest_id - stop, t.c.id <= newest_id - start)
+        return stmt.order_by(t.c.id.desc()).limit(stop - start).subquery(alias)
+
+    def indexed(alias: str, stop: int) -> sa.Subquery:
+        """Older matches: ``id + 0``, not by the primary key (an ordered walk through a
+        million documents, which the estimate of a rare word's matches makes look short),
+        but through the GIN index, then sorted."""
+        t = table.alias(alias)
+        tsv = sa.literal_column(f"{alias}.tsv", TSVECTOR)
+        id_ = (t.c.id + 0).label("id")
+        stmt = sa.select(id_, *(t.c[name] for name in columns))
+        stmt = stmt.where(tsv.op("@@")(tsq), id_ <= newest_id - stop, *matching(t.c))
+        return stmt.order_by(id_.desc()).limit(SCREENED * candidates).subquery(alias)
+
+    def newest(found: sa.Subquery, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
         # double precision: a real comes back rounded to its shortest decimal, and a page
         # cursor holding that value would no longer compare equal to it.
-        rank = -sa.cast(sa.func.ts_rank(newest.c.tsv, tsq), DOUBLE_PRECISION)
-        stmt = sa.select(newest.c.ref_id, rank.label("rank"))
-    else:
-        # FTS5 walks its matches newest first (rowid DESC) and stops at the limit, so bm25 is
-        # computed for the candidates only.
-        fts = sa.table("search_documents_fts", sa.column("rowid", sa.Integer))
-        table: sa.ColumnClause[Any] = sa.literal_column("search_documents_fts")
-        stmt = (
-            sa.select(d.c.ref_id, sa.func.bm25(table, type_=sa.Float).label("rank"))
-            .select_from(fts.join(d, d.c.id == fts.c.rowid))
-            .where(table.op("MATCH")(_expression(parsed.clauses, _FTS5)), *conditions)
-            .order_by(fts.c.rowid.desc())
-            .limit(candidates)
-        )
-    return stmt.subquery("search_hits")
+        rank_ = sa.cast(rank(found.c), DOUBLE_PRECISION).label("rank")
+        screened = [scope(found.c.ref_id)] if scope is not None else []
+        stmt = sa.select(found.c.ref_id, rank_).where(*where, *screened)
+        return stmt.order_by(found.c.id.desc()).limit(candidates)
+
+    branches = []
+    for i, (start, stop) in enumerate(zip((0, *WALKED), WALKED, strict=False)):
+        walked = walk(f"walked{i}", start, stop)
+        branches.append(newest(walked, walked.c.tsv.op("@@")(tsq), *matching(walked.c)))
+    branches.append(newest(indexed("older", WALKED[-1])))
+    union = sa.union_all(*branches).subquery("walked_then_indexed")
+    return sa.select(union.c.ref_id, union.c.rank).limit(candidates).subquery("newest")
 
 
 # Objects the migration makes by hand for one database only; autogenerate must not touch them.

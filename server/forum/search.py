@@ -1,8 +1,9 @@
 """``GET /forum/search``: posts and titles through the shared Chinese-aware index.
 
 The index knows words; this module knows who may see what: hidden and deleted posts, and posts
-of hidden or deleted threads, never appear. Results are ranked (best first) and paged by
-(rank, id), so a next page continues exactly where the last one ended.
+of hidden or deleted threads, never appear. Results are ranked (best first: relevance × recency,
+``server.common.search.search_hits``) and paged by (rank, id), so a next page continues exactly
+where the last one ended (a rank does not change with time).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def search_posts(
     )
     page = keyset_page(
         stmt,
-        [SortKey(hits.c.rank, descending=False), SortKey(ForumPost.id, descending=False)],
+        [SortKey(hits.c.rank, descending=False), SortKey(hits.c.ref_id, descending=False)],
         name="forum.search",
         limit=limit,
         cursor=cursor,

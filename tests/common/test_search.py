@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.common import folding, search
+from server.common.time import utcnow
 from server.common.tx import commit
 from server.extensions import db
 from tests.common.fold_words import (
@@ -270,3 +272,81 @@ def test_a_mainland_word_marks_the_taiwan_phrase_it_was_found_as():
         "他是<mark>程式設計師</mark>，在台北寫<mark>程式</mark>。"  # as 程序 in 程序员
     )
     assert search.highlight("我有很多工作要做", "多任务") == "我有很多工作要做"
+
+
+def _ranked(app, query, **kwargs):
+    """``[(ref_id, rank)]`` best first, as a feature reads the hits."""
+    with app.app_context():
+        hits = search.search_hits("post", query, **kwargs)
+        return [tuple(r) for r in db.session.execute(sa.select(hits.c.ref_id, hits.c.rank))]
+
+
+def _index_dated(app, docs):
+    with app.app_context():
+        for ref_id, (title, body, days_ago) in docs.items():
+            dated = utcnow() - timedelta(days=days_ago)
+            search.index_document("post", ref_id, title, body, dated=dated)
+        commit()
+
+
+def test_among_equal_matches_the_newer_ranks_first(app):
+    _index_dated(app, {1: ("", "报价单", 60), 2: ("", "报价单", 1), 3: ("", "报价单", 20)})
+    assert [ref for ref, _ in _ranked(app, "报价")] == [2, 3, 1]
+
+
+def test_a_better_match_outranks_a_newer_one_until_recency_weighs_more(app):
+    """Relevance × recency: one half-life (HALF_LIFE_DAYS) halves a document's weight, so a
+    title match a week old still beats a passing mention of today, and not one of a year ago."""
+    half_life = search.HALF_LIFE_DAYS
+    _index_dated(
+        app,
+        {
+            1: ("报价怎么定", "先问预算再报价", 7),  # in the title, twice
+            2: ("随便聊聊", "顺便提一句报价的事情，其余都是别的内容，说来话长。", 0),
+            3: ("报价怎么定", "先问预算再报价", 12 * half_life),
+        },
+    )
+    assert [ref for ref, _ in _ranked(app, "报价")] == [1, 2, 3]
+
+
+def test_the_title_outweighs_the_body(app):
+    _index_dated(app, {1: ("", "合同范本和报价单", 0), 2: ("合同范本", "报价单", 0)})
+    assert [ref for ref, _ in _ranked(app, "合同")] == [2, 1]
+
+
+def test_an_edit_keeps_the_date_and_a_rank_does_not_change_with_time(app):
+    """The rank is a product of stored columns: the same whenever it is asked, so a cursor
+    holding it continues exactly; re-indexing an edit keeps the document's date."""
+    _index_dated(app, {1: ("", "报价单", 30), 2: ("", "报价单", 3)})
+    before = _ranked(app, "报价")
+    _index(app, {1: ("", "报价单")})  # an edit: no date given
+    assert _ranked(app, "报价") == before
+    with app.app_context():
+        stored = db.session.execute(
+            sa.select(search.SearchDocument.recency).where(search.SearchDocument.ref_id == 1)
+        ).scalar_one()
+        assert stored == pytest.approx(search.recency(utcnow() - timedelta(days=30)), rel=1e-6)
+
+
+def test_every_match_is_ranked_when_there_are_fewer_than_the_candidates(app):
+    """The bound is in matching documents: a word found in 5 of 50 documents is ranked over
+    all 5, however many others were written since."""
+    docs = {i: ("", f"无关的内容 第{i}篇", 0) for i in range(1, 51)}
+    docs |= {i: ("", "碳中和咨询", 400 - i) for i in (3, 9, 27, 33, 48)}
+    _index_dated(app, docs)
+    assert [ref for ref, _ in _ranked(app, "碳中和咨询", candidates=5)] == [48, 33, 27, 9, 3]
+
+
+@pytest.mark.parametrize("walked", [(2, 4), search.WALKED])
+def test_the_newest_candidates_do_not_depend_on_how_many_documents_are_walked(
+    app, monkeypatch, walked
+):
+    """PostgreSQL reads the newest documents one by one (WALKED: here 2, then 2 more), then
+    older ones through its index: the candidates are the newest matches either way, scope
+    applied before counting."""
+    monkeypatch.setattr(search, "WALKED", walked)
+    _index(app, {i: ("", f"报价 第{i}版" if i % 2 else f"别的 第{i}版") for i in range(1, 15)})
+    with app.app_context():
+        for scope, expected in [(None, {13, 11, 9}), (lambda ref_id: ref_id <= 7, {7, 5, 3})]:
+            hits = search.search_hits("post", "报价", candidates=3, scope=scope)
+            assert set(db.session.execute(sa.select(hits.c.ref_id)).scalars()) == expected

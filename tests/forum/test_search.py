@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.forum.helpers import seed_threads
 
 
@@ -106,6 +108,25 @@ def test_filters_and_pages(app, forum, make_member, organiser, category):
     assert len(seen) == len(set(seen)) == 8
 
 
+def test_title_matches_rank_first_then_closer_matches(forum, make_member, category):
+    """Relevance × recency (server/common/search.py): the word in a title counts most, then
+    how much of a short post it is; among equals the newer post comes first."""
+    author, reader = make_member(), make_member()
+    titled = forum.thread(
+        author, category["id"], "报价单怎么写", body="先列清楚工作内容和交付时间。"
+    )
+    chatty = forum.thread(
+        author, category["id"], "随便聊聊", body="今天收到一个报价，有点低，大家觉得呢？"
+    )
+    short = forum.reply(reader, chatty["id"], "报价低可以再谈。")
+    hits = _search(forum, reader, q="报价")
+    assert [(h["thread_id"], h["number"]) for h in hits] == [
+        (titled["id"], 1),
+        (chatty["id"], short["number"]),
+        (chatty["id"], 1),
+    ]
+
+
 def test_search_queries_are_constant(
     app, client, forum, make_member, auth_headers, count_queries, category
 ):
@@ -148,8 +169,9 @@ def test_search_for_a_phrase_of_punctuation_and_posts_with_huge_words(forum, mak
     )
 
 
-def _run_0018(app, step: str) -> None:
-    """Migration 0018's ``upgrade`` or ``downgrade``, on this test's connection."""
+def _run_0018(app, step: str, name: str = "0018_search_fold") -> None:
+    """Migration 0018's (or ``name``'s) ``upgrade`` or ``downgrade``, on this test's
+    connection."""
     import importlib.util
     from pathlib import Path
 
@@ -158,8 +180,8 @@ def _run_0018(app, step: str) -> None:
 
     from server.extensions import db
 
-    path = Path(__file__).parents[2] / "migrations" / "versions" / "0018_search_fold.py"
-    spec = importlib.util.spec_from_file_location("migration_0018", path)
+    path = Path(__file__).parents[2] / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with app.app_context():
@@ -218,3 +240,42 @@ def test_0018_folds_what_tw2sp_folded_again(app, forum, make_member, category):
     assert name_key() == f"程序猿小王 {author.username}"
     hits = _search(forum, reader, q="程序员")
     assert {h["thread_id"] for h in hits} == {taiwan["id"], mainland["id"]}
+
+
+def test_0019_dates_documents_by_their_posts_and_measures_their_titles(
+    app, forum, make_member, category
+):
+    """Documents written before 0019 get the recency of their post's time and the length of
+    their title (a first post's); the ranks they give are those the application writes."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from server.common import search
+    from server.common.time import utcnow
+    from server.extensions import db
+    from server.forum.models import ForumPost
+
+    author, reader = make_member(), make_member()
+    old = forum.thread(author, category["id"], "報價單怎麼寫", body="先列清楚工作內容。")
+    new = forum.thread(author, category["id"], "随便聊聊", body="今天收到一个报价。")
+    documents = search.SearchDocument.__table__
+
+    def stored() -> dict[int, tuple[float, int]]:
+        with app.app_context():
+            rows = db.session.execute(
+                sa.select(documents.c.ref_id, documents.c.recency, documents.c.title_chars)
+            )
+            return {ref_id: (recency, chars) for ref_id, recency, chars in rows}
+
+    with app.app_context():  # the old thread was written 90 days ago
+        first = db.session.scalar(sa.select(ForumPost).where(ForumPost.thread_id == old["id"]))
+        first.created_at = utcnow() - timedelta(days=90)
+        db.session.commit()
+        dated, first_id = first.created_at, first.id
+    _run_0018(app, "downgrade", "0019_search_rank")
+    _run_0018(app, "upgrade", "0019_search_rank")
+    after = stored()
+    assert after[first_id] == (pytest.approx(search.recency(dated)), len("报价单怎么写"))
+    assert [h["thread_id"] for h in _search(forum, reader, q="报价")] == [new["id"], old["id"]]
+    assert _search(forum, reader, q="工作内容")[0]["thread_id"] == old["id"]  # FTS still there
