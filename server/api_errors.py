@@ -356,6 +356,16 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "muteChatMember": {403: ("forbidden",), 404: ("chat_mute_member_not_found",)},
     "unmuteChatMember": {403: ("forbidden",), 409: ("chat_not_muted",)},
     "listChatModerationLog": {403: ("forbidden",)},
+    # --- media (server/media/) ---
+    "uploadMedia": {
+        413: ("media_too_large",),  # MEDIA_MAX_BYTES (Content-Length, or the file read)
+        415: ("media_unsupported_type",),  # not JPEG, PNG, WebP or GIF once decoded
+        422: ("media_unreadable", "media_too_many_pixels"),
+        429: ("media_quota_exceeded",),  # the day's uploads (quota.spend)
+    },
+    "listMedia": {},
+    "getMedia": {404: ("media_not_found",)},
+    "deleteMedia": {404: ("media_not_found",), 409: ("media_in_use",)},
     # --- meta ---
     "getMeta": {},
 }

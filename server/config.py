@@ -129,13 +129,13 @@ def load_config(
 
     engine_options: dict[str, Any] = {}
     if database_url.startswith("postgresql"):
-        # a connection the server closed (a restart) is noticed before use, not by the request;
-        # a database that does not answer fails the request in seconds (503), not minutes
+        # a connection the server closed (a restart) is noticed before use, not by the request
+        # (server/__init__.py checks each before use: pool_pre_ping's round trip only when it
+        # is needed); a database that does not answer fails the request in seconds (503)
         engine_options = {
             "pool_size": 10,
             "max_overflow": 10,
             "pool_recycle": 1800,
-            "pool_pre_ping": True,
             "pool_timeout": 10,
             "connect_args": {"connect_timeout": 5},
         }
@@ -264,6 +264,30 @@ def load_config(
         "CHAT_JOIN_LIMIT": setting("CHAT_JOIN_LIMIT", "60/minute;600/hour"),  # socket join
         # New direct conversations one may open (reopening an existing one does not count).
         "CHAT_DIRECT_OPEN_LIMIT": setting("CHAT_DIRECT_OPEN_LIMIT", "20/hour;100/day"),
+        # Media (server/media): local files under MEDIA_ROOT, or S3-compatible storage when
+        # MEDIA_S3_BUCKET is set; answers link MEDIA_PUBLIC_URL + name when something else
+        # (a CDN, a public bucket, nginx) serves the files, else this server's /media/.
+        "MEDIA_ROOT": setting("MEDIA_ROOT") or str(instance.resolve() / "media"),
+        "MEDIA_PUBLIC_URL": setting("MEDIA_PUBLIC_URL") or None,
+        "MEDIA_MAX_BYTES": _int(env, "MEDIA_MAX_BYTES", 10 * 1024 * 1024),
+        "MEDIA_MAX_PIXELS": _int(env, "MEDIA_MAX_PIXELS", 40_000_000),
+        # an animation past these is kept as its first frame (every frame is decoded in the
+        # request: bench/README.md, "Media")
+        "MEDIA_MAX_FRAMES": _int(env, "MEDIA_MAX_FRAMES", 100),
+        "MEDIA_MAX_ANIMATION_PIXELS": _int(env, "MEDIA_MAX_ANIMATION_PIXELS", 8_000_000),
+        "MEDIA_UPLOAD_LIMIT": setting("MEDIA_UPLOAD_LIMIT", "30/minute;300/hour"),
+        "MEDIA_DAILY_UPLOADS": _int(env, "MEDIA_DAILY_UPLOADS", 200),
+        "MEDIA_DAILY_BYTES": _int(env, "MEDIA_DAILY_BYTES", 500 * 1024 * 1024),
+        "MEDIA_UNATTACHED_HOURS": _int(env, "MEDIA_UNATTACHED_HOURS", 24),
+        "MEDIA_S3_BUCKET": setting("MEDIA_S3_BUCKET") or None,
+        "MEDIA_S3_ENDPOINT_URL": setting("MEDIA_S3_ENDPOINT_URL") or None,
+        "MEDIA_S3_REGION": setting("MEDIA_S3_REGION") or None,
+        "MEDIA_S3_ACCESS_KEY_ID": setting("MEDIA_S3_ACCESS_KEY_ID") or None,
+        "MEDIA_S3_SECRET_ACCESS_KEY": setting("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+        "MEDIA_S3_PREFIX": setting("MEDIA_S3_PREFIX", ""),
+        "MEDIA_S3_ADDRESSING_STYLE": setting("MEDIA_S3_ADDRESSING_STYLE", "auto"),
+        "MEDIA_S3_ACL": setting("MEDIA_S3_ACL") or None,
+        "MEDIA_S3_URL_TTL": _int(env, "MEDIA_S3_URL_TTL", 6 * 3600),
         "SOCKETIO_ASYNC_MODE": setting("SOCKETIO_ASYNC_MODE", "threading"),
         "LOG_LEVEL": setting("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": setting("LOG_FORMAT", "json" if production else "text"),

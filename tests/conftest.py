@@ -65,6 +65,7 @@ def app() -> Iterator[Flask]:
                 "SECRET_KEY": "test-secret-key-" + "x" * 32,
                 "JWT_SECRET_KEY": "test-jwt-secret-" + "y" * 32,
                 "DATABASE_URL": url,
+                "MEDIA_ROOT": str(Path(tmp) / "media"),  # uploads never land in instance/
                 "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://", 1),
                 "JOBS_BACKEND": "immediate",
                 "MAIL_BACKEND": "memory",

@@ -30,9 +30,14 @@ def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
                 yield path, method, item[method]
 
 
+def takes_json(op: dict[str, Any]) -> bool:
+    """The operation takes a JSON body (an upload takes ``multipart/form-data`` instead)."""
+    return "application/json" in op.get("requestBody", {}).get("content", {})
+
+
 def body_operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
-    """(path, method) of the operations that take a request body."""
-    return [(p, m) for p, m, op in operations(spec) if "requestBody" in op]
+    """(path, method) of the operations that take a JSON request body."""
+    return [(p, m) for p, m, op in operations(spec) if takes_json(op)]
 
 
 def concrete_url(path: str, member_id: int) -> str:

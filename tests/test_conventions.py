@@ -19,7 +19,7 @@ from tests.caller import Caller
 
 ROOT = Path(__file__).parent.parent
 SERVER = ROOT / "server"
-FEATURES = ("alliances", "auth", "chat", "forum", "members", "notifications")
+FEATURES = ("alliances", "auth", "chat", "forum", "media", "members", "notifications")
 BODY = "这是一条足够长的测试内容。"
 
 

@@ -19,6 +19,7 @@ from tests.openapi import (
     concrete_url,
     operations,
     send_to_every_body,
+    takes_json,
 )
 
 HOSTILE = {
@@ -49,7 +50,7 @@ def _typed(properties, kind):
 
 def test_lone_surrogates_in_every_text_field_are_400(client, spec, admin_headers):
     for path, method, op in operations(spec):
-        if "requestBody" not in op:
+        if not takes_json(op):
             continue
         strings = _typed(_properties(spec, op), "string")
         if not strings:
@@ -68,7 +69,7 @@ def test_lone_surrogates_in_every_text_field_are_400(client, spec, admin_headers
 def test_integer_fields_refuse_fractions_everywhere(client, spec, admin_headers):
     checked = 0
     for path, method, op in operations(spec):
-        if "requestBody" not in op:
+        if not takes_json(op):
             continue
         integers = _typed(_properties(spec, op), "integer")
         if not integers:
