@@ -8,13 +8,15 @@ Run from the project root::
 For each database it builds a fresh database (an SQLite file in a temporary directory, or a
 schema ``bench_<random>`` in the PostgreSQL database ``test``), runs the real migrations
 (``flask --app wsgi db upgrade``), seeds ~2,000 members with Chinese names, cities, occupation
-tags and bios through ``ensure_member``, runs ``ANALYZE``, and signs one member in.
+tags and bios through ``ensure_member`` and a forum of 1,000 threads by them (``seed_forum``),
+runs ``ANALYZE``, and signs one member in.
 
 It then serves ``wsgi:app`` and the ceiling (``bench/ceiling_app.py``: the same rows by the same
 keyset query, no auth, no schema) side by side, each with gunicorn (2 sync workers, the same
 command line) on a free loopback port, checks that both serve the same rows, and runs wrk with
 the same settings against ``/api/v1/me``, page 1 of ``/api/v1/members``, a page ~95 % of the
-way down the list, and the ceiling's page 1 and deep page. Targets are measured in interleaved
+way down the list, the ceiling's page 1 and deep page, page 1 of ``/api/v1/forum/threads`` and
+the ceiling's page of threads. Targets are measured in interleaved
 rounds and the median round is reported, with the workers' peak RSS, their CPU time per request
 and the hypervisor's steal time during each run.
 
@@ -186,6 +188,7 @@ def seed_database(members: int, rng_seed: int = 2026) -> dict[str, Any]:
             first = first or member
         assert first is not None
         record_consent(first, app.config["PRIVACY_POLICY_VERSION"])
+        forum = seed_forum(rng, first.id)
         tokens = sign_in(first, "jiayuan-api-bench")
         # Planner statistics, as a live database has: without them PostgreSQL plans the
         # directory's filtered ORDER BY id DESC LIMIT as a full scan and sort until autovacuum
@@ -198,10 +201,102 @@ def seed_database(members: int, rng_seed: int = 2026) -> dict[str, Any]:
         db.engine.dispose()
     return {
         "members": count,
+        **forum,
         "seconds": round(time.perf_counter() - started, 2),
         "username": username,
         "access_token": tokens.access_token,
     }
+
+
+FORUM_THREADS = 1000
+FORUM_CATEGORIES = ("接单与定价", "新媒体运营", "城市生活", "工具与效率")
+FORUM_TAGS = ("报价", "合同", "公众号", "小红书", "视频", "社保", "远程", "杭州", "成都", "工具")
+FORUM_LINES = (
+    "第一次接品牌短片，报价按天算还是按成片算？", "合同里一定要写清楚修改次数，超出的部分另算。",
+    "公众号从零做到一万粉，我只做对了三件事。", "个体户和一人公司，开票和报税有什么区别？",
+    "在杭州找共享办公空间，预算每月一千五。", "每周留出一天不接需求，专门学习新技能。",
+    "接單平台抽成太高，老客戶轉介紹更靠譜。", "遠端協作的工具推薦：行事曆、看板和共享文件。",
+)  # fmt: skip
+
+
+def seed_forum(rng: random.Random, reader_id: int) -> dict[str, Any]:
+    """A forum for the thread list: ``FORUM_THREADS`` threads in four categories by members of
+    the directory, with replies (their posts, counters and last posters as the app keeps them),
+    tags, two threads pinned on the front page, and the reader's state on a third of them.
+    Rows go in with SQLAlchemy Core, as ``bench/forum_data.py`` does for its larger forum."""
+    from datetime import UTC, timedelta
+
+    import sqlalchemy as sa
+
+    from server.extensions import db
+    from server.forum.models import (
+        ForumCategory,
+        ForumPost,
+        ForumThread,
+        ForumThreadState,
+        ForumThreadTag,
+    )
+    from server.members.models import Member
+
+    member_ids = list(db.session.execute(sa.select(Member.id).order_by(Member.id)).scalars())
+    category_ids = list(
+        db.session.execute(
+            sa.insert(ForumCategory).returning(ForumCategory.id),
+            [{"name": name, "position": i} for i, name in enumerate(FORUM_CATEGORIES)],
+        ).scalars()
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    threads: list[dict[str, Any]] = []
+    posts: list[dict[str, Any]] = []
+    tags: list[dict[str, Any]] = []
+    for thread_id in range(1, FORUM_THREADS + 1):
+        created = now - timedelta(days=60) + timedelta(minutes=80 * thread_id)
+        author = rng.choice(member_ids)
+        writers = [author] + [rng.choice(member_ids) for _ in range(rng.choice((0, 1, 2, 4, 9)))]
+        for number, writer in enumerate(writers, start=1):
+            body = "".join(rng.sample(FORUM_LINES, 2))
+            posts.append({
+                "thread_id": thread_id, "number": number, "author_id": writer, "body": body,
+                "html": f"<p>{body}</p>\n", "version": 1, "reaction_count": 0,
+                "created_at": created + timedelta(minutes=7 * (number - 1)),
+            })  # fmt: skip
+        chosen = rng.sample(FORUM_TAGS, rng.randint(0, 3))
+        tags += [{"thread_id": thread_id, "tag": tag} for tag in chosen]
+        threads.append({
+            "id": thread_id, "category_id": rng.choice(category_ids), "author_id": author,
+            "title": rng.choice(FORUM_LINES)[:-1] + f"（{thread_id}）", "tags": chosen,
+            "excerpt": posts[-len(writers)]["body"], "created_at": created,
+            "reply_count": len(writers) - 1, "reaction_count": 0,
+            "view_count": rng.randint(len(writers), 40 * len(writers)),
+            "score": len(writers) - 1, "highest_number": len(writers),
+            "bumped_at": posts[-1]["created_at"], "last_poster_id": writers[-1],
+            "pinned": thread_id % 400 == 7, "pinned_globally": thread_id % 400 == 7,
+            "locked": False, "hidden": False,
+        })  # fmt: skip
+    db.session.execute(sa.insert(ForumThread), threads)
+    db.session.execute(sa.insert(ForumThreadTag), tags)
+    db.session.execute(sa.insert(ForumPost), posts)
+    read = rng.sample(range(1, FORUM_THREADS + 1), FORUM_THREADS // 3)
+    db.session.execute(
+        sa.insert(ForumThreadState),
+        [
+            {
+                "member_id": reader_id,
+                "thread_id": t,
+                "last_read_number": 1,
+                "level": rng.choice(("normal", "watching")),
+                "level_chosen": False,
+            }
+            for t in read
+        ],  # fmt: skip
+    )
+    if db.engine.dialect.name == "postgresql":  # ids given: move the sequence past them
+        db.session.execute(
+            sa.text("SELECT setval(pg_get_serial_sequence('forum_threads', 'id'), :n)"),
+            {"n": FORUM_THREADS},
+        )
+    db.session.commit()
+    return {"threads": FORUM_THREADS, "posts": len(posts)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -671,7 +766,10 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
         seeded = seed(env, args.members)
         token = seeded.pop("access_token")
         info["seed"] = seeded
-        print(f"  seeded {seeded['members']} members in {seeded['seconds']} s")
+        print(
+            f"  seeded {seeded['members']} members, {seeded['threads']} forum threads and "
+            f"{seeded['posts']} posts in {seeded['seconds']} s"
+        )
 
         with (
             Server("wsgi:app", env, tmp / "app.log") as app,
@@ -686,6 +784,13 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
             same_deep = [m["id"] for m in get_json(ceiling.base + ceiling_deep, token)["items"]]
             if same != first_ids or same_deep != deep_ids:
                 raise RuntimeError("the ceiling does not serve the same rows as the app")
+            threads = f"/api/v1/forum/threads?limit={PAGE}"
+            thread_ids = [t["id"] for t in get_json(app.base + threads, token)["items"]]
+            same_threads = [
+                t["id"] for t in get_json(ceiling.base + "/forum/threads", token)["items"]
+            ]
+            if len(thread_ids) != PAGE or same_threads != thread_ids:
+                raise RuntimeError(f"threads: app {thread_ids}, ceiling {same_threads}")
             info["page_1_first_id"], info["deep_page_first_id"] = first_ids[0], deep_ids[0]
             print(
                 f"  app on :{app.port}, ceiling on :{ceiling.port}; both serve the same rows: "
@@ -699,6 +804,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> tuple[list[Row], dict
                 Target("app members deep page", app, deep_path, "ceiling deep page"),
                 Target("ceiling page 1", ceiling, "/members"),
                 Target("ceiling deep page", ceiling, ceiling_deep),
+                Target("app forum threads page 1", app, threads, "ceiling threads page 1"),
+                Target("ceiling threads page 1", ceiling, "/forum/threads"),
             ]
             for target in targets:
                 run_wrk(

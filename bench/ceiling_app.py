@@ -12,7 +12,8 @@ database.
   by last post: ``ORDER BY pinned_globally DESC, bumped_at DESC, id DESC``, the row after the
   cursor as in ``server.common.pagination``), with the columns a list shows and the author's and
   last poster's names joined in. Not read: the caller's reading state (the app's outer join) and
-  hidden categories (the app asks; the bench's forum has none). For ``bench/forum_bench.py``.
+  hidden categories (the app asks; the bench's forum has none). For ``bench/forum_bench.py`` and
+  ``bench/api_bench.py``.
 - ``GET /forum/threads/<id>/posts?from_number=<n>``: 20 posts of a thread from post ``n`` by
   number (``WHERE thread_id = :thread AND number >= :n ORDER BY number``), with the author's
   name; the HTML of a hidden or deleted post left out, as the app leaves it out. Not read:

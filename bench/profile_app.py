@@ -1,4 +1,4 @@
-"""Where a request's time goes: in-process timings and a profile of the member directory.
+"""Where a request's time goes: in-process timings and a profile of the app's lists.
 
 Run from the project root::
 
@@ -9,16 +9,16 @@ It builds and seeds a fresh database exactly as ``bench/api_bench.py`` does, the
 server and no load generator (so no noise from them), it drives the app through Flask's test
 client and reports:
 
-1. the cost of one whole request: the ceiling, ``/healthz``, ``/api/v1/me`` and the directory,
-   timed round-robin (each keeps its best batch, so all meet the same quiet and busy moments of
-   a shared machine), and the SQL each request sends;
-2. where the time of ``/api/v1/me`` and of a directory page goes: stopwatches wrapped around the
-   real functions *inside real requests* (token check, query, schema dump, JSON, every
+1. the cost of one whole request: the ceilings, ``/healthz``, ``/api/v1/me``, the directory and
+   the forum's thread list, timed round-robin (each keeps its best batch, so all meet the same
+   quiet and busy moments of a shared machine), and the SQL each request sends;
+2. where the time of ``/api/v1/me``, a directory page and a page of threads goes: stopwatches
+   wrapped around the real functions *inside real requests* (token check, query, dump, JSON, every
    before/after-request hook, teardown) and the time the garbage collector ran. Nothing in the
    app is changed: the wrappers live in this process only;
 3. the same data fetched other ways (Core columns instead of ORM entities, no selectinload, a
    lighter token check), in the app's own session: what the suggested changes could save;
-4. a cProfile of directory requests: own time summed by library, and the top functions.
+4. a cProfile of directory and thread-list requests: own time by library, the top functions.
 """
 
 from __future__ import annotations
@@ -93,18 +93,37 @@ def counting_statements(engine: Any) -> Iterator[dict[str, Any]]:
     """Collect the SQL statements sent, and the transactions ended, while the block runs."""
     import sqlalchemy as sa
 
-    seen: dict[str, Any] = {"statements": [], "rollbacks": 0, "commits": 0}
+    seen: dict[str, Any] = {"statements": [], "rollbacks": 0, "commits": 0, "begun": 0}
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def in_transaction(conn: Any) -> bool | None:
+        """psycopg: whether the server has a transaction open (psycopg sends BEGIN and
+        ROLLBACK itself, unseen by SQLAlchemy's statement events); None for SQLite."""
+        info = getattr(conn.connection.dbapi_connection, "info", None)
+        status = getattr(info, "transaction_status", None)
+        return None if status is None else status != 0  # 0: IDLE
+
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen["statements"].append(" ".join(statement.split())[:90])
+        seen["was_open"] = in_transaction(conn)
 
-    def rollback(_conn: Any) -> None:
-        seen["rollbacks"] += 1
+    def began(conn: Any, *_args: Any) -> None:
+        if seen.pop("was_open", None) is False and in_transaction(conn):
+            seen["begun"] += 1  # psycopg sent BEGIN before this statement
 
-    def commit(_conn: Any) -> None:
-        seen["commits"] += 1
+    def rollback(conn: Any) -> None:
+        if in_transaction(conn) is not False:  # psycopg sends no ROLLBACK outside one
+            seen["rollbacks"] += 1
 
-    listeners = [("before_cursor_execute", record), ("rollback", rollback), ("commit", commit)]
+    def commit(conn: Any) -> None:
+        if in_transaction(conn) is not False:
+            seen["commits"] += 1
+
+    listeners = [
+        ("before_cursor_execute", record),
+        ("after_cursor_execute", began),
+        ("rollback", rollback),
+        ("commit", commit),
+    ]
     for name, fn in listeners:
         sa.event.listen(engine, name, fn)
     try:
@@ -177,9 +196,10 @@ def instrument(app: Any, watches: Stopwatches) -> None:
     """Wrap the functions a request runs through in stopwatches (this process only)."""
     from sqlalchemy.orm import strategies
 
-    import server.api
+    from server.auth import tokens
     from server.common.pagination import page_schema
-    from server.extensions import jwt
+    from server.forum import threads
+    from server.forum.schemas import ThreadItemSchema
     from server.members import service
     from server.members.schemas import MeSchema, PublicMemberSchema
 
@@ -187,22 +207,20 @@ def instrument(app: Any, watches: Stopwatches) -> None:
         fn = getattr(fn, "func", fn)  # functools.partial
         return getattr(fn, "__qualname__", repr(fn)).split(".<locals>.")[-1]
 
-    server.api.verify_jwt_in_request = watches.wrap(
-        "token check (verify_jwt_in_request)", server.api.verify_jwt_in_request
-    )
-    jwt._token_in_blocklist_callback = watches.wrap(
-        "  of which: session + member query", jwt._token_in_blocklist_callback
-    )
-    service.list_members = watches.wrap("list_members(): query + ORM", service.list_members)
+    tokens.authenticate = watches.wrap("token check (authenticate)", tokens.authenticate)
+    tokens._live_member = watches.wrap("  of which: session + member query", tokens._live_member)
+    service.list_members = watches.wrap("list_members(): the page query", service.list_members)
+    threads.list_threads = watches.wrap("list_threads(): the page query", threads.list_threads)
     # SQLAlchemy 2.0 names the loader SelectInLoader, 2.1 _SelectInLoader.
     loader = getattr(strategies, "_SelectInLoader", None) or strategies.SelectInLoader
     loader._load_for_path = watches.wrap(
         "  of which: selectinload of occupations", loader._load_for_path
     )
-    for schema in (page_schema(PublicMemberSchema), MeSchema):
+    for schema in (page_schema(PublicMemberSchema), page_schema(ThreadItemSchema)):
         schema.dump = watches.wrap(  # type: ignore[method-assign]
-            "schema dump (marshmallow; lazy loads on /me)", schema.dump
+            "page dump (the compiled serialiser of plain rows)", schema.dump
         )
+    MeSchema.dump = watches.wrap("schema dump (marshmallow)", MeSchema.dump)  # type: ignore[method-assign]
     app.json.response = watches.wrap("JSON response (orjson)", app.json.response)
     for hooks, kind in (
         (app.before_request_funcs, "before_request"),
@@ -227,6 +245,7 @@ def report(args: argparse.Namespace, token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     n = args.requests
     list_url = "/api/v1/members?limit=20"
+    threads_url = "/api/v1/forum/threads?limit=20"
 
     def get(c: Any, url: str) -> Callable[[], Any]:
         def call() -> Any:
@@ -239,10 +258,12 @@ def report(args: argparse.Namespace, token: str) -> None:
     print(f"\n== {args.db}: whole requests, best of {args.rounds} interleaved batches of {n} ==")
     whole = {
         "ceiling GET /members (bare Flask + 1 query)": get(bare, "/members"),
+        "ceiling GET /forum/threads (bare Flask + 1 query)": get(bare, "/forum/threads"),
         "ceiling GET /healthz (bare Flask, no DB)": get(bare, "/healthz"),
         "app GET /healthz (the app's stack, no DB)": get(client, "/healthz"),
         "app GET /api/v1/me": get(client, "/api/v1/me"),
         "app GET /api/v1/members?limit=20": get(client, list_url),
+        "app GET /api/v1/forum/threads?limit=20": get(client, threads_url),
     }
     ms = interleaved_best_ms(whole, n, rounds=args.rounds)
     for name, value in ms.items():
@@ -250,11 +271,12 @@ def report(args: argparse.Namespace, token: str) -> None:
 
     with app.app_context():
         engine = db.engine
-    for url in ("/api/v1/me", list_url):
+    for url in ("/api/v1/me", list_url, threads_url):
         with counting_statements(engine) as seen:
             get(client, url)()
+        begun = f", {seen['begun']} BEGIN sent by psycopg" if args.db == "postgres" else ""
         print(
-            f"  {url}: {len(seen['statements'])} SQL statements, "
+            f"  {url}: {len(seen['statements'])} SQL statements{begun}, "
             f"{seen['rollbacks']} rollback(s), {seen['commits']} commit(s)"
         )
         for statement in seen["statements"]:
@@ -264,7 +286,7 @@ def report(args: argparse.Namespace, token: str) -> None:
     instrument(app, watches)
     gc.callbacks.append(watches.on_gc)
     try:
-        for url in ("/api/v1/me", list_url):
+        for url in ("/api/v1/me", list_url, threads_url):
             call = get(client, url)
             for _ in range(30):
                 call()
@@ -283,14 +305,15 @@ def report(args: argparse.Namespace, token: str) -> None:
 
     alternatives(app, args, headers)
 
-    print(f"\n== {args.db}: cProfile of {n} directory requests ==")
-    call = get(client, list_url)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(n):
-        call()
-    profiler.disable()
-    print(profile_summary(pstats.Stats(profiler), top=14))
+    for url in (list_url, threads_url):
+        print(f"\n== {args.db}: cProfile of {n} requests of GET {url} ==")
+        call = get(client, url)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(n):
+            call()
+        profiler.disable()
+        print(profile_summary(pstats.Stats(profiler), top=14))
 
     if args.pyinstrument:
         try:
@@ -361,6 +384,15 @@ def alternatives(app: Any, args: argparse.Namespace, headers: dict[str, str]) ->
 
     def auth_as_is() -> None:
         stmt = (
+            sa.select(Member)
+            .join(AuthSession, AuthSession.member_id == Member.id)
+            .where(AuthSession.id == fam, AuthSession.revoked_at.is_(None))
+            .where(Member.deleted_at.is_(None))
+        )
+        db.session.execute(stmt).scalar_one_or_none()
+
+    def auth_before() -> None:
+        stmt = (
             sa.select(AuthSession)
             .options(joinedload(AuthSession.member))
             .where(AuthSession.id == fam)
@@ -400,9 +432,10 @@ def alternatives(app: Any, args: argparse.Namespace, headers: dict[str, str]) ->
         "ORM entities, all columns, no relationship loaded": orm_plain,
         "ORM load_only(card columns)": orm_load_only,
         core_label: core_card,
-        "token check query, as the app runs it (ORM + joinedload)": auth_as_is,
+        "token check query, as the app runs it (the member through its live session)": auth_as_is,
+        "token check query before issue #15 (session ORM + joinedload member)": auth_before,
         "token check query as Core columns (session + member join)": auth_core,
-        "SELECT 1 (connection, BEGIN, ROLLBACK: the floor)": select_1,
+        "SELECT 1 (connection, and on SQLite BEGIN and ROLLBACK: the floor)": select_1,
         "(an empty request context, subtracted from the others)": lambda: None,
     }
     ms = interleaved_best_ms(

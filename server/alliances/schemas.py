@@ -6,6 +6,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from server.alliances.models import ROLES, VISIBILITIES
+from server.alliances.scope import MANAGERS
+from server.common import rows
 from server.common.fields import Id, Integer, LocalDateTime, Name, Tags, Text, WebURL
 from server.common.pagination import PageArgs
 from server.common.text import MAX_TAG_CHARS
@@ -47,6 +49,10 @@ class AllianceSchema(ma.Schema):
         allow_none=True, metadata={"description": "The caller's join request, if any"}
     )
     can_manage = ma.fields.Boolean()
+
+
+# Plain rows (the list rule, server/common/rows.py): service.list_alliances' columns.
+rows.serialiser(AllianceSchema, {"can_manage": (("my_role",), lambda role: role in MANAGERS)})
 
 
 class AllianceListArgs(PageArgs):

@@ -53,7 +53,7 @@ class Conversations(MethodView):
         One page, bounded: at most the 500 most recently active (`next_cursor` is always null).
         Past them, a conversation is reached with getChatConversation, and live changes arrive
         as `conversation_added` events."""
-        return whole(conversations.list_conversations(current_member()))
+        return conversations.list_conversations(current_member())
 
 
 @blp.route("/conversations/<id:conversation_id>")

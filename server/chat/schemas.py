@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
+from server.common import rows
 from server.common.fields import Id, Integer, LocalDateTime, Mentions, Name, Text, WebURL
 from server.common.i18n import get_locale
 from server.common.pagination import PageArgs
-from server.members.schemas import MemberCardSchema
+from server.common.text import mentions_in
+from server.members.schemas import MemberCardSchema, shown_name
 
 
 class ChannelCreateSchema(ma.Schema):
@@ -83,13 +86,39 @@ class ConversationSchema(ma.Schema):
 
     def _display_name(self, view: Any) -> str:
         conversation = view.conversation
-        if conversation.kind != "direct":
-            return conversation.name or ""
-        card = MemberCardSchema()
-        others = [card.dump(m)["display_name"] for m in view.members if m.id != view.viewer_id]
-        if not others:  # everyone else has left: the caller's own name
-            others = [card.dump(m)["display_name"] for m in view.members]
-        return ("、" if get_locale().startswith("zh") else ", ").join(others)
+        return display_name(conversation.kind, conversation.name, view.members, view.viewer_id)
+
+
+def display_name(kind: str, name: str | None, members: Sequence[Any], viewer_id: int) -> str:
+    """What a client shows for a conversation: a channel's name, or a direct conversation's
+    other members' names (their cards), in the caller's language."""
+    if kind != "direct":
+        return name or ""
+    others = [shown_name(m.display_name, m.deleted_at) for m in members if m.id != viewer_id]
+    if not others:  # everyone else has left: the caller's own name
+        others = [shown_name(m.display_name, m.deleted_at) for m in members]
+    return ("、" if get_locale().startswith("zh") else ", ").join(others)
+
+
+# Plain rows (the list rule, server/common/rows.py): conversations.list_conversations' items.
+rows.serialiser(
+    MessageSchema,
+    {
+        "html": (
+            ("html", "deleted_at"),
+            lambda html, deleted_at: None if deleted_at is not None else html,
+        ),
+        "mentions": (("html",), lambda html: mentions_in(html if isinstance(html, str) else None)),
+        "deleted": (("deleted_at",), lambda deleted_at: deleted_at is not None),
+    },
+)
+rows.serialiser(
+    ConversationSchema,
+    {
+        "name": (("kind", "name"), lambda kind, name: name if kind != "direct" else None),
+        "display_name": (("kind", "name", "members", "viewer_id"), display_name),
+    },
+)
 
 
 class ChatMembersAddSchema(ma.Schema):

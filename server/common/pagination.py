@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -45,6 +45,25 @@ class PageArgs(ma.Schema):
 
 _PAGE_SCHEMAS: dict[type[ma.Schema], type[ma.Schema]] = {}
 
+ROW_SERIALISERS: dict[
+    type[ma.Schema], Callable[[list[Any], tuple[str, ...] | None], list[dict[str, Any]]]
+] = {}
+"""Item schema → its compiled serialiser of plain rows (``server.common.rows.serialiser``)."""
+
+
+class _PageSchema(ma.Schema):
+    item_schema: type[ma.Schema]
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        """A ``RowPage`` through the item schema's compiled serialiser (``common.rows``);
+        anything else through marshmallow."""
+        if isinstance(obj, RowPage):
+            return {
+                "items": ROW_SERIALISERS[self.item_schema](obj.items, obj.fields),
+                "next_cursor": obj.next_cursor,
+            }
+        return super().dump(obj, many=many)
+
 
 def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     """``{"items": [item…], "next_cursor": str | null}`` for an item schema (one per item)."""
@@ -53,8 +72,9 @@ def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
         name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
         cached = type(
             name,
-            (ma.Schema,),
+            (_PageSchema,),
             {
+                "item_schema": item_schema,
                 "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
                 "next_cursor": ma.fields.String(required=True, allow_none=True),
             },
@@ -67,6 +87,15 @@ def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+@dataclass
+class RowPage(Page[Any]):
+    """A page of plain rows (``keyset_page(…, rows=True)``): ``page_schema`` dumps it with the
+    item schema's compiled serialiser (``common.rows``) instead of marshmallow's field-by-field
+    dump. ``fields`` names the values of items that are plain tuples, not result rows."""
+
+    fields: tuple[str, ...] | None = None
 
 
 def whole(items: Iterable[T]) -> Page[T]:
@@ -157,15 +186,21 @@ def keyset_page(
     cursor: str | None,
     key_of: Callable[[Any], Sequence[Any]] | None = None,
     scalars: bool = True,
+    rows: bool = False,
+    params: Mapping[str, Any] | None = None,
 ) -> Page[Any]:
     """Run ``stmt`` ordered by ``keys`` from ``cursor`` on; ``name`` ties a cursor to its list.
 
     ``key_of`` reads the sort values back from an item; by default the attributes of the keys.
+    ``rows``: ``stmt`` selects plain columns (the list rule, ``server.common.rows``); the page
+    is a ``RowPage`` of its rows, which ``page_schema`` dumps with the compiled serialiser.
+    ``params``: values of the bound parameters of a select built once (``sa.bindparam``).
     """
+    scalars = scalars and not rows
     if cursor:
         stmt = stmt.where(_after(keys, _decode(cursor, name, keys)))
     stmt = stmt.order_by(*(k.column.desc() if k.descending else k.column.asc() for k in keys))
-    result = db.session.execute(stmt.limit(limit + 1))
+    result = db.session.execute(stmt.limit(limit + 1), params)
     items = list(result.scalars() if scalars else result)
     next_cursor = None
     if len(items) > limit:
@@ -173,4 +208,4 @@ def keyset_page(
         last = items[-1]
         values = key_of(last) if key_of else [getattr(last, k.attribute) for k in keys]
         next_cursor = _encode(name, values)
-    return Page(items, next_cursor)
+    return RowPage(items, next_cursor) if rows else Page(items, next_cursor)

@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 
+from server.common import rows
 from server.common.fields import Id, Integer, LocalDateTime, Mentions, Name, Tags, Text
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
@@ -18,6 +19,7 @@ from server.forum.models import (
     NOTIFICATION_LEVELS,
     POST_POLICIES,
 )
+from server.forum.threads import unread_count
 from server.members.schemas import MemberCardSchema
 
 MAX_POST_CHARS = 20_000
@@ -137,7 +139,7 @@ UNTITLED = {"zh-Hans": "（标题已删除）", "zh-Hant": "（標題已刪除�
 
 def _title(item: Any) -> str:
     """A thread's title; one whose author erased their account has none left."""
-    return item.thread.title or pick(UNTITLED)
+    return _shown_title(item.thread.title)
 
 
 class ThreadItemSchema(_StateFields):
@@ -167,6 +169,22 @@ class ThreadItemSchema(_StateFields):
     bumped_at = LocalDateTime(
         attribute="thread.bumped_at", metadata={"description": "Time of the last post"}
     )
+
+
+def _shown_title(title: str) -> str:
+    return title or pick(UNTITLED)
+
+
+# Plain rows (the list rule, server/common/rows.py): threads.list_threads' columns.
+rows.serialiser(
+    ThreadItemSchema,
+    {
+        "title": (("title",), _shown_title),
+        "unread_count": (("last_read_number", "level", "highest_number"), unread_count),
+        "bookmarked": (("bookmarked_at",), lambda at: at is not None),
+        "watching": (("level",), lambda level: level == "watching"),
+    },
+)
 
 
 class _Permissions(ma.Schema):

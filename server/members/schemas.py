@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
 
+from server.common import rows
 from server.common.fields import Handle, Integer, LocalDateTime, Name, Text, WebURL
 from server.common.i18n import pick
 from server.common.pagination import PageArgs
@@ -22,6 +24,11 @@ def _validate_time_zone(value: str) -> None:
         raise ma.ValidationError("Not a valid time zone.")
 
 
+def shown_name(display_name: str, deleted_at: datetime | None) -> str:
+    """The name a card shows: an erased member's is "Deleted member" in the reader's language."""
+    return pick(DELETED_NAME) if deleted_at is not None else str(display_name)
+
+
 class MemberCardSchema(ma.Schema):
     """What anyone signed in may see of any member: enough to show an author."""
 
@@ -33,7 +40,7 @@ class MemberCardSchema(ma.Schema):
     def _display_name(self, member: Any) -> str:
         if isinstance(member, dict):  # a card already dumped (a hidden profile)
             return str(member["display_name"])
-        return pick(DELETED_NAME) if member.deleted_at is not None else str(member.display_name)
+        return shown_name(member.display_name, member.deleted_at)
 
 
 class PublicMemberSchema(MemberCardSchema):
@@ -44,6 +51,12 @@ class PublicMemberSchema(MemberCardSchema):
     occupation_tags = ma.fields.List(ma.fields.String())
     role = ma.fields.String()
     joined_at = LocalDateTime(attribute="created_at")
+
+
+# Plain rows (the list rule, server/common/rows.py): a card in another list's row, the directory.
+CARD_COMPUTED: rows.Computed = {"display_name": (("display_name", "deleted_at"), shown_name)}
+rows.serialiser(MemberCardSchema, CARD_COMPUTED)
+rows.serialiser(PublicMemberSchema, CARD_COMPUTED)
 
 
 class MeSchema(PublicMemberSchema):

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from server.common import rows
 from server.common.pagination import Page, SortKey, keyset_page
 from server.common.search import fold, like_contains
 from server.common.text import extract_mentions, render_markdown
@@ -162,19 +163,23 @@ def record_consent(member: Member, version: str) -> Member:
     return member
 
 
-# What a directory entry shows (PublicMemberSchema): plain rows, no ORM objects to build.
-_DIRECTORY_COLUMNS = (
-    Member.id,
-    Member.username,
-    Member.display_name,
-    Member.avatar_url,
-    Member.deleted_at,
-    Member.bio,
-    Member.city,
-    Member.occupation_tags,
-    Member.role,
-    Member.created_at,
+# Lists read the members table's columns (Core, no ORM entities: server/common/rows.py).
+MEMBERS = Member.__table__
+# What a card shows (MemberCardSchema), and a directory entry (PublicMemberSchema).
+CARD_COLUMNS = ("id", "username", "display_name", "avatar_url", "deleted_at")
+_DIRECTORY_COLUMNS = (*CARD_COLUMNS, "bio", "city", "occupation_tags", "role", "created_at")
+
+
+# Built once (building a select costs more than running it); filters are added per request.
+_DIRECTORY = sa.select(*(MEMBERS.c[name] for name in _DIRECTORY_COLUMNS)).where(
+    MEMBERS.c.deleted_at.is_(None), MEMBERS.c.profile_visibility == "members"
 )
+
+
+def card_columns(members: sa.FromClause, prefix: str) -> list[sa.Label[Any]]:
+    """A member's card in another list's row: the columns of ``members`` (the table or an
+    alias of it) that ``MemberCardSchema`` shows, labelled ``<prefix>__<column>``."""
+    return rows.prefixed(prefix, *(members.c[name] for name in CARD_COLUMNS))
 
 
 def list_members(
@@ -188,25 +193,16 @@ def list_members(
 ) -> Page[Any]:
     """Members with visible profiles, newest first, filtered by name, city and occupation
     (the same directory for every ``member``)."""
-    stmt = sa.select(*_DIRECTORY_COLUMNS).where(
-        Member.deleted_at.is_(None), Member.profile_visibility == "members"
-    )
+    m, stmt = MEMBERS.c, _DIRECTORY
     if q:
-        stmt = stmt.where(like_contains(Member.name_key, fold(q)))
+        stmt = stmt.where(like_contains(m.name_key, fold(q)))
     if city:
-        stmt = stmt.where(Member.city_key == fold(city))
+        stmt = stmt.where(m.city_key == fold(city))
     if tag:
-        stmt = stmt.where(
-            sa.exists().where(MemberOccupation.member_id == Member.id, MemberOccupation.tag == tag)
-        )
-    return keyset_page(
-        stmt,
-        [SortKey(Member.id)],
-        name="members.directory",
-        limit=limit,
-        cursor=cursor,
-        scalars=False,
-    )
+        tags = MemberOccupation.__table__.c
+        stmt = stmt.where(sa.exists().where(tags.member_id == m.id, tags.tag == tag))
+    keys = [SortKey(m.id)]
+    return keyset_page(stmt, keys, name="members.directory", limit=limit, cursor=cursor, rows=True)
 
 
 def set_member_role(actor: Member, member_id: int, role: str) -> Member:

@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 
+from server.common import rows
 from server.common.fields import Integer, LocalDateTime, Name, Text
 from server.common.i18n import get_locale, pick
 from server.common.pagination import PageArgs
@@ -58,6 +59,26 @@ class NotificationSchema(ma.Schema):
 
     def _read(self, n: Any) -> bool:
         return n.read_at is not None
+
+
+def _rendered(
+    kind: str, data: dict[str, Any], count: int, actor: str | None, actor_deleted: Any
+) -> tuple[str, str]:
+    shown = actor if actor is not None and actor_deleted is None else ""
+    return render(kind, data, count, shown, get_locale())
+
+
+# Plain rows (the list rule, server/common/rows.py): inbox.list_notifications' columns.
+rows.serialiser(
+    NotificationSchema,
+    {
+        ("title", "body"): (
+            ("kind", "data", "count", "actor__display_name", "actor__deleted_at"),
+            _rendered,
+        ),
+        "read": (("read_at",), lambda read_at: read_at is not None),
+    },
+)
 
 
 class InboxArgs(PageArgs):
