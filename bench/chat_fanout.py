@@ -56,19 +56,6 @@ def rss_kib(pid: int) -> int:
     return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the server's processes have used so far."""
-    total = 0
-    for proc in [pid, *_children(pid)]:
-        try:
-            with open(f"/proc/{proc}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except OSError:
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def _children(pid: int) -> list[int]:
     out = []
     try:
@@ -153,14 +140,6 @@ gc.set_threshold(50_000, 20, 10)
 # --- the lean client --------------------------------------------------------------------------
 
 
-async def _timed_connect(session: Any, url: str, token: str, took: list[float]) -> Any:
-    """``_connect``, its seconds (WebSocket open to ``/chat`` connected) appended to ``took``."""
-    started = time.perf_counter()
-    ws = await _connect(session, url, token)
-    took.append(time.perf_counter() - started)
-    return ws
-
-
 async def _connect(session: Any, url: str, token: str) -> Any:
     ws = await session.ws_connect(
         url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", heartbeat=None
@@ -197,25 +176,18 @@ async def _listen(ws: Any, latencies: list[float], burst: list[float], stop: flo
                     burst.append(now)
 
 
-def client_process(url: str, tokens: list[str], start: float, stop: float, out: Any,
-                   storm: bool = False) -> None:  # fmt: skip
-    """Connect ``tokens``' sockets (one after another, or all at once when ``storm``), report
-    each connect's seconds, then listen until ``stop``."""
+def client_process(url: str, tokens: list[str], start: float, stop: float, out: Any) -> None:
     import aiohttp
 
     async def main() -> None:
         latencies: list[float] = []
         burst: list[float] = []
-        took: list[float] = []
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
-            if storm:
-                sockets = list(
-                    await asyncio.gather(*(_timed_connect(session, url, t, took) for t in tokens))
-                )
-            else:
-                sockets = [await _timed_connect(session, url, t, took) for t in tokens]
-            out.put(("connected", took))
+            sockets = []
+            for token in tokens:
+                sockets.append(await _connect(session, url, token))
+            out.put(("connected", len(sockets)))
             await asyncio.gather(*(_listen(ws, latencies, burst, stop) for ws in sockets))
             for ws in sockets:
                 await ws.close()
@@ -265,37 +237,21 @@ def run(label: str, url: str, pid: int, tokens: list[str], channel: int,
         args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
     before = rss_kib(pid)
     queue: Any = multiprocessing.Queue()
-    cpu = cpu_seconds(pid)
     start = time.time()
-    # connecting takes a while; listeners stop after sending (at once with --connect-only)
-    stop = start if args.connect_only else start + 90 + args.seconds
+    stop = start + 90 + args.seconds  # connecting takes a while; listeners stop after sending
     chunks = [tokens[i :: args.client_procs] for i in range(args.client_procs)]
     procs = [
-        multiprocessing.Process(
-            target=client_process, args=(url, chunk, start, stop, queue, args.storm)
-        )
+        multiprocessing.Process(target=client_process, args=(url, chunk, start, stop, queue))
         for chunk in chunks
     ]
     for p in procs:
         p.start()
-    took: list[float] = []
-    while len(took) < len(tokens):
+    connected = 0
+    while connected < len(tokens):
         kind, value = queue.get(timeout=120)
         if kind == "connected":
-            took += value
+            connected += value
     connect_seconds = time.time() - start
-    cpu = cpu_seconds(pid) - cpu
-    took.sort()
-    connects = {
-        "connect_seconds": round(connect_seconds, 2),
-        "connect_server_cpu_ms": round(cpu / len(tokens) * 1000, 2),
-        "connect_p50_ms": round(statistics.median(took) * 1000, 2),
-        "connect_p99_ms": round(took[int(len(took) * 0.99) - 1] * 1000, 2),
-    }
-    if args.connect_only:
-        for p in procs:
-            p.join(timeout=60)
-        return {"server": label, "clients": len(tokens), **connects}
     time.sleep(1)
     with_clients = rss_kib(pid)
     sender_token = tokens[-1] if label == "jiayuan" else "x"
@@ -328,7 +284,7 @@ def run(label: str, url: str, pid: int, tokens: list[str], channel: int,
         if burst_sent
         else 0,
         "burst_deliveries_per_s": round(len(burst) / (max(burst) - burst_start)) if burst else 0,
-        **connects,
+        "connect_seconds": round(connect_seconds, 1),
         "rss_before_mb": round(before / 1024, 1),
         "rss_connected_mb": round(with_clients / 1024, 1),
         "kb_per_connection": round((with_clients - before) / len(tokens), 1),
@@ -345,11 +301,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ceiling-gc", action="store_true", help="give the bare server wsgi.py's GC settings"
     )
-    parser.add_argument(
-        "--storm", action="store_true",
-        help="each client process opens all its sockets at once, not one after another",
-    )  # fmt: skip
-    parser.add_argument("--connect-only", action="store_true", help="measure connecting, then stop")
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="jiayuan-fanout-") as tmp_name:
@@ -377,14 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                                seeded["channel"], args))  # fmt: skip
     print(json.dumps(results, indent=2, ensure_ascii=False))
     j, c = results
-    ratios = {
-        name: f"{j[key] / c[key]:.2f}" if c[key] else "-"
-        for name, key in [("all", "connect_seconds"), ("p50", "connect_p50_ms"),
-                          ("p99", "connect_p99_ms"), ("server CPU", "connect_server_cpu_ms")]
-    }  # fmt: skip
-    print("connect ratio jiayuan / bare:", ", ".join(f"{v} {k}" for k, v in ratios.items()),
-          " (aim ≤ 2)")  # fmt: skip
-    if j.get("p99_ms") and c.get("p99_ms"):
+    if j["p99_ms"] and c["p99_ms"]:
         print(f"p99 ratio jiayuan / bare: {j['p99_ms'] / c['p99_ms']:.2f}  (aim ≤ 1.5)")
     return 0
 

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import current_app
 
@@ -85,60 +85,38 @@ def _sockets_key(member_id: int) -> str:
     return f"jiayuan:chat:sockets:{member_id}"
 
 
-class Change(NamedTuple):
-    """The member's status (``statuses``) just before and just after a connection's report."""
-
-    before: str
-    after: str
-
-
-def report(member_id: int, sid: str, status: str) -> Change:
+def report(member_id: int, sid: str, status: str) -> None:
     """A connection says it is ``active`` or ``idle`` (or has just connected: active). Its sid
-    is kept among the member's open sockets, so that rooms can follow their memberships. The
-    member's status before and after, read in the same Redis round trip."""
+    is kept among the member's open sockets, so that rooms can follow their memberships."""
     now = time.time()
     with _lock:  # this process's own record, what it answers from while Redis is down
-        mine = _local.setdefault(member_id, {})
-        before = _status(mine.values(), now)
-        mine[sid] = (status, now)
-        local = Change(before, _status(mine.values(), now))
+        _local.setdefault(member_id, {})[sid] = (status, now)
 
-    def shared(client: Any) -> Change:
+    def shared(client: Any) -> None:
         pipe = client.pipeline()
-        pipe.hgetall(_key(member_id))
         pipe.hset(_key(member_id), sid, f"{status}:{now}")
         pipe.expire(_key(member_id), TIMEOUT)
         pipe.hset(_sockets_key(member_id), sid, now)  # no expiry: see sockets_of
-        records = _records(pipe.execute()[0])
-        before = _status(records.values(), now)
-        records[sid] = (status, now)
-        return Change(before, _status(records.values(), now))
+        pipe.execute()
 
-    return _shared(shared, lambda: local)
+    _shared(shared, lambda: None)
 
 
-def gone(member_id: int, sid: str) -> Change:
-    """A connection closed. The member's status before and after (one Redis round trip)."""
-    now = time.time()
+def gone(member_id: int, sid: str) -> None:
+    """A connection closed."""
     with _lock:
         mine = _local.get(member_id, {})
-        before = _status(mine.values(), now)
         mine.pop(sid, None)
-        local = Change(before, _status(mine.values(), now))
         if not mine:
             _local.pop(member_id, None)
 
-    def shared(client: Any) -> Change:
+    def shared(client: Any) -> None:
         pipe = client.pipeline()
-        pipe.hgetall(_key(member_id))
         pipe.hdel(_key(member_id), sid)
         pipe.hdel(_sockets_key(member_id), sid)
-        records = _records(pipe.execute()[0])
-        before = _status(records.values(), now)
-        records.pop(sid, None)
-        return Change(before, _status(records.values(), now))
+        pipe.execute()
 
-    return _shared(shared, lambda: local)
+    _shared(shared, lambda: None)
 
 
 def _local_sockets(member_id: int) -> list[str]:
@@ -177,28 +155,21 @@ def statuses(member_ids: Iterable[int]) -> dict[int, str]:
         pipe = client.pipeline()
         for m in ids:
             pipe.hgetall(_key(m))
-        return {
-            m: list(_records(fields).values())
-            for m, fields in zip(ids, pipe.execute(), strict=True)
-        }
+        found: dict[int, list[tuple[str, float]]] = {}
+        for m, fields in zip(ids, pipe.execute(), strict=True):
+            found[m] = []
+            for value in fields.values():
+                status, _sep, seen = value.decode().partition(":")
+                found[m].append((status, float(seen)))
+        return found
 
     def local() -> dict[int, list[tuple[str, float]]]:
         with _lock:
             return {m: list(_local.get(m, {}).values()) for m in ids}
 
     found = _shared(shared, local)
-    return {m: _status(found.get(m, []), now) for m in ids}
-
-
-def _records(fields: dict[bytes, bytes]) -> dict[str, tuple[str, float]]:
-    """A member's presence hash in Redis: sid -> (status, when heard)."""
-    records = {}
-    for sid, value in fields.items():
-        status, _sep, seen = value.decode().partition(":")
-        records[sid.decode()] = (status, float(seen))
-    return records
-
-
-def _status(records: Iterable[tuple[str, float]], now: float) -> str:
-    recent = [status for status, seen in records if now - seen < TIMEOUT]
-    return "online" if "active" in recent else "away" if recent else "offline"
+    out = {}
+    for m in ids:
+        recent = [s for s, seen in found.get(m, []) if now - seen < TIMEOUT]
+        out[m] = "online" if "active" in recent else "away" if recent else "offline"
+    return out

@@ -12,7 +12,6 @@ Presence goes where it may be seen (``consent``): ``get_presence`` answers REST,
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,39 +109,15 @@ def sync_rooms(
         on_commit(run)
 
 
-def followed_rooms(member_id: int, *, hearing: bool = False) -> dict[int, bool]:
-    """The conversations whose rooms the member's sockets are in: those they follow (one
-    query). With ``hearing``, each says whether its room hears the member's presence changes
-    (``presence_audience``); else each says False."""
-    if not hearing:
-        followed_ids = db.session.execute(_followed(), {"member_id": member_id}).scalars()
-        return dict.fromkeys(followed_ids, False)
-    params = {"member_id": member_id, "limit": current_app.config["CHAT_PRESENCE_PUSH_LIMIT"]}
-    return {c: hears for c, hears in db.session.execute(_followed_hearing(), params)}
-
-
-# The statements of a connect, built once: building one (its aliases and EXISTS clauses) cost
-# more than running it, and a reconnect storm runs them for every client at once.
-
-
-@functools.cache
-def _followed() -> sa.Select[int]:
-    return sa.select(ConversationMember.conversation_id).where(
-        ConversationMember.member_id == sa.bindparam("member_id"), followed()
+def conversation_ids_of(member_id: int) -> list[int]:
+    """The conversations whose rooms a socket of the member enters on connecting."""
+    return list(
+        db.session.execute(
+            sa.select(ConversationMember.conversation_id).where(
+                ConversationMember.member_id == member_id, followed()
+            )
+        ).scalars()
     )
-
-
-@functools.cache
-def _followed_hearing() -> sa.Select[int, bool]:
-    others = sa.orm.aliased(ConversationMember)
-    too_big = sa.exists(
-        sa.select(others.member_id)
-        .where(others.conversation_id == ConversationMember.conversation_id)
-        .offset(sa.bindparam("limit", type_=sa.Integer))
-        .limit(1)
-    )
-    hears = sa.and_(consent.hears_presence(), ~too_big)
-    return _followed().add_columns(hears.label("hears"))
 
 
 def disconnect_member(member_id: int) -> None:
@@ -193,22 +168,37 @@ def get_presence(member: Member, member_ids: list[int]) -> list[dict[str, Any]]:
 @dataclass
 class PresenceAudience:
     conversation_ids: list[int]  # their rooms hear the member's presence changes
-    hidden_from: list[int]  # members the member blocked: their sockets never do
-
-    def skip_sids(self) -> list[str]:
-        """The open sockets of ``hidden_from`` (in the registry: Redis when there is one)."""
-        return [sid for m in self.hidden_from for sid in presence.sockets_of(m)]
+    skip_sids: list[str]  # open sockets (of members the member blocked) that never do
 
 
-def presence_audience(member_id: int, hearing: list[int] | None = None) -> PresenceAudience:
+def presence_audience(member_id: int) -> PresenceAudience:
     """Who hears the member's presence changes: their channels and the direct conversations
     they accepted (``consent.hears_presence``), with at most ``CHAT_PRESENCE_PUSH_LIMIT``
     members (larger ones poll ``GET /chat/presence``; a count that stops at the limit, whatever
     a channel's size) — but not the sockets of members they blocked, as REST shows those
-    ``offline`` (``consent.presence_hidden_from``: one query). ``hearing``: those
-    conversations, when ``followed_rooms`` has just read them."""
-    if hearing is None:
-        hearing = [c for c, hears in followed_rooms(member_id, hearing=True).items() if hears]
-    if not hearing:
+    ``offline`` (``consent.presence_hidden_from``: one query, then their sockets)."""
+    conversation_ids = _presence_rooms(member_id)
+    if not conversation_ids:
         return PresenceAudience([], [])
-    return PresenceAudience(hearing, consent.presence_hidden_from(member_id))
+    skip = [s for m in consent.presence_hidden_from(member_id) for s in presence.sockets_of(m)]
+    return PresenceAudience(conversation_ids, skip)
+
+
+def _presence_rooms(member_id: int) -> list[int]:
+    others = sa.orm.aliased(ConversationMember)
+    too_big = sa.exists(
+        sa.select(others.member_id)
+        .where(others.conversation_id == ConversationMember.conversation_id)
+        .offset(current_app.config["CHAT_PRESENCE_PUSH_LIMIT"])
+        .limit(1)
+    )
+    return list(
+        db.session.execute(
+            sa.select(ConversationMember.conversation_id).where(
+                ConversationMember.member_id == member_id,
+                followed(),
+                consent.hears_presence(),
+                ~too_big,
+            )
+        ).scalars()
+    )

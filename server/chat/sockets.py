@@ -62,57 +62,30 @@ def _int(data: Any, key: str) -> int:
 log = logging.getLogger(__name__)
 
 
-def _broadcast_presence(
-    member_id: int, change: presence.Change, hearing: list[int] | None = None
-) -> None:
-    """When the member's status changed (online, away, offline), tell their conversations
-    (``hearing``, when just read); big ones are not told (their clients poll
-    ``GET /chat/presence``), nor members they blocked. Ends the event's transaction first."""
-    if change.after == change.before:
-        return
-    audience = rooms.presence_audience(member_id, hearing)
-    db.session.rollback()  # Redis next (the registry, the emits): see _verify
-    payload = {"member_id": member_id, "status": change.after}
-    skip = audience.skip_sids() or None
+def _broadcast_presence(member_id: int) -> str:
+    """Tell the member's conversations how they are now (online, away, offline); big ones
+    are not told (their clients poll ``GET /chat/presence``), nor members they blocked."""
+    status = presence.statuses([member_id])[member_id]
+    payload = {"member_id": member_id, "status": status}
+    audience = rooms.presence_audience(member_id)
     for conversation_id in audience.conversation_ids:
         emit(
             "presence",
             payload,
             to=rooms.room(conversation_id),
             namespace=rooms.NAMESPACE,
-            skip_sid=skip,
+            skip_sid=audience.skip_sids or None,
         )
+    return status
 
 
-def _verify(member_id: int, auth_session_id: str, inside: set[int]) -> bool:
-    """Once the socket is registered and in the rooms ``inside``: whether its session is still
-    live; and the rooms of memberships that ended meanwhile left, of ones that began entered.
-
-    Each read here begins after the socket was registered and entered its rooms (the
-    transaction that read them ended: SQLite reads from a snapshot), so what committed before
-    it is in it; what commits after it finds the socket registered and in its rooms, and changes
-    them (``rooms.sync_rooms``) or closes it (``rooms.sessions_revoked``). A membership that
-    began meanwhile is entered, then all is read again. The session is read last, and nothing
-    after it waits on the network: a socket's connect handler has not returned yet when it
-    ignores a request to close it.
-
-    No Redis is called in a transaction here (nor in the connect's others): SQLite begins a
-    socket event's IMMEDIATE (``server.common.tx``), and under gevent another socket's event
-    would wait for its lock, holding up the process, while this one waited on Redis."""
-    from server.auth.tokens import live_session_member
-
-    while True:
-        db.session.rollback()
-        following = rooms.followed_rooms(member_id).keys()
-        if live_session_member(auth_session_id, member_id) is None:
-            return False  # a refused socket leaves all its rooms
-        for conversation_id in inside - following:
-            leave_room(rooms.room(conversation_id))
-        for conversation_id in following - inside:
-            join_room(rooms.room(conversation_id))
-        if following <= inside:
-            return True
-        inside = set(following)
+def _presence(member_id: int, status: str) -> str:
+    before = presence.statuses([member_id])[member_id]
+    presence.report(member_id, request.sid, status)  # type: ignore[attr-defined]
+    after = presence.statuses([member_id])[member_id]
+    if after != before:
+        _broadcast_presence(member_id)
+    return after
 
 
 def on_error(exc: Exception) -> dict[str, Any] | bool:
@@ -156,10 +129,7 @@ class ChatNamespace(Namespace):
         return {"error": _error(DomainError("invalid_json", 400))}
 
     def on_connect(self, auth: Any = None) -> None:
-        """A live access token's socket enters its member's rooms, is registered
-        (``presence``), its member announced if they were offline, and its session and rooms are
-        read again (``_verify``); any other socket is refused."""
-        from server.auth.tokens import member_for_token
+        from server.auth.tokens import live_session_member, member_for_token
 
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
@@ -168,22 +138,26 @@ class ChatNamespace(Namespace):
             # the client's connect_error: message = the text, data = the error shape
             error = _error(exc)
             raise ConnectionRefusedError(error["message"], error) from None
-        member_id, sid = member.id, request.sid  # type: ignore[attr-defined]
-        session["member_id"] = member_id
+        session["member_id"] = member.id
         session["auth_session"] = auth_session_id
-        join_room(rooms.member_room(member_id))
+        join_room(rooms.member_room(member.id))
         join_room(rooms.session_room(auth_session_id))
-        following = rooms.followed_rooms(member_id, hearing=True)
-        for conversation_id in following:
+        # registered (by its presence) before its rooms are read: a membership change or a
+        # sign-out from now on finds this socket
+        _presence(member.id, "active")
+        joined = rooms.conversation_ids_of(member.id)
+        for conversation_id in joined:
             join_room(rooms.room(conversation_id))
-        db.session.rollback()  # Redis next: see _verify
-        change = presence.report(member_id, sid, "active")  # found by changes from now on
-        _broadcast_presence(member_id, change, [c for c, hears in following.items() if hears])
-        if not _verify(member_id, auth_session_id, set(following)):
-            db.session.rollback()
-            _broadcast_presence(member_id, presence.gone(member_id, sid))
+        # what committed while this ran and did not find the socket yet: read afresh
+        member_id = member.id
+        db.session.rollback()
+        if live_session_member(auth_session_id, member_id) is None:
+            presence.gone(member_id, request.sid)  # type: ignore[attr-defined]
+            _broadcast_presence(member_id)
             error = _error(DomainError("token_revoked", 401))
             raise ConnectionRefusedError(error["message"], error)
+        for conversation_id in set(joined) - set(rooms.conversation_ids_of(member_id)):
+            leave_room(rooms.room(conversation_id))
 
     def on_presence(self, data: Any) -> dict[str, Any]:
         """A heartbeat: ``{"status": "active" | "idle"}`` at least every minute."""
@@ -191,14 +165,11 @@ class ChatNamespace(Namespace):
         if status not in ("active", "idle"):
             return {"error": _error(DomainError("validation_error", 422))}
         try:
-            member_id = _member().id
-            db.session.rollback()  # Redis next: see _verify
-            limits.check("presence", member_id)
+            member = _member()
+            limits.check("presence", member.id)
         except DomainError as exc:
             return {"error": _error(exc)}
-        change = presence.report(member_id, request.sid, status)  # type: ignore[attr-defined]
-        _broadcast_presence(member_id, change)
-        return {"status": change.after}
+        return {"status": _presence(member.id, status)}
 
     def on_join(self, data: Any) -> dict[str, Any]:
         try:
@@ -263,5 +234,5 @@ class ChatNamespace(Namespace):
         del reason  # rooms are left by the server
         member_id = session.get("member_id")
         if member_id:
-            sid = request.sid  # type: ignore[attr-defined]
-            _broadcast_presence(member_id, presence.gone(member_id, sid))
+            presence.gone(member_id, request.sid)  # type: ignore[attr-defined]
+            _broadcast_presence(member_id)
